@@ -1,0 +1,92 @@
+//! The name server.
+//!
+//! - [`routes`]: [`RouteInfoManager`], the registry of brokers, clusters and topic queues, with
+//!   liveness (brokers silent for their timeout, 120 s by default, are dropped).
+//! - [`handlers`]: the request-code dispatch table (one `match`) and a function per code.
+//! - [`NameServer`]: binds the listener and runs the expiry scan.
+
+pub mod handlers;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_net::ConnConfig;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+pub use routes::RouteInfoManager;
+
+/// Name-server settings.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct NamesrvConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Answer routes for unknown topics from the `TBW102` template, when a broker registered it
+    /// (it does only when it allows topic auto-creation). Needed by clients such as ali-ons that
+    /// cannot fall back to `TBW102` themselves.
+    pub auto_create_routes: bool,
+    /// Queue count announced for a topic that will be auto-created.
+    pub auto_create_queue_nums: i32,
+    /// How often dead brokers are looked for.
+    #[serde(with = "millis")]
+    pub scan_interval: Duration,
+}
+
+mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+impl Default for NamesrvConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9876".into(),
+            auto_create_routes: true,
+            auto_create_queue_nums: 4,
+            scan_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A running name server.
+pub struct NameServer {
+    pub routes: Arc<RouteInfoManager>,
+    pub local_addr: SocketAddr,
+}
+
+impl NameServer {
+    /// Binds and starts serving until `shutdown` is cancelled.
+    ///
+    /// # Errors
+    /// When the listen address cannot be bound.
+    pub async fn start(cfg: NamesrvConfig, shutdown: CancellationToken) -> std::io::Result<NameServer> {
+        let listener = TcpListener::bind(&cfg.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let routes = Arc::new(RouteInfoManager::new(cfg.auto_create_routes, cfg.auto_create_queue_nums));
+        let handler = Arc::new(handlers::NamesrvHandler::new(routes.clone()));
+        tokio::spawn(ferromq_net::serve(listener, handler, ConnConfig::default(), shutdown.clone()));
+        let scan_routes = routes.clone();
+        let interval = cfg.scan_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => scan_routes.expire_dead_brokers(std::time::Instant::now()),
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        });
+        info!(%local_addr, "name server listening");
+        Ok(NameServer { routes, local_addr })
+    }
+}

@@ -1,0 +1,341 @@
+//! [`Connection`]: one TCP connection, used in both directions.
+//!
+//! A reader task decodes frames: responses complete the pending request with the same opaque,
+//! requests are handed to the [`Handler`] in their own task (so a held long-poll never blocks the
+//! connection), bounded by a per-connection semaphore. A writer task drains a bounded queue and
+//! flushes once per burst, so pipelined responses share a syscall.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_protocol::{codes, LanguageCode, RemotingCommand};
+use futures::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::codec::RemotingCodec;
+use crate::error::NetError;
+
+/// Serves requests that arrive on a connection.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one request. `None` means no response (for oneway requests the response, if
+    /// any, is discarded by the connection).
+    fn handle(
+        self: &Arc<Self>,
+        conn: Connection,
+        req: RemotingCommand,
+    ) -> impl Future<Output = Option<RemotingCommand>> + Send;
+
+    /// Called once when the connection has ended, before pending requests fail.
+    fn on_close(self: &Arc<Self>, _conn: &Connection) {}
+}
+
+/// A handler for connections that expect no requests: answers REQUEST_CODE_NOT_SUPPORTED.
+pub struct NoHandler;
+
+impl Handler for NoHandler {
+    async fn handle(self: &Arc<Self>, _conn: Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+        Some(not_supported(req.code))
+    }
+}
+
+/// The standard answer to a code nobody serves.
+pub fn not_supported(code: i32) -> RemotingCommand {
+    RemotingCommand::error(
+        codes::response::REQUEST_CODE_NOT_SUPPORTED,
+        format!(" request type {code} not supported"),
+    )
+}
+
+/// Limits of one connection.
+#[derive(Debug, Clone)]
+pub struct ConnConfig {
+    /// Largest frame accepted; a bigger one closes the connection.
+    pub max_frame: usize,
+    /// Frames queued for writing before senders wait.
+    pub send_queue: usize,
+    /// Requests handled at once before the reader stops reading.
+    pub max_inflight: usize,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        Self { max_frame: ferromq_protocol::DEFAULT_MAX_FRAME, send_queue: 4096, max_inflight: 4096 }
+    }
+}
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+struct Inner {
+    id: u64,
+    remote: SocketAddr,
+    local: SocketAddr,
+    tx: mpsc::Sender<RemotingCommand>,
+    pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
+    next_opaque: AtomicI32,
+    closed: CancellationToken,
+    peer: Mutex<(LanguageCode, i32)>,
+}
+
+/// A cheap, cloneable handle to one connection.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Connection#{}({})", self.inner.id, self.inner.remote)
+    }
+}
+
+impl PartialEq for Connection {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.id == other.inner.id
+    }
+}
+impl Eq for Connection {}
+
+impl Connection {
+    /// Starts the reader and writer tasks of `stream`. The connection closes when `parent` is
+    /// cancelled, on any I/O or framing error, or on [`Connection::close`].
+    pub fn spawn<H: Handler>(
+        stream: TcpStream,
+        handler: Arc<H>,
+        cfg: &ConnConfig,
+        parent: &CancellationToken,
+    ) -> std::io::Result<Connection> {
+        stream.set_nodelay(true)?;
+        let remote = stream.peer_addr()?;
+        let local = stream.local_addr()?;
+        let (read_half, write_half) = stream.into_split();
+        let (tx, rx) = mpsc::channel(cfg.send_queue);
+        let conn = Connection {
+            inner: Arc::new(Inner {
+                id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+                remote,
+                local,
+                tx,
+                pending: Mutex::new(HashMap::new()),
+                next_opaque: AtomicI32::new(1),
+                closed: parent.child_token(),
+                peer: Mutex::new((LanguageCode::OTHER, 0)),
+            }),
+        };
+        let writer = FramedWrite::new(write_half, RemotingCodec::new(cfg.max_frame));
+        tokio::spawn(write_loop(writer, rx, conn.inner.closed.clone()));
+        let reader = FramedRead::new(read_half, RemotingCodec::new(cfg.max_frame));
+        let limit = Arc::new(Semaphore::new(cfg.max_inflight));
+        tokio::spawn(read_loop(reader, conn.clone(), handler, limit));
+        Ok(conn)
+    }
+
+    /// Connects to `addr` and starts the connection, serving incoming requests with `handler`.
+    ///
+    /// # Errors
+    /// Connection failures, or a timeout.
+    pub async fn connect<H: Handler>(
+        addr: &str,
+        handler: Arc<H>,
+        cfg: &ConnConfig,
+        timeout: Duration,
+    ) -> Result<Connection, NetError> {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| NetError::Timeout(timeout))??;
+        Ok(Connection::spawn(stream, handler, cfg, &CancellationToken::new())?)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.inner.remote
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    /// Language and version of the peer's last request.
+    pub fn peer_info(&self) -> (LanguageCode, i32) {
+        *self.inner.peer.lock()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    /// Closes the connection; pending requests fail with [`NetError::Closed`].
+    pub fn close(&self) {
+        self.inner.closed.cancel();
+    }
+
+    /// Resolves when the connection has closed.
+    pub async fn closed(&self) {
+        self.inner.closed.cancelled().await
+    }
+
+    /// Sends a request and waits for its response.
+    ///
+    /// # Errors
+    /// [`NetError::Timeout`], or [`NetError::Closed`] when the connection ends first.
+    ///
+    /// # Cancel safety
+    /// Dropping the future forgets the request; a late response is discarded.
+    pub async fn request(&self, mut cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, NetError> {
+        let opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        cmd.opaque = opaque;
+        cmd.flag &= !(ferromq_protocol::command::FLAG_RESPONSE | ferromq_protocol::command::FLAG_ONEWAY);
+        let (done_tx, done_rx) = oneshot::channel();
+        self.inner.pending.lock().insert(opaque, done_tx);
+        let guard = PendingGuard { inner: &self.inner, opaque };
+        let result = tokio::time::timeout(timeout, async {
+            self.inner.tx.send(cmd).await.map_err(|_| NetError::Closed)?;
+            tokio::select! {
+                r = done_rx => r.map_err(|_| NetError::Closed),
+                _ = self.inner.closed.cancelled() => Err(NetError::Closed),
+            }
+        })
+        .await
+        .map_err(|_| NetError::Timeout(timeout))?;
+        drop(guard);
+        result
+    }
+
+    /// Sends a oneway request, waiting for room in the send queue.
+    ///
+    /// # Errors
+    /// [`NetError::Closed`].
+    pub async fn oneway(&self, cmd: RemotingCommand) -> Result<(), NetError> {
+        let cmd = self.prepare_oneway(cmd);
+        self.inner.tx.send(cmd).await.map_err(|_| NetError::Closed)
+    }
+
+    /// Sends a oneway request without waiting; used for broker → client notifications, which are
+    /// dropped rather than allowed to stall the broker when a client stops reading.
+    ///
+    /// # Errors
+    /// [`NetError::Busy`] when the queue is full, [`NetError::Closed`].
+    pub fn try_oneway(&self, cmd: RemotingCommand) -> Result<(), NetError> {
+        let cmd = self.prepare_oneway(cmd);
+        self.inner.tx.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => NetError::Busy,
+            mpsc::error::TrySendError::Closed(_) => NetError::Closed,
+        })
+    }
+
+    fn prepare_oneway(&self, mut cmd: RemotingCommand) -> RemotingCommand {
+        cmd.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        cmd.flag = ferromq_protocol::command::FLAG_ONEWAY;
+        cmd
+    }
+
+    /// Queues a response (used by the reader task).
+    async fn respond(&self, resp: RemotingCommand) {
+        if self.inner.tx.send(resp).await.is_err() {
+            debug!(conn = ?self, "response dropped: connection closed");
+        }
+    }
+}
+
+struct PendingGuard<'a> {
+    inner: &'a Inner,
+    opaque: i32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.pending.lock().remove(&self.opaque);
+    }
+}
+
+async fn write_loop(
+    mut writer: FramedWrite<tokio::net::tcp::OwnedWriteHalf, RemotingCodec>,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+    closed: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            c = rx.recv() => c,
+            _ = closed.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        if let Err(e) = writer.feed(first).await {
+            debug!("write failed: {e}");
+            break;
+        }
+        // Drain whatever else is ready so a burst of responses costs one flush.
+        while let Ok(more) = rx.try_recv() {
+            if let Err(e) = writer.feed(more).await {
+                debug!("write failed: {e}");
+                closed.cancel();
+                return;
+            }
+        }
+        if let Err(e) = writer.flush().await {
+            debug!("flush failed: {e}");
+            break;
+        }
+    }
+    closed.cancel();
+}
+
+async fn read_loop<H: Handler>(
+    mut reader: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
+    conn: Connection,
+    handler: Arc<H>,
+    limit: Arc<Semaphore>,
+) {
+    loop {
+        let next = tokio::select! {
+            n = reader.next() => n,
+            _ = conn.inner.closed.cancelled() => None,
+        };
+        let cmd = match next {
+            None => break,
+            Some(Err(e)) => {
+                warn!(remote = %conn.remote_addr(), "closing connection: {e}");
+                break;
+            }
+            Some(Ok(cmd)) => cmd,
+        };
+        if cmd.is_response() {
+            let waiter = conn.inner.pending.lock().remove(&cmd.opaque);
+            match waiter {
+                Some(w) => {
+                    let _ = w.send(cmd);
+                }
+                None => debug!(opaque = cmd.opaque, "response for an unknown or expired request"),
+            }
+            continue;
+        }
+        *conn.inner.peer.lock() = (cmd.language, cmd.version);
+        let Ok(permit) = limit.clone().acquire_owned().await else { break };
+        let conn2 = conn.clone();
+        let handler2 = handler.clone();
+        tokio::spawn(async move {
+            let (opaque, st, oneway) = (cmd.opaque, cmd.serialize_type, cmd.is_oneway());
+            let resp = handler2.handle(conn2.clone(), cmd).await;
+            drop(permit);
+            if let (Some(mut resp), false) = (resp, oneway) {
+                resp.opaque = opaque;
+                resp.flag |= ferromq_protocol::command::FLAG_RESPONSE;
+                resp.serialize_type = st;
+                conn2.respond(resp).await;
+            }
+        });
+    }
+    conn.inner.closed.cancel();
+    handler.on_close(&conn);
+    conn.inner.pending.lock().clear();
+}

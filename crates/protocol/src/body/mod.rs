@@ -1,0 +1,31 @@
+//! JSON bodies. Readers are lenient (fastjson and C++ client dialects); writers emit what Java
+//! emits, except that map keys are always quoted (every known client accepts that).
+
+pub mod de;
+mod group;
+mod heartbeat;
+mod misc;
+mod mq;
+mod route;
+mod topic;
+
+pub use group::SubscriptionGroupConfig;
+pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
+pub use misc::{ConsumerListBody, KvTable, LockBatchBody, LockBatchResponse, TopicList};
+pub use mq::{read_mq_map, write_mq_map, MessageQueue};
+pub use route::{BrokerData, ClusterInfo, QueueData, RegisterBrokerBody, TopicRouteData};
+pub use topic::{DataVersion, TopicConfig, TopicConfigWrapper};
+
+/// Parses a body with [`crate::json::from_slice`], mapping the error to a short message.
+///
+/// # Errors
+/// A message that names the body type and the parse error.
+pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    crate::json::from_slice(body)
+        .map_err(|e| format!("malformed {} body: {e}", std::any::type_name::<T>().rsplit("::").next().unwrap_or("JSON")))
+}
+
+/// Serialises a body as compact JSON.
+pub fn to_vec<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}

@@ -1,0 +1,27 @@
+//! The RocketMQ Remoting protocol, as bytes and types, with no I/O.
+//!
+//! Map of the crate:
+//! - [`frame`]: one frame on the wire (`length | header-len-and-type | header | body`) and its
+//!   decoding with every length checked before anything is allocated.
+//! - [`command`]: [`RemotingCommand`], the logical request/response, and typed access to its
+//!   `extFields` that tolerates the dialects of real clients (numbers, `"0"`/`"1"` booleans).
+//! - [`header`]: the two header encodings, JSON (type 0) and the compact ROCKETMQ binary (type 1).
+//! - [`codes`]: request and response codes, including ferromq's own reserved range.
+//! - [`json`]: a normaliser for fastjson's non-standard output (unquoted numeric keys, object keys).
+//! - [`message`]: the stored message record (the bytes a pull returns), properties, msgId, tag hash.
+//! - [`body`]: JSON bodies (heartbeat, route, topic and group configs, message queues).
+//! - [`names`]: topic and group name rules and the retry/DLQ naming scheme.
+
+pub mod body;
+pub mod codes;
+pub mod command;
+pub mod error;
+pub mod frame;
+pub mod header;
+pub mod json;
+pub mod message;
+pub mod names;
+
+pub use command::{LanguageCode, RemotingCommand, SerializeType};
+pub use error::{HeaderError, ProtocolError};
+pub use frame::{decode_frame, encode_frame_header, DEFAULT_MAX_FRAME};

@@ -1,0 +1,73 @@
+//! The properties string: `name \x01 value \x02` repeated.
+
+use std::collections::HashMap;
+
+/// Parsed message properties.
+pub type Properties = HashMap<String, String>;
+
+const NAME_VALUE: char = '\u{1}';
+const PROPERTY: char = '\u{2}';
+
+/// Well-known property names (`MessageConst`).
+pub mod prop {
+    pub const KEYS: &str = "KEYS";
+    pub const TAGS: &str = "TAGS";
+    pub const WAIT: &str = "WAIT";
+    pub const DELAY: &str = "DELAY";
+    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
+    pub const REAL_TOPIC: &str = "REAL_TOPIC";
+    pub const REAL_QID: &str = "REAL_QID";
+    pub const TRAN_MSG: &str = "TRAN_MSG";
+    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
+    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
+    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
+    pub const UNIQ_KEY: &str = "UNIQ_KEY";
+    pub const CLUSTER: &str = "CLUSTER";
+    pub const MSG_REGION: &str = "MSG_REGION";
+    pub const TRACE_ON: &str = "TRACE_ON";
+    pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+}
+
+/// Parses a properties string. Malformed segments are skipped, as upstream does.
+pub fn parse_properties(s: &str) -> Properties {
+    let mut map = Properties::new();
+    for seg in s.split(PROPERTY) {
+        if let Some((k, v)) = seg.split_once(NAME_VALUE) {
+            if !k.is_empty() {
+                map.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    map
+}
+
+/// Encodes properties; the order is not significant.
+pub fn encode_properties<'a>(props: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    let mut out = String::new();
+    for (k, v) in props {
+        out.push_str(k);
+        out.push(NAME_VALUE);
+        out.push_str(v);
+        out.push(PROPERTY);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_skips_garbage() {
+        let mut p = Properties::new();
+        p.insert("TAGS".into(), "TagA".into());
+        p.insert("KEYS".into(), "k1 k2".into());
+        let s = encode_properties(&p);
+        assert_eq!(parse_properties(&s), p);
+        let messy = format!("{s}junk\u{2}\u{1}novalue\u{2}");
+        assert_eq!(parse_properties(&messy), p);
+    }
+}
