@@ -1,0 +1,46 @@
+//! ferromq's message store: a segmented commit log (the truth) and per-queue consume queues
+//! (caches rebuilt from it), laid out like Apache RocketMQ's store. See `docs/store.md` for
+//! the on-disk format and the durability contract.
+//!
+//! Map of the crate:
+//! - [`MessageStore`] (`store`): open, put, get, offsets, retention, shutdown.
+//! - `config`: [`StoreConfig`], [`FlushMode`]. `error`: [`StoreError`]. `types`: the values
+//!   passed in and out ([`AppendRecord`], [`PutResult`], [`GetResult`], [`GetStatus`], ...).
+//! - `writer`: the append path (offsets, patching, BLANK padding and segment roll, dispatch).
+//! - `commit_log` / `segment`: the ordered segment files and reads of records by offset.
+//! - `consume_queue` / `queues`: 20-byte entries per (topic, queue) and the table of queues.
+//! - `mapped`: a preallocated file written with `pwrite` and read through a shared mapping.
+//! - `record`: allocation-free checks of stored records (layout from `ferromq_protocol`).
+//! - `flusher`: the fdatasync thread, group commit and the published flushed offset.
+//! - `checkpoint`: the `checkpoint` file and the `abort` marker.
+//! - `scan` / `recovery`: finding the valid end of the log and repairing consume queues.
+//! - `read`: `get`. `search`: binary searches by store time. `retention`: deleting old segments.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod checkpoint;
+mod commit_log;
+mod config;
+mod consume_queue;
+mod error;
+mod flusher;
+mod mapped;
+mod queues;
+mod read;
+mod record;
+mod recovery;
+mod retention;
+mod scan;
+mod search;
+mod segment;
+mod shared;
+mod store;
+mod types;
+mod writer;
+
+pub use config::{FlushMode, StoreConfig, MIN_SEGMENT_SIZE};
+pub use error::StoreError;
+pub use read::MAX_SCAN_ENTRIES;
+pub use store::MessageStore;
+pub use types::{AppendRecord, BoundaryType, GetResult, GetStatus, PutResult, StoreStats};

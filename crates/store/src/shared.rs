@@ -1,0 +1,58 @@
+//! State shared by the store handle and the flusher thread.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::checkpoint::CheckpointFile;
+use crate::commit_log::CommitLog;
+use crate::config::StoreConfig;
+use crate::flusher::FlushCtl;
+use crate::queues::QueueTable;
+use crate::types::StoreStats;
+
+pub(crate) struct Shared {
+    pub config: StoreConfig,
+    pub log: CommitLog,
+    pub queues: QueueTable,
+    /// Every record below this commit-log offset has its consume-queue entry written.
+    pub dispatched: AtomicI64,
+    pub flush: FlushCtl,
+    pub checkpoint: CheckpointFile,
+    pub counters: Counters,
+    /// Set after a write or fsync failure: the page cache may no longer match the disk,
+    /// so the store refuses further writes until it is reopened (and recovered).
+    pub poison: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub fn poison(&self, reason: String) {
+        tracing::error!(%reason, "message store stops accepting writes");
+        self.poison.lock().get_or_insert(reason);
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub puts: AtomicU64,
+    pub messages: AtomicU64,
+    pub bytes: AtomicU64,
+    pub log_fsyncs: AtomicU64,
+    pub cq_fsyncs: AtomicU64,
+}
+
+impl Counters {
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> StoreStats {
+        StoreStats {
+            puts: self.puts.load(Ordering::Relaxed),
+            messages: self.messages.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            log_fsyncs: self.log_fsyncs.load(Ordering::Relaxed),
+            cq_fsyncs: self.cq_fsyncs.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! [`MessageStore`]: the public face of the store.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::checkpoint::{self, Checkpoint, CheckpointFile};
+use crate::config::{FlushMode, StoreConfig};
+use crate::error::{io_err, StoreError};
+use crate::flusher::{self, FlushCtl, Stop};
+use crate::shared::{Counters, Shared};
+use crate::types::{AppendRecord, BoundaryType, GetResult, PutResult, StoreStats};
+use crate::writer::{self, Writer};
+use crate::{read, recovery, retention, search};
+
+/// The commit log and consume queues of one broker. `Send + Sync`; share it as
+/// `Arc<MessageStore>`. Dropping it without [`MessageStore::shutdown`] behaves like a crash
+/// (the flusher stops, the abort marker stays, the next `open` recovers).
+pub struct MessageStore {
+    pub(crate) shared: Arc<Shared>,
+    writer: Mutex<Writer>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl MessageStore {
+    /// Opens (or creates) the store under `config.root`, runs crash recovery and starts the
+    /// flusher thread.
+    ///
+    /// # Errors
+    /// [`StoreError::Config`] for invalid settings, [`StoreError::Io`] when files cannot be
+    /// read, created or synced, [`StoreError::Corrupt`] for damage recovery cannot repair.
+    pub fn open(config: StoreConfig) -> Result<Arc<Self>, StoreError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.root).map_err(io_err(&config.root))?;
+        let rec = recovery::recover(&config)?;
+        let checkpoint = CheckpointFile::open(&config.root)?;
+        checkpoint.write(Checkpoint {
+            log_flushed: rec.end,
+            dispatched: rec.end,
+        })?;
+        recovery::mark_open(&config.root)?;
+        let seg = rec.log.last().ok_or_else(|| StoreError::Corrupt {
+            path: config.root.join("commitlog"),
+            reason: "no segment after recovery".into(),
+        })?;
+        let shared = Arc::new(Shared {
+            config,
+            log: rec.log,
+            queues: rec.queues,
+            dispatched: AtomicI64::new(rec.end),
+            flush: FlushCtl::new(rec.end),
+            checkpoint,
+            counters: Counters::default(),
+            poison: Mutex::new(None),
+        });
+        let handle = flusher::spawn(shared.clone()).map_err(io_err(&shared.config.root))?;
+        Ok(Arc::new(MessageStore {
+            writer: Mutex::new(Writer::new(seg, rec.end)),
+            shared,
+            flusher: Mutex::new(Some(handle)),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.shared.config
+    }
+
+    /// Appends records atomically and contiguously (a batch for one queue gets consecutive
+    /// queue offsets), assigning queue offset, physical offset and store time. In Sync mode it
+    /// returns once the bytes are fdatasynced (shared with concurrent puts).
+    ///
+    /// # Errors
+    /// [`StoreError::MessageTooLarge`], [`StoreError::InvalidRecord`], [`StoreError::InvalidTopic`],
+    /// [`StoreError::InvalidQueueId`] before anything is written; [`StoreError::Io`] on a write
+    /// failure (the store is then poisoned: later puts get [`StoreError::Poisoned`]);
+    /// [`StoreError::FlushTimeout`] in Sync mode (the data stays written);
+    /// [`StoreError::ShutDown`] after `shutdown`.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the append leaves the records stored; only the wait for the
+    /// flush is abandoned.
+    pub async fn put(&self, records: Vec<AppendRecord>) -> Result<Vec<PutResult>, StoreError> {
+        self.put_at(records, now_ms()).await
+    }
+
+    /// [`MessageStore::put`] with a given store time. For tests and tools that must control
+    /// the clock (retention, time search); brokers use `put`.
+    ///
+    /// # Errors
+    /// As [`MessageStore::put`].
+    #[doc(hidden)]
+    pub async fn put_at(
+        &self,
+        records: Vec<AppendRecord>,
+        store_time: i64,
+    ) -> Result<Vec<PutResult>, StoreError> {
+        let (results, end) = self.append(records, store_time)?;
+        if let FlushMode::Sync { timeout } = self.shared.config.flush {
+            self.wait_flushed(end, timeout).await?;
+        }
+        Ok(results)
+    }
+
+    fn append(
+        &self,
+        records: Vec<AppendRecord>,
+        now: i64,
+    ) -> Result<(Vec<PutResult>, i64), StoreError> {
+        let limit = self.shared.config.record_limit();
+        for r in &records {
+            writer::check(r, limit)?;
+        }
+        let mut w = self.writer.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::ShutDown);
+        }
+        if let Some(p) = self.shared.poison.lock().clone() {
+            return Err(StoreError::Poisoned(p));
+        }
+        if records.is_empty() {
+            return Ok((Vec::new(), w.pos));
+        }
+        w.append(&self.shared, records, now)
+            .inspect_err(|e| self.shared.poison(format!("append failed: {e}")))
+    }
+
+    async fn wait_flushed(&self, end: i64, timeout: std::time::Duration) -> Result<(), StoreError> {
+        let mut rx = self.shared.flush.subscribe();
+        self.shared.flush.request();
+        let wait = async move {
+            rx.wait_for(|s| s.offset >= end || s.failed)
+                .await
+                .map(|s| *s)
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(s)) if s.offset >= end => Ok(()),
+            Ok(Ok(_)) => Err(StoreError::Poisoned("commit-log flush failed".into())),
+            Ok(Err(_)) => Err(StoreError::ShutDown),
+            Err(_) => Err(StoreError::FlushTimeout(timeout)),
+        }
+    }
+
+    /// Reads up to `max_msgs` records (and up to `max_bytes`, but at least one) from logical
+    /// offset `offset`, skipping entries whose tags code `filter` rejects. Statuses follow
+    /// upstream `getMessage` (see [`crate::GetStatus`]). Scans at most
+    /// `clamp(max_msgs × 20, 800, 16000)` entries.
+    pub fn get(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msgs: usize,
+        max_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+    ) -> GetResult {
+        read::get(
+            &self.shared,
+            topic,
+            queue_id,
+            offset,
+            max_msgs,
+            max_bytes,
+            filter,
+        )
+    }
+
+    /// The next logical offset to be written; 0 if the queue does not exist.
+    pub fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.shared
+            .queues
+            .get(topic, queue_id)
+            .map_or(0, |q| q.max())
+    }
+
+    /// The first logical offset still readable; 0 if the queue does not exist.
+    pub fn min_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.shared
+            .queues
+            .get(topic, queue_id)
+            .map_or(0, |q| q.min())
+    }
+
+    /// Binary search by store time (upstream 5.x `getOffsetInQueueByTime`): `Lower` = first
+    /// entry stored at or after `timestamp_ms` (max offset if all are older), `Upper` = last
+    /// entry stored at or before it (0 if all are newer). 0 for a missing queue.
+    pub fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp_ms: i64,
+        boundary: BoundaryType,
+    ) -> i64 {
+        self.shared.queues.get(topic, queue_id).map_or(0, |q| {
+            search::offset_by_time(&q, &self.shared.log, timestamp_ms, boundary)
+        })
+    }
+
+    /// Store time of the message at logical `offset`, if it is still stored.
+    pub fn store_time_at(&self, topic: &str, queue_id: i32, offset: i64) -> Option<i64> {
+        let q = self.shared.queues.get(topic, queue_id)?;
+        if offset < q.min() || offset >= q.max() {
+            return None;
+        }
+        search::store_time(&q, &self.shared.log, offset)
+    }
+
+    /// Store time of the message at the queue's min offset; -1 if there is none.
+    pub fn earliest_store_time(&self, topic: &str, queue_id: i32) -> i64 {
+        self.store_time_at(topic, queue_id, self.min_offset(topic, queue_id))
+            .unwrap_or(-1)
+    }
+
+    /// One whole record at a commit-log offset; `None` if absent or not a valid record header.
+    pub fn read_record(&self, physical_offset: i64) -> Option<Bytes> {
+        self.shared
+            .log
+            .with_record(physical_offset, Bytes::copy_from_slice)
+    }
+
+    /// Every (topic, queue id) that has a consume queue, sorted.
+    pub fn queues(&self) -> Vec<(String, i32)> {
+        let mut v: Vec<(String, i32)> = self
+            .shared
+            .queues
+            .all()
+            .iter()
+            .map(|q| (q.topic.clone(), q.queue_id))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Drops a topic's consume queues (its commit-log bytes age out by retention).
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if its directory cannot be removed.
+    pub fn delete_topic(&self, topic: &str) -> Result<(), StoreError> {
+        let _w = self.writer.lock();
+        self.shared.queues.remove_topic(topic)
+    }
+
+    /// Offset of the first commit-log byte still on disk.
+    pub fn commit_log_min_offset(&self) -> i64 {
+        self.shared.log.min_offset()
+    }
+
+    /// Offset one past the last written commit-log byte.
+    pub fn commit_log_max_offset(&self) -> i64 {
+        self.shared.log.written()
+    }
+
+    /// Commit-log bytes below this offset are fdatasynced.
+    pub fn flushed_offset(&self) -> i64 {
+        self.shared.flush.flushed()
+    }
+
+    /// Counters since open.
+    pub fn stats(&self) -> StoreStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Deletes commit-log segments whose newest record is older than the retention period
+    /// (never the current one) and advances consume-queue min offsets; returns how many
+    /// segments went.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if a file cannot be deleted.
+    pub fn run_retention(&self) -> Result<usize, StoreError> {
+        retention::run(&self.shared, now_ms())
+    }
+
+    /// [`MessageStore::run_retention`] as if the time were `now_ms`. For tests.
+    ///
+    /// # Errors
+    /// As [`MessageStore::run_retention`].
+    #[doc(hidden)]
+    pub fn run_retention_at(&self, now_ms: i64) -> Result<usize, StoreError> {
+        retention::run(&self.shared, now_ms)
+    }
+
+    /// Flushes everything, stops the flusher and removes the abort marker. Idempotent; later
+    /// puts fail with [`StoreError::ShutDown`], reads keep working.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if the final flush fails (the abort marker then stays, so the next
+    /// open recovers).
+    pub fn shutdown(&self) -> Result<(), StoreError> {
+        let _w = self.writer.lock();
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.stop_flusher();
+        flusher::flush_log(&self.shared)?;
+        flusher::flush_queues(&self.shared)?;
+        let abort = checkpoint::abort_path(&self.shared.config.root);
+        std::fs::remove_file(&abort).map_err(io_err(&abort))?;
+        tracing::info!(
+            end = self.shared.log.written(),
+            "message store shut down cleanly"
+        );
+        Ok(())
+    }
+
+    fn stop_flusher(&self) {
+        self.shared.flush.stop(Stop::Exit);
+        if let Some(h) = self.flusher.lock().take() {
+            if h.join().is_err() {
+                tracing::error!("store flusher thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for MessageStore {
+    fn drop(&mut self) {
+        self.stop_flusher();
+    }
+}
