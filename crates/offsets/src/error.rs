@@ -1,0 +1,71 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong in the offset store and the RocketMQ import.
+#[derive(Debug, thiserror::Error)]
+pub enum OffsetError {
+    /// An I/O call failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Data on disk failed validation where truncating it would lose acknowledged data
+    /// (a corrupt snapshot without fallback, corruption inside a sealed log segment, a missing
+    /// segment, an unknown mandatory record kind).
+    #[error("corrupt offset store file {path} at byte {offset}: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    /// A group or topic name the store cannot keep (empty, contains `@`, longer than 65535 bytes).
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
+    /// A durable write was not fsynced within the configured timeout. The record is in the log
+    /// and may still become durable; the caller must treat the outcome as unknown.
+    #[error("offset log fsync did not complete within {0:?}")]
+    FlushTimeout(Duration),
+    /// An earlier write or fsync failed; the store refuses further writes until reopened.
+    #[error("offset store is poisoned by an earlier I/O failure: {0}")]
+    Poisoned(String),
+    /// The store was shut down.
+    #[error("offset store is shut down")]
+    Closed,
+    /// A RocketMQ consumerOffset.json document could not be parsed.
+    #[error("invalid consumerOffset.json {}: {reason}", path.as_ref().map(|p| p.display().to_string()).unwrap_or_default())]
+    RocketmqJson {
+        path: Option<PathBuf>,
+        reason: String,
+    },
+    /// `topic@group` keys of a RocketMQ document that do not split into exactly two non-empty parts
+    /// (or whose names the store cannot keep).
+    #[error("consumerOffset.json has {} bad topic@group key(s): {keys:?}", keys.len())]
+    BadRocketmqKeys { keys: Vec<String> },
+}
+
+impl OffsetError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        OffsetError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(
+        path: impl Into<PathBuf>,
+        offset: u64,
+        reason: impl Into<String>,
+    ) -> Self {
+        OffsetError::Corrupt {
+            path: path.into(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! File naming, directory listing, segment creation and snapshot files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::codec::{self, Cursor, SNAP_HEADER_LEN, SNAP_MAGIC, SNAP_VERSION};
+use crate::error::OffsetError;
+use crate::table::Table;
+
+pub(crate) fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("log-{seq:020}.wal"))
+}
+
+pub(crate) fn snapshot_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("snapshot-{base:020}.snap"))
+}
+
+/// What the store directory holds.
+#[derive(Default, Debug)]
+pub(crate) struct Listing {
+    /// Segment sequence numbers, ascending.
+    pub segments: Vec<u64>,
+    /// Snapshot base segments, ascending.
+    pub snapshots: Vec<u64>,
+    /// Leftover temporary files from an interrupted snapshot write.
+    pub temps: Vec<PathBuf>,
+}
+
+fn parse_num(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    let mid = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if mid.len() != 20 || !mid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    mid.parse().ok()
+}
+
+pub(crate) fn list(dir: &Path) -> Result<Listing, OffsetError> {
+    let mut l = Listing::default();
+    let rd = fs::read_dir(dir).map_err(|e| OffsetError::io("read dir", dir, e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| OffsetError::io("read dir", dir, e))?;
+        let name = ent.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(n) = parse_num(name, "log-", ".wal") {
+            l.segments.push(n);
+        } else if let Some(n) = parse_num(name, "snapshot-", ".snap") {
+            l.snapshots.push(n);
+        } else if name.ends_with(".tmp") {
+            l.temps.push(ent.path());
+        }
+    }
+    l.segments.sort_unstable();
+    l.snapshots.sort_unstable();
+    Ok(l)
+}
+
+pub(crate) fn fsync_dir(dir: &Path) -> Result<(), OffsetError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| OffsetError::io("fsync dir", dir, e))
+}
+
+/// Creates a new segment holding only its header, durably (file and directory fsynced).
+pub(crate) fn create_segment(dir: &Path, seq: u64) -> Result<File, OffsetError> {
+    let path = segment_path(dir, seq);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| OffsetError::io("create segment", &path, e))?;
+    f.write_all(&codec::segment_header(seq))
+        .and_then(|_| f.sync_all())
+        .map_err(|e| OffsetError::io("write segment header", &path, e))?;
+    fsync_dir(dir)?;
+    Ok(f)
+}
+
+/// Incrementally builds a snapshot file image.
+pub(crate) struct SnapshotWriter {
+    buf: Vec<u8>,
+    entries: u64,
+    sections: u64,
+}
+
+impl SnapshotWriter {
+    pub(crate) fn new(base: u64, counter: u64, timestamp_ms: u64, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity.max(SNAP_HEADER_LEN + 4));
+        buf.extend_from_slice(&SNAP_MAGIC);
+        buf.extend_from_slice(&SNAP_VERSION.to_le_bytes());
+        buf.extend_from_slice(&0u32.to_le_bytes());
+        buf.extend_from_slice(&base.to_le_bytes());
+        buf.extend_from_slice(&counter.to_le_bytes());
+        buf.extend_from_slice(&timestamp_ms.to_le_bytes());
+        buf.extend_from_slice(&0u64.to_le_bytes()); // entries, patched in finish
+        buf.extend_from_slice(&0u64.to_le_bytes()); // sections, patched in finish
+        SnapshotWriter {
+            buf,
+            entries: 0,
+            sections: 0,
+        }
+    }
+
+    pub(crate) fn section(&mut self, group: &str, topic: &str, pairs: &[(i32, i64)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        let b = &mut self.buf;
+        b.extend_from_slice(&(group.len() as u16).to_le_bytes());
+        b.extend_from_slice(group.as_bytes());
+        b.extend_from_slice(&(topic.len() as u16).to_le_bytes());
+        b.extend_from_slice(topic.as_bytes());
+        b.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+        for (q, o) in pairs {
+            b.extend_from_slice(&q.to_le_bytes());
+            b.extend_from_slice(&o.to_le_bytes());
+        }
+        self.entries += pairs.len() as u64;
+        self.sections += 1;
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.buf[40..48].copy_from_slice(&self.entries.to_le_bytes());
+        self.buf[48..56].copy_from_slice(&self.sections.to_le_bytes());
+        let crc = crc32fast::hash(&self.buf);
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        self.buf
+    }
+}
+
+/// Writes a snapshot atomically: temp file, fsync, rename, fsync directory.
+pub(crate) fn write_snapshot(dir: &Path, base: u64, image: &[u8]) -> Result<(), OffsetError> {
+    let path = snapshot_path(dir, base);
+    let tmp = path.with_extension("snap.tmp");
+    let mut f = File::create(&tmp).map_err(|e| OffsetError::io("create snapshot", &tmp, e))?;
+    f.write_all(image)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| OffsetError::io("write snapshot", &tmp, e))?;
+    drop(f);
+    fs::rename(&tmp, &path).map_err(|e| OffsetError::io("rename snapshot", &path, e))?;
+    fsync_dir(dir)
+}
+
+/// A loaded snapshot.
+pub(crate) struct LoadedSnapshot {
+    pub table: Table,
+    pub base: u64,
+}
+
+/// Reads and fully validates a snapshot file.
+pub(crate) fn load_snapshot(path: &Path) -> Result<LoadedSnapshot, OffsetError> {
+    let data = fs::read(path).map_err(|e| OffsetError::io("read snapshot", path, e))?;
+    let bad = |off: usize, why: String| OffsetError::corrupt(path, off as u64, why);
+    if data.len() < SNAP_HEADER_LEN + 4 {
+        return Err(bad(0, format!("snapshot is only {} bytes", data.len())));
+    }
+    let (body, crc) = data.split_at(data.len() - 4);
+    let mut crc_b = [0u8; 4];
+    crc_b.copy_from_slice(crc);
+    if crc32fast::hash(body) != u32::from_le_bytes(crc_b) {
+        return Err(bad(body.len(), "snapshot CRC mismatch".into()));
+    }
+    let mut c = Cursor::new(body);
+    let hdr = (|| -> Result<_, String> {
+        if c.bytes(8)? != SNAP_MAGIC {
+            return Err("bad snapshot magic".into());
+        }
+        let v = c.u32()?;
+        if v != SNAP_VERSION {
+            return Err(format!("unsupported snapshot version {v}"));
+        }
+        let _reserved = c.u32()?;
+        Ok((c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?))
+    })()
+    .map_err(|e| bad(0, e))?;
+    let (base, counter, ts, entries, sections) = hdr;
+    let mut table = Table::default();
+    for _ in 0..sections {
+        let at = body.len() - c.remaining();
+        let s = codec::read_section(&mut c).map_err(|e| bad(at, e))?;
+        table.set_section(s.group, s.topic, s.pairs());
+    }
+    if c.remaining() != 0 {
+        return Err(bad(body.len() - c.remaining(), "trailing bytes".into()));
+    }
+    if table.entry_count() as u64 != entries {
+        return Err(bad(
+            0,
+            format!(
+                "header says {entries} entries, body holds {}",
+                table.entry_count()
+            ),
+        ));
+    }
+    table.counter = counter;
+    table.timestamp_ms = ts;
+    Ok(LoadedSnapshot { table, base })
+}

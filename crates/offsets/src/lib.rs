@@ -1,0 +1,28 @@
+//! ferromq's durable consumer-offset table.
+//!
+//! Map of the crate:
+//! - [`store`]: [`OffsetStore`] — in-memory table, append path, group commit, flusher thread,
+//!   compaction.
+//! - `table`: the in-memory `group → topic → queues` table with a `topic → groups` index.
+//! - `codec`: binary log records and snapshot images (format in `docs/offsets.md`).
+//! - `files` / `recovery`: file naming, snapshot I/O, and opening a directory after a crash.
+//! - [`rocketmq`]: import/export of Apache RocketMQ's `consumerOffset.json`.
+//!
+//! On disk: `log-<seq>.wal` segments of CRC-checked records, and `snapshot-<base>.snap` images
+//! of the whole table that make segments before `<base>` unnecessary.
+
+mod codec;
+mod config;
+mod error;
+mod files;
+mod key;
+mod recovery;
+pub mod rocketmq;
+pub mod store;
+mod table;
+
+pub use config::{Durability, OffsetStoreConfig, Tuning};
+pub use error::OffsetError;
+pub use key::{validate_name, QueueKey};
+pub use rocketmq::{load_rocketmq_offsets_file, parse_rocketmq_offsets};
+pub use store::{OffsetStore, OffsetStoreStats};

@@ -1,0 +1,635 @@
+//! [`OffsetStore`]: the table, the append path, group commit and the flusher thread.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use tokio::sync::watch;
+use tracing::{debug, error, info};
+
+use crate::codec::{self, SEG_HEADER_LEN};
+use crate::config::{Durability, OffsetStoreConfig, Tuning};
+use crate::error::OffsetError;
+use crate::files::{self, segment_path};
+use crate::key::{validate_name, QueueKey};
+use crate::recovery;
+use crate::table::Table;
+
+/// Counters describing the store's work since it was opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OffsetStoreStats {
+    /// Log records appended.
+    pub records_appended: u64,
+    /// Bytes appended to the log.
+    pub bytes_appended: u64,
+    /// `fdatasync` calls on log segments (group commit shows as `fsyncs < records_appended`).
+    pub fsyncs: u64,
+    /// Snapshots written.
+    pub compactions: u64,
+    /// Records replayed by recovery at open.
+    pub records_replayed: u64,
+    /// Bytes cut off a torn tail at open.
+    pub truncated_bytes: u64,
+    /// Bytes in the active log segment (records since the latest snapshot).
+    pub log_bytes: u64,
+    /// Size of the latest snapshot file.
+    pub snapshot_bytes: u64,
+    /// Active segment sequence number.
+    pub segment: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    records: AtomicU64,
+    bytes: AtomicU64,
+    fsyncs: AtomicU64,
+    compactions: AtomicU64,
+}
+
+/// The segment being appended to.
+struct Log {
+    file: Arc<File>,
+    seq: u64,
+    pos: u64,
+    /// Sequence number of the last appended record (the log sequence number, LSN).
+    written_lsn: u64,
+    snapshot_bytes: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Synced {
+    lsn: u64,
+    poisoned: bool,
+}
+
+#[derive(Default)]
+struct FlushCtl {
+    requested: bool,
+    stop: bool,
+}
+
+pub(crate) struct Inner {
+    dir: PathBuf,
+    durability: Durability,
+    tuning: Tuning,
+    table: RwLock<Table>,
+    log: Mutex<Log>,
+    ctl: Mutex<FlushCtl>,
+    cv: Condvar,
+    synced: watch::Sender<Synced>,
+    sync_lock: Mutex<()>,
+    compact_lock: Mutex<()>,
+    closed: AtomicBool,
+    poison: OnceLock<String>,
+    stats: Counters,
+    records_replayed: u64,
+    truncated_bytes: u64,
+}
+
+/// The durable consumer-offset table. Share it as `Arc<OffsetStore>`.
+///
+/// Reads take a shared lock on the in-memory table only; they never wait for disk I/O.
+/// Writes append one CRC-checked record to the log (a `pwrite` into the page cache) under a
+/// short mutex, apply it to the table, and — in [`Durability::Durable`] — wait for the flusher
+/// thread's next `fdatasync`, which covers every record written before it (group commit).
+pub struct OffsetStore {
+    inner: Arc<Inner>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl OffsetStore {
+    /// Opens (or creates) the store in `config.dir`: loads the newest valid snapshot, replays the
+    /// log after it, truncates a torn tail, and starts the flusher thread.
+    ///
+    /// # Errors
+    /// I/O failures, and [`OffsetError::Corrupt`] when the files on disk cannot be recovered
+    /// without losing acknowledged data.
+    pub fn open(config: OffsetStoreConfig) -> Result<Arc<Self>, OffsetError> {
+        Self::open_with(config, Tuning::default())
+    }
+
+    /// [`open`](Self::open) with explicit compaction tuning.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with(config: OffsetStoreConfig, tuning: Tuning) -> Result<Arc<Self>, OffsetError> {
+        let started = Instant::now();
+        let r = recovery::recover(&config.dir)?;
+        let (tx, _) = watch::channel(Synced::default());
+        let inner = Arc::new(Inner {
+            dir: config.dir.clone(),
+            durability: config.durability,
+            tuning,
+            table: RwLock::new(r.table),
+            log: Mutex::new(Log {
+                file: Arc::new(r.file),
+                seq: r.seq,
+                pos: r.pos,
+                written_lsn: 0,
+                snapshot_bytes: r.snapshot_bytes,
+            }),
+            ctl: Mutex::new(FlushCtl::default()),
+            cv: Condvar::new(),
+            synced: tx,
+            sync_lock: Mutex::new(()),
+            compact_lock: Mutex::new(()),
+            closed: AtomicBool::new(false),
+            poison: OnceLock::new(),
+            stats: Counters::default(),
+            records_replayed: r.records_replayed,
+            truncated_bytes: r.truncated_bytes,
+        });
+        let worker = inner.clone();
+        let handle = std::thread::Builder::new()
+            .name("offsets-flusher".into())
+            .spawn(move || worker.flusher_loop())
+            .map_err(|e| OffsetError::io("spawn flusher thread", &config.dir, e))?;
+        info!(dir = %config.dir.display(), durability = ?config.durability, elapsed = ?started.elapsed(), "offset store open");
+        Ok(Arc::new(OffsetStore {
+            inner,
+            flusher: Mutex::new(Some(handle)),
+        }))
+    }
+
+    /// Stores offsets atomically: the whole batch is one log record, so after a crash either
+    /// all of it or none of it is present. A later entry for the same queue in the batch wins.
+    ///
+    /// Periodic mode returns once the record is written to the log file (it survives a process
+    /// kill; the flusher fsyncs it within the interval). Durable mode returns only after an
+    /// `fdatasync` covering the record.
+    ///
+    /// # Errors
+    /// [`OffsetError::InvalidKey`], [`OffsetError::FlushTimeout`] (outcome unknown),
+    /// [`OffsetError::Poisoned`], [`OffsetError::Closed`], [`OffsetError::Io`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future after it started waiting leaves the record in the log: it is applied
+    /// and will be fsynced, only the acknowledgement is lost.
+    pub async fn commit(&self, mut entries: Vec<(QueueKey, i64)>) -> Result<(), OffsetError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        for (k, _) in &entries {
+            validate_name("group", &k.group)?;
+            validate_name("topic", &k.topic)?;
+        }
+        // Stable sort keeps batch order among equal keys; keep the last of each run.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut sorted: Vec<(QueueKey, i64)> = Vec::with_capacity(entries.len());
+        for e in entries {
+            match sorted.last_mut() {
+                Some(last) if last.0 == e.0 => *last = e,
+                _ => sorted.push(e),
+            }
+        }
+        let ts = now_ms();
+        let rec = codec::encode_commit(ts, &sorted);
+        let lsn = self.inner.append(
+            &rec,
+            ts,
+            |_| true,
+            |t| {
+                let mut i = 0;
+                while i < sorted.len() {
+                    let k = &sorted[i].0;
+                    let mut j = i;
+                    while j < sorted.len()
+                        && sorted[j].0.group == k.group
+                        && sorted[j].0.topic == k.topic
+                    {
+                        j += 1;
+                    }
+                    t.set_section(
+                        &k.group,
+                        &k.topic,
+                        sorted[i..j].iter().map(|(k, o)| (k.queue_id, *o)),
+                    );
+                    i = j;
+                }
+            },
+        )?;
+        self.wait_durable(lsn).await
+    }
+
+    /// Removes every offset of `group`. Durable like [`commit`](Self::commit).
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub async fn delete_group(&self, group: &str) -> Result<usize, OffsetError> {
+        validate_name("group", group)?;
+        let ts = now_ms();
+        let rec = codec::encode_delete_group(ts, group);
+        self.delete(rec, ts, |t| t.count_group(group), |t| t.delete_group(group))
+            .await
+    }
+
+    /// Removes every group's offsets of `topic` (upstream `cleanOffsetByTopic`).
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub async fn delete_topic(&self, topic: &str) -> Result<usize, OffsetError> {
+        validate_name("topic", topic)?;
+        let ts = now_ms();
+        let rec = codec::encode_delete_topic(ts, topic);
+        self.delete(rec, ts, |t| t.count_topic(topic), |t| t.delete_topic(topic))
+            .await
+    }
+
+    /// Removes the offsets of one `(group, topic)`.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub async fn delete_group_topic(&self, group: &str, topic: &str) -> Result<usize, OffsetError> {
+        validate_name("group", group)?;
+        validate_name("topic", topic)?;
+        let ts = now_ms();
+        let rec = codec::encode_delete_group_topic(ts, group, topic);
+        self.delete(
+            rec,
+            ts,
+            |t| t.count_group_topic(group, topic),
+            |t| t.delete_group_topic(group, topic),
+        )
+        .await
+    }
+
+    async fn delete(
+        &self,
+        rec: Vec<u8>,
+        ts: u64,
+        count: impl FnOnce(&Table) -> usize,
+        apply: impl FnOnce(&mut Table) -> usize,
+    ) -> Result<usize, OffsetError> {
+        let mut n = 0;
+        let mut expected = 0;
+        let lsn = self.inner.append(
+            &rec,
+            ts,
+            |t| {
+                expected = count(t);
+                expected > 0
+            },
+            |t| n = apply(t),
+        )?;
+        debug_assert_eq!(n, expected);
+        if expected == 0 {
+            return Ok(0);
+        }
+        self.wait_durable(lsn).await?;
+        Ok(n)
+    }
+
+    async fn wait_durable(&self, lsn: u64) -> Result<(), OffsetError> {
+        let Durability::Durable { timeout } = self.inner.durability else {
+            return Ok(());
+        };
+        let mut rx = self.inner.synced.subscribe();
+        if rx.borrow().lsn >= lsn {
+            return Ok(());
+        }
+        self.inner.request_sync();
+        let r = tokio::time::timeout(timeout, rx.wait_for(|s| s.lsn >= lsn || s.poisoned))
+            .await
+            .map(|r| r.map(|s| *s));
+        match r {
+            Err(_) => Err(OffsetError::FlushTimeout(timeout)),
+            Ok(Err(_)) => Err(OffsetError::Closed),
+            Ok(Ok(s)) if s.lsn >= lsn => Ok(()),
+            Ok(Ok(_)) => Err(self.inner.poisoned_error()),
+        }
+    }
+
+    /// The committed offset of one queue.
+    pub fn get(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.inner.table.read().get(group, topic, queue_id)
+    }
+
+    /// All queue offsets of `(group, topic)`; empty if none.
+    pub fn group_topic(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        self.inner.table.read().group_topic(group, topic)
+    }
+
+    /// Topics with offsets for `group`, sorted.
+    pub fn topics_of_group(&self, group: &str) -> Vec<String> {
+        self.inner.table.read().topics_of_group(group)
+    }
+
+    /// Groups with offsets on `topic`, sorted.
+    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+        self.inner.table.read().groups_of_topic(topic)
+    }
+
+    /// Every group with at least one offset, sorted.
+    pub fn groups(&self) -> Vec<String> {
+        self.inner.table.read().groups()
+    }
+
+    /// Number of `(group, topic, queue)` entries.
+    pub fn entry_count(&self) -> usize {
+        self.inner.table.read().entry_count()
+    }
+
+    /// Every entry, sorted by key.
+    pub fn all(&self) -> Vec<(QueueKey, i64)> {
+        self.inner.table.read().all()
+    }
+
+    /// Data version: `(counter, timestamp_ms)`; the counter grows by one per change batch.
+    pub fn data_version(&self) -> (u64, u64) {
+        let t = self.inner.table.read();
+        (t.counter, t.timestamp_ms)
+    }
+
+    /// The upstream `consumerOffset.json` document (see [`crate::rocketmq`]).
+    pub fn to_rocketmq_json(&self) -> String {
+        crate::rocketmq::to_json(&self.inner.table.read())
+    }
+
+    /// Fsyncs everything written so far, now, on the calling thread (blocking).
+    ///
+    /// # Errors
+    /// [`OffsetError::Io`] (the store is then poisoned) or [`OffsetError::Poisoned`].
+    pub fn flush(&self) -> Result<(), OffsetError> {
+        self.inner.sync_now()
+    }
+
+    /// Writes a snapshot now and drops log segments no longer needed (normally the flusher does
+    /// this when the log outgrows the snapshot).
+    ///
+    /// # Errors
+    /// I/O failures; the store stays usable (the old snapshot and log are untouched).
+    pub fn compact(&self) -> Result<(), OffsetError> {
+        self.inner.compact()
+    }
+
+    /// Counters since open.
+    pub fn stats(&self) -> OffsetStoreStats {
+        let log = self.inner.log.lock();
+        let s = &self.inner.stats;
+        OffsetStoreStats {
+            records_appended: s.records.load(Ordering::Relaxed),
+            bytes_appended: s.bytes.load(Ordering::Relaxed),
+            fsyncs: s.fsyncs.load(Ordering::Relaxed),
+            compactions: s.compactions.load(Ordering::Relaxed),
+            records_replayed: self.inner.records_replayed,
+            truncated_bytes: self.inner.truncated_bytes,
+            log_bytes: log.pos - SEG_HEADER_LEN,
+            snapshot_bytes: log.snapshot_bytes,
+            segment: log.seq,
+        }
+    }
+
+    /// The directory the store lives in.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.inner.dir
+    }
+
+    /// Flushes, stops the flusher thread and refuses further writes. Idempotent.
+    ///
+    /// # Errors
+    /// The final fsync's failure.
+    pub fn shutdown(&self) -> Result<(), OffsetError> {
+        if !self.inner.closed.swap(true, Ordering::SeqCst) {
+            // Barrier: appends check `closed` under the log mutex, so none follows this point.
+            drop(self.inner.log.lock());
+        }
+        if let Some(h) = self.flusher.lock().take() {
+            self.inner.ctl.lock().stop = true;
+            self.inner.cv.notify_all();
+            let _ = h.join();
+        }
+        match self.inner.poison.get() {
+            Some(_) => Err(self.inner.poisoned_error()),
+            None => self.inner.sync_now(),
+        }
+    }
+}
+
+impl Drop for OffsetStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            error!(error = %e, "offset store shutdown on drop failed");
+        }
+    }
+}
+
+impl Inner {
+    fn poisoned_error(&self) -> OffsetError {
+        OffsetError::Poisoned(self.poison.get().cloned().unwrap_or_default())
+    }
+
+    fn set_poison(&self, why: String) {
+        error!(reason = %why, "offset store poisoned; writes refused until reopen");
+        let _ = self.poison.set(why);
+        self.synced.send_modify(|s| s.poisoned = true);
+    }
+
+    /// Appends one record and applies it to the table, in log order. `precheck` may decline the
+    /// write (nothing to change). Returns the record's LSN.
+    fn append(
+        &self,
+        rec: &[u8],
+        ts: u64,
+        precheck: impl FnOnce(&Table) -> bool,
+        apply: impl FnOnce(&mut Table),
+    ) -> Result<u64, OffsetError> {
+        let mut log = self.log.lock();
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(OffsetError::Closed);
+        }
+        if self.poison.get().is_some() {
+            return Err(self.poisoned_error());
+        }
+        if !precheck(&self.table.read()) {
+            return Ok(log.written_lsn);
+        }
+        if let Err(e) = log.file.write_all_at(rec, log.pos) {
+            // Remove any partial write so later records do not land behind garbage.
+            if let Err(e2) = log.file.set_len(log.pos) {
+                self.set_poison(format!("append failed ({e}) and truncation failed ({e2})"));
+            }
+            return Err(OffsetError::io(
+                "append",
+                segment_path(&self.dir, log.seq),
+                e,
+            ));
+        }
+        log.pos += rec.len() as u64;
+        log.written_lsn += 1;
+        let lsn = log.written_lsn;
+        {
+            let mut t = self.table.write();
+            apply(&mut t);
+            t.counter += 1;
+            t.timestamp_ms = ts;
+        }
+        drop(log);
+        self.stats.records.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .bytes
+            .fetch_add(rec.len() as u64, Ordering::Relaxed);
+        Ok(lsn)
+    }
+
+    fn request_sync(&self) {
+        let mut c = self.ctl.lock();
+        if !c.requested {
+            c.requested = true;
+            self.cv.notify_one();
+        }
+    }
+
+    /// Fsyncs the active segment if anything was written since the last fsync. The table and
+    /// log locks are not held during the fsync.
+    fn sync_now(&self) -> Result<(), OffsetError> {
+        let _g = self.sync_lock.lock();
+        if self.poison.get().is_some() {
+            return Err(self.poisoned_error());
+        }
+        let (file, target, seq) = {
+            let log = self.log.lock();
+            (log.file.clone(), log.written_lsn, log.seq)
+        };
+        if target <= self.synced.borrow().lsn {
+            return Ok(());
+        }
+        if let Err(e) = file.sync_data() {
+            let err = OffsetError::io("fdatasync", segment_path(&self.dir, seq), e);
+            self.set_poison(err.to_string());
+            return Err(err);
+        }
+        self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        self.synced.send_modify(|s| s.lsn = s.lsn.max(target));
+        Ok(())
+    }
+
+    fn flusher_loop(self: Arc<Self>) {
+        let idle = match self.durability {
+            Durability::Periodic { interval } => interval,
+            // Durable writers request a sync; the timer is only a safety net.
+            Durability::Durable { .. } => Duration::from_secs(1),
+        };
+        loop {
+            let stop = {
+                let mut c = self.ctl.lock();
+                if !c.stop && !c.requested {
+                    self.cv.wait_for(&mut c, idle);
+                }
+                c.requested = false;
+                c.stop
+            };
+            if let Err(e) = self.sync_now() {
+                error!(error = %e, "offset log fsync failed");
+            }
+            if stop {
+                break;
+            }
+            if self.compaction_due() {
+                if let Err(e) = self.compact() {
+                    error!(error = %e, "offset snapshot failed; will retry");
+                }
+            }
+        }
+        debug!("offset flusher stopped");
+    }
+
+    fn compaction_due(&self) -> bool {
+        let log = self.log.lock();
+        let log_bytes = log.pos - SEG_HEADER_LEN;
+        let threshold = self
+            .tuning
+            .compact_min_log_bytes
+            .max((log.snapshot_bytes as f64 * self.tuning.compact_log_ratio) as u64);
+        log_bytes > threshold
+    }
+
+    /// Writes a snapshot and removes files it makes unnecessary.
+    ///
+    /// 1. fsync the active segment; pre-create segment N+1 (header, fsync, dir fsync).
+    /// 2. Under the log mutex: fsync N's last few writes, switch appends to N+1, and read the
+    ///    data version of this cut.
+    /// 3. Encode the table group by group, holding the read lock only per chunk. The image may
+    ///    include changes made after the cut; this is harmless because every state record is an
+    ///    idempotent last-writer-wins operation, and replay re-applies N+1 from its start.
+    /// 4. Write `snapshot-(N+1)` via temp file + fsync + rename + dir fsync.
+    /// 5. Keep the newest two snapshots and the segments the older of them needs.
+    fn compact(&self) -> Result<(), OffsetError> {
+        let _c = self.compact_lock.lock();
+        let started = Instant::now();
+        self.sync_now()?;
+        let new_seq = self.log.lock().seq + 1;
+        let new_file = files::create_segment(&self.dir, new_seq)?;
+        let (counter, ts, hint) = {
+            let mut log = self.log.lock();
+            if self.closed.load(Ordering::SeqCst) {
+                return Err(OffsetError::Closed);
+            }
+            if let Err(e) = log.file.sync_data() {
+                let err = OffsetError::io("fdatasync", segment_path(&self.dir, log.seq), e);
+                self.set_poison(err.to_string());
+                return Err(err);
+            }
+            self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+            let lsn = log.written_lsn;
+            log.file = Arc::new(new_file);
+            log.seq = new_seq;
+            log.pos = SEG_HEADER_LEN;
+            let t = self.table.read();
+            let hint = log.snapshot_bytes as usize + 4096;
+            drop(log);
+            self.synced.send_modify(|s| s.lsn = s.lsn.max(lsn));
+            (t.counter, t.timestamp_ms, hint)
+        };
+        let groups = self.table.read().group_keys();
+        let mut w = files::SnapshotWriter::new(new_seq, counter, ts, hint);
+        for chunk in groups.chunks(self.tuning.snapshot_chunk_groups.max(1)) {
+            let t = self.table.read();
+            for g in chunk {
+                t.for_each_of_group(g, |topic, pairs| w.section(g, topic, pairs));
+            }
+        }
+        let image = w.finish();
+        files::write_snapshot(&self.dir, new_seq, &image)?;
+        self.log.lock().snapshot_bytes = image.len() as u64;
+        self.stats.compactions.fetch_add(1, Ordering::Relaxed);
+        self.cleanup()?;
+        info!(base = new_seq, bytes = image.len(), elapsed = ?started.elapsed(), "offset snapshot written");
+        Ok(())
+    }
+
+    /// Deletes snapshots older than the newest `keep_snapshots` and segments before the oldest
+    /// kept snapshot's base. With a single snapshot every segment is kept (the fallback is a full
+    /// replay).
+    fn cleanup(&self) -> Result<(), OffsetError> {
+        let l = files::list(&self.dir)?;
+        let keep = self.tuning.keep_snapshots.max(1);
+        let n = l.snapshots.len();
+        if n <= 1 {
+            return Ok(());
+        }
+        let kept = &l.snapshots[n.saturating_sub(keep)..];
+        let oldest_kept = kept[0];
+        for &s in &l.snapshots[..n - kept.len()] {
+            let p = files::snapshot_path(&self.dir, s);
+            std::fs::remove_file(&p).map_err(|e| OffsetError::io("remove snapshot", &p, e))?;
+        }
+        for &s in l.segments.iter().filter(|&&s| s < oldest_kept) {
+            let p = segment_path(&self.dir, s);
+            std::fs::remove_file(&p).map_err(|e| OffsetError::io("remove segment", &p, e))?;
+        }
+        files::fsync_dir(&self.dir)
+    }
+}

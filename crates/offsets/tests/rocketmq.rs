@@ -1,0 +1,111 @@
+//! Importing Apache RocketMQ consumerOffset.json files.
+
+mod common;
+use common::*;
+
+use ferromq_offsets::{load_rocketmq_offsets_file, parse_rocketmq_offsets, OffsetError};
+
+/// 4.x: pretty-printed with tabs by fastjson, numeric keys unquoted.
+const V4_PRETTY: &str = "{\n\t\"offsetTable\":{\n\t\t\"TopicTest@g1\":{0:250,1:251,\n\t\t\t2:252,3:253\n\t\t},\n\t\t\"%RETRY%g1@g1\":{0:0\n\t\t}\n\t}\n}";
+
+/// 5.x compact (GET_ALL_CONSUMER_OFFSET shape) with the derived tables.
+const V5_COMPACT: &str = r#"{"dataVersion":{"counter":1448,"stateVersion":0,"timestamp":1736661762584},"groupTopicMap":{"g1":["TopicTest","%RETRY%g1"]},"lmqOffsetTable":{},"offsetTable":{"TopicTest@g1":{0:37960,1:37961},"%RETRY%g1@g1":{0:3},"other@g2":{"7":9007199254740993}}}"#;
+
+#[test]
+fn parses_4x_pretty() {
+    let v = parse_rocketmq_offsets(V4_PRETTY.as_bytes()).unwrap();
+    assert_eq!(
+        v,
+        vec![
+            (k("g1", "%RETRY%g1", 0), 0),
+            (k("g1", "TopicTest", 0), 250),
+            (k("g1", "TopicTest", 1), 251),
+            (k("g1", "TopicTest", 2), 252),
+            (k("g1", "TopicTest", 3), 253),
+        ]
+    );
+}
+
+#[test]
+fn parses_5x_compact_ignoring_derived_tables() {
+    let v = parse_rocketmq_offsets(V5_COMPACT.as_bytes()).unwrap();
+    assert_eq!(
+        v,
+        vec![
+            (k("g1", "%RETRY%g1", 0), 3),
+            (k("g1", "TopicTest", 0), 37960),
+            (k("g1", "TopicTest", 1), 37961),
+            (k("g2", "other", 7), 9007199254740993),
+        ]
+    );
+    assert!(parse_rocketmq_offsets(b"{}").unwrap().is_empty());
+}
+
+#[test]
+fn bad_keys_are_reported() {
+    let doc = br#"{"offsetTable":{"ok@g":{0:1},"noseparator":{0:1},"a@b@c":{0:2},"@g":{0:3}}}"#;
+    match parse_rocketmq_offsets(doc) {
+        Err(OffsetError::BadRocketmqKeys { keys }) => {
+            assert_eq!(keys.len(), 3, "{keys:?}");
+            assert!(keys.contains(&"a@b@c".to_string()));
+            assert!(keys.contains(&"noseparator".to_string()));
+            assert!(keys.contains(&"@g".to_string()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        parse_rocketmq_offsets(br#"{"offsetTable":{"t@g":{x:1}}}"#),
+        Err(OffsetError::RocketmqJson { .. })
+    ));
+    assert!(matches!(
+        parse_rocketmq_offsets(b"[1,2]"),
+        Err(OffsetError::RocketmqJson { .. })
+    ));
+}
+
+#[test]
+fn bak_fallback() {
+    let d = tempdir();
+    let main = d.path().join("consumerOffset.json");
+    let bak = d.path().join("consumerOffset.json.bak");
+
+    // Neither file: an error naming the main file.
+    assert!(matches!(
+        load_rocketmq_offsets_file(&main),
+        Err(OffsetError::Io { .. })
+    ));
+
+    std::fs::write(&bak, V4_PRETTY).unwrap();
+    // Missing main → bak.
+    let (v, used) = load_rocketmq_offsets_file(&main).unwrap();
+    assert_eq!(used, bak);
+    assert_eq!(v.len(), 5);
+    // Empty main → bak.
+    std::fs::write(&main, "").unwrap();
+    assert_eq!(load_rocketmq_offsets_file(&main).unwrap().1, bak);
+    // Unparsable main (torn write) → bak.
+    std::fs::write(&main, &V5_COMPACT[..40]).unwrap();
+    assert_eq!(load_rocketmq_offsets_file(&main).unwrap().1, bak);
+    // Good main wins.
+    std::fs::write(&main, V5_COMPACT).unwrap();
+    let (v, used) = load_rocketmq_offsets_file(&main).unwrap();
+    assert_eq!(used, main);
+    assert_eq!(v.len(), 4);
+    // Unparsable main without a bak: an error, not an empty table.
+    std::fs::remove_file(&bak).unwrap();
+    std::fs::write(&main, "{\"offsetTable\":").unwrap();
+    assert!(matches!(
+        load_rocketmq_offsets_file(&main),
+        Err(OffsetError::RocketmqJson { .. })
+    ));
+}
+
+#[tokio::test]
+async fn import_into_store() {
+    let d = tempdir();
+    let s = open(d.path());
+    let v = parse_rocketmq_offsets(V5_COMPACT.as_bytes()).unwrap();
+    s.commit(v.clone()).await.unwrap();
+    assert_eq!(s.all(), v);
+    assert_eq!(s.topics_of_group("g1"), vec!["%RETRY%g1", "TopicTest"]);
+}
