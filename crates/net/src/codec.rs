@@ -16,7 +16,10 @@ pub struct RemotingCodec {
 
 impl RemotingCodec {
     pub fn new(max_frame: usize) -> Self {
-        Self { max_frame, header_buf: Vec::with_capacity(256) }
+        Self {
+            max_frame,
+            header_buf: Vec::with_capacity(256),
+        }
     }
 }
 
@@ -30,7 +33,11 @@ impl Decoder for RemotingCodec {
         }
         let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
         if len > self.max_frame {
-            return Err(ProtocolError::FrameTooLarge { len, max: self.max_frame }.into());
+            return Err(ProtocolError::FrameTooLarge {
+                len,
+                max: self.max_frame,
+            }
+            .into());
         }
         if src.len() < 4 + len {
             src.reserve(4 + len - src.len());

@@ -42,7 +42,11 @@ pub trait Handler: Send + Sync + 'static {
 pub struct NoHandler;
 
 impl Handler for NoHandler {
-    async fn handle(self: &Arc<Self>, _conn: Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+    async fn handle(
+        self: &Arc<Self>,
+        _conn: Connection,
+        req: RemotingCommand,
+    ) -> Option<RemotingCommand> {
         Some(not_supported(req.code))
     }
 }
@@ -68,7 +72,11 @@ pub struct ConnConfig {
 
 impl Default for ConnConfig {
     fn default() -> Self {
-        Self { max_frame: ferromq_protocol::DEFAULT_MAX_FRAME, send_queue: 4096, max_inflight: 4096 }
+        Self {
+            max_frame: ferromq_protocol::DEFAULT_MAX_FRAME,
+            send_queue: 4096,
+            max_inflight: 4096,
+        }
     }
 }
 
@@ -151,7 +159,12 @@ impl Connection {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| NetError::Timeout(timeout))??;
-        Ok(Connection::spawn(stream, handler, cfg, &CancellationToken::new())?)
+        Ok(Connection::spawn(
+            stream,
+            handler,
+            cfg,
+            &CancellationToken::new(),
+        )?)
     }
 
     pub fn id(&self) -> u64 {
@@ -192,15 +205,27 @@ impl Connection {
     ///
     /// # Cancel safety
     /// Dropping the future forgets the request; a late response is discarded.
-    pub async fn request(&self, mut cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, NetError> {
+    pub async fn request(
+        &self,
+        mut cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, NetError> {
         let opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
         cmd.opaque = opaque;
-        cmd.flag &= !(ferromq_protocol::command::FLAG_RESPONSE | ferromq_protocol::command::FLAG_ONEWAY);
+        cmd.flag &=
+            !(ferromq_protocol::command::FLAG_RESPONSE | ferromq_protocol::command::FLAG_ONEWAY);
         let (done_tx, done_rx) = oneshot::channel();
         self.inner.pending.lock().insert(opaque, done_tx);
-        let guard = PendingGuard { inner: &self.inner, opaque };
+        let guard = PendingGuard {
+            inner: &self.inner,
+            opaque,
+        };
         let result = tokio::time::timeout(timeout, async {
-            self.inner.tx.send(cmd).await.map_err(|_| NetError::Closed)?;
+            self.inner
+                .tx
+                .send(cmd)
+                .await
+                .map_err(|_| NetError::Closed)?;
             tokio::select! {
                 r = done_rx => r.map_err(|_| NetError::Closed),
                 _ = self.inner.closed.cancelled() => Err(NetError::Closed),
@@ -290,6 +315,20 @@ async fn write_loop(
     closed.cancel();
 }
 
+/// Sends a handler's response, tied to its request, unless the request was oneway.
+async fn respond(
+    conn: &Connection,
+    (opaque, st, oneway): (i32, ferromq_protocol::SerializeType, bool),
+    resp: Option<RemotingCommand>,
+) {
+    if let (Some(mut resp), false) = (resp, oneway) {
+        resp.opaque = opaque;
+        resp.flag |= ferromq_protocol::command::FLAG_RESPONSE;
+        resp.serialize_type = st;
+        conn.respond(resp).await;
+    }
+}
+
 async fn read_loop<H: Handler>(
     mut reader: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
     conn: Connection,
@@ -315,25 +354,38 @@ async fn read_loop<H: Handler>(
                 Some(w) => {
                     let _ = w.send(cmd);
                 }
-                None => debug!(opaque = cmd.opaque, "response for an unknown or expired request"),
+                None => debug!(
+                    opaque = cmd.opaque,
+                    "response for an unknown or expired request"
+                ),
             }
             continue;
         }
         *conn.inner.peer.lock() = (cmd.language, cmd.version);
-        let Ok(permit) = limit.clone().acquire_owned().await else { break };
-        let conn2 = conn.clone();
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            break;
+        };
+        let reply_to = (cmd.opaque, cmd.serialize_type, cmd.is_oneway());
         let handler2 = handler.clone();
-        tokio::spawn(async move {
-            let (opaque, st, oneway) = (cmd.opaque, cmd.serialize_type, cmd.is_oneway());
-            let resp = handler2.handle(conn2.clone(), cmd).await;
-            drop(permit);
-            if let (Some(mut resp), false) = (resp, oneway) {
-                resp.opaque = opaque;
-                resp.flag |= ferromq_protocol::command::FLAG_RESPONSE;
-                resp.serialize_type = st;
-                conn2.respond(resp).await;
+        let conn2 = conn.clone();
+        let mut fut = Box::pin(async move { handler2.handle(conn2, cmd).await });
+        // Most requests finish without waiting (an async-flush send, an offset query): run them
+        // right here, which saves a task spawn and a cross-thread wake-up per request. Requests
+        // that must wait (a held long poll, a sync-flush send) continue in their own task.
+        match futures::poll!(&mut fut) {
+            std::task::Poll::Ready(resp) => {
+                drop(permit);
+                respond(&conn, reply_to, resp).await;
             }
-        });
+            std::task::Poll::Pending => {
+                let conn2 = conn.clone();
+                tokio::spawn(async move {
+                    let resp = fut.await;
+                    drop(permit);
+                    respond(&conn2, reply_to, resp).await;
+                });
+            }
+        }
     }
     conn.inner.closed.cancel();
     handler.on_close(&conn);

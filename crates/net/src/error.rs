@@ -4,9 +4,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum NetError {
-    #[error("I/O error: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
-    #[error("protocol error: {0}")]
+    #[error(transparent)]
     Protocol(#[from] ferromq_protocol::ProtocolError),
     #[error("request timed out after {0:?}")]
     Timeout(std::time::Duration),

@@ -31,7 +31,10 @@ impl LanguageCode {
 
     /// The enum name as Java writes it in a JSON header.
     pub fn name(self) -> &'static str {
-        LANGUAGE_NAMES.get(self.0 as usize).copied().unwrap_or("OTHER")
+        LANGUAGE_NAMES
+            .get(self.0 as usize)
+            .copied()
+            .unwrap_or("OTHER")
     }
 
     /// Parses a JSON header's language name; unknown names map to `OTHER`.
@@ -149,7 +152,10 @@ impl RemotingCommand {
     /// The raw value of an `extFields` key, if present. Empty strings count as absent,
     /// as the binary header encodes them as null.
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.ext_fields
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// A required string field.
@@ -197,11 +203,15 @@ impl RemotingCommand {
     /// # Errors
     /// Present but not an integer.
     pub fn opt_i64(&self, key: &'static str) -> Result<Option<i64>, HeaderError> {
-        let Some(raw) = self.ext(key) else { return Ok(None) };
-        parse_long(raw).map(Some).ok_or_else(|| HeaderError::Invalid {
-            field: key,
-            value: raw.chars().take(64).collect(),
-        })
+        let Some(raw) = self.ext(key) else {
+            return Ok(None);
+        };
+        parse_long(raw)
+            .map(Some)
+            .ok_or_else(|| HeaderError::Invalid {
+                field: key,
+                value: raw.chars().take(64).collect(),
+            })
     }
 
     /// An optional boolean field: `true`/`false` in any case, `1`/`0`.
@@ -209,11 +219,15 @@ impl RemotingCommand {
     /// # Errors
     /// Present but not a boolean.
     pub fn opt_bool(&self, key: &'static str) -> Result<Option<bool>, HeaderError> {
-        let Some(raw) = self.ext(key) else { return Ok(None) };
-        parse_bool(raw).map(Some).ok_or_else(|| HeaderError::Invalid {
-            field: key,
-            value: raw.chars().take(64).collect(),
-        })
+        let Some(raw) = self.ext(key) else {
+            return Ok(None);
+        };
+        parse_bool(raw)
+            .map(Some)
+            .ok_or_else(|| HeaderError::Invalid {
+                field: key,
+                value: raw.chars().take(64).collect(),
+            })
     }
 }
 
@@ -257,7 +271,10 @@ mod tests {
         assert_eq!(cmd.opt_bool("unitMode"), Ok(Some(false)));
         assert_eq!(cmd.opt_bool("batch"), Ok(Some(true)));
         assert_eq!(cmd.req_str("empty"), Err(HeaderError::Missing("empty")));
-        assert!(matches!(cmd.opt_bool("queueId"), Err(HeaderError::Invalid { .. })));
+        assert!(matches!(
+            cmd.opt_bool("queueId"),
+            Err(HeaderError::Invalid { .. })
+        ));
     }
 
     #[test]
@@ -265,8 +282,14 @@ mod tests {
         let cmd = RemotingCommand::request(14)
             .with_ext("queueId", "abc")
             .with_ext("big", "99999999999");
-        assert!(matches!(cmd.req_i32("queueId"), Err(HeaderError::Invalid { .. })));
-        assert!(matches!(cmd.req_i32("big"), Err(HeaderError::Invalid { .. })));
+        assert!(matches!(
+            cmd.req_i32("queueId"),
+            Err(HeaderError::Invalid { .. })
+        ));
+        assert!(matches!(
+            cmd.req_i32("big"),
+            Err(HeaderError::Invalid { .. })
+        ));
         assert_eq!(cmd.req_i64("big"), Ok(99_999_999_999));
         assert_eq!(cmd.req_i64("absent"), Err(HeaderError::Missing("absent")));
     }

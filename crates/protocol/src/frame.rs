@@ -26,7 +26,10 @@ pub fn decode_frame(mut frame: Bytes) -> Result<RemotingCommand, ProtocolError> 
     let kind = (len_and_type >> 24) as u8;
     let header_len = (len_and_type & 0x00FF_FFFF) as usize;
     if header_len > frame.len() {
-        return Err(ProtocolError::HeaderTooLong { header: header_len, frame: frame.len() + 4 });
+        return Err(ProtocolError::HeaderTooLong {
+            header: header_len,
+            frame: frame.len() + 4,
+        });
     }
     let header_bytes = frame.split_to(header_len);
     let mut cmd = match kind {

@@ -97,8 +97,10 @@ impl Parser<'_> {
     fn bare_token(&mut self) -> Result<&str, NormalizeError> {
         let start = self.i;
         while let Some(c) = self.peek() {
-            if matches!(c, b',' | b':' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'[' | b'"')
-            {
+            if matches!(
+                c,
+                b',' | b':' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'[' | b'"'
+            ) {
                 break;
             }
             self.i += 1;
@@ -126,7 +128,8 @@ impl Parser<'_> {
         if self.i > self.s.len() {
             return Err(self.err("unterminated string"));
         }
-        let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("invalid UTF-8"))?;
+        let text =
+            std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("invalid UTF-8"))?;
         out.push_str(text);
         Ok(())
     }

@@ -28,7 +28,9 @@ pub fn is_dlq_topic(topic: &str) -> bool {
 
 fn valid_chars(name: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
 }
 
 /// Checks a topic name as upstream does (`^[%|a-zA-Z0-9_-]+$`, at most 127 bytes, 255 for
@@ -38,11 +40,20 @@ fn valid_chars(name: &str) -> bool {
 /// A message naming the rule that failed.
 pub fn validate_topic(topic: &str) -> Result<(), String> {
     if !valid_chars(topic) {
-        return Err(format!("the topic name '{topic}' must match ^[%|a-zA-Z0-9_-]+$"));
+        return Err(format!(
+            "the topic name '{topic}' must match ^[%|a-zA-Z0-9_-]+$"
+        ));
     }
-    let max = if is_retry_topic(topic) || is_dlq_topic(topic) { MAX_SYSTEM_TOPIC_LEN } else { MAX_TOPIC_LEN };
+    let max = if is_retry_topic(topic) || is_dlq_topic(topic) {
+        MAX_SYSTEM_TOPIC_LEN
+    } else {
+        MAX_TOPIC_LEN
+    };
     if topic.len() > max {
-        return Err(format!("the topic name is {} bytes, longer than {max}", topic.len()));
+        return Err(format!(
+            "the topic name is {} bytes, longer than {max}",
+            topic.len()
+        ));
     }
     Ok(())
 }
@@ -53,10 +64,15 @@ pub fn validate_topic(topic: &str) -> Result<(), String> {
 /// A message naming the rule that failed.
 pub fn validate_group(group: &str) -> Result<(), String> {
     if !valid_chars(group) {
-        return Err(format!("the group name '{group}' must match ^[%|a-zA-Z0-9_-]+$"));
+        return Err(format!(
+            "the group name '{group}' must match ^[%|a-zA-Z0-9_-]+$"
+        ));
     }
     if group.len() > MAX_GROUP_LEN {
-        return Err(format!("the group name is {} bytes, longer than {MAX_GROUP_LEN}", group.len()));
+        return Err(format!(
+            "the group name is {} bytes, longer than {MAX_GROUP_LEN}",
+            group.len()
+        ));
     }
     Ok(())
 }

@@ -1,31 +1,40 @@
-//! A fixed-size file written with `pwrite` and read through a read-only shared mapping.
+//! A fixed-size file shared through one read-write mapping.
 //!
-//! The file is created at its full size (sparse) and never shrinks while mapped, so every byte
-//! of the mapping stays backed; writes go through the page cache that the mapping shares.
+//! The file is created at its full size with its blocks reserved (`fallocate`), so writing
+//! through the mapping can never fault for lack of disk space: appends are a `memcpy` into the
+//! page cache, with no system call per message (profiling showed two `pwrite`s per message as the
+//! broker's largest cost). `fdatasync` on the file writes back pages dirtied through the mapping.
+//! On a file system without `fallocate` the file stays sparse and writes use `pwrite`, which
+//! reports a full disk as an error instead of a SIGBUS.
 
 use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use memmap2::Mmap;
+use memmap2::MmapRaw;
 
 use crate::error::{io_err, StoreError};
 
 pub(crate) struct MappedFile {
     path: PathBuf,
     file: File,
-    map: Mmap,
+    map: MmapRaw,
+    /// Blocks are reserved, so stores through the mapping are safe.
+    reserved: bool,
     dirty: AtomicBool,
 }
 
-fn map(file: &File, path: &Path) -> Result<Mmap, StoreError> {
-    // SAFETY: the store owns this file. It is only ever extended or rewritten with pwrite, never
-    // shrunk while this mapping exists (recovery shrinks through `cut`, which drops the mapping
-    // first), so every mapped page stays backed by the file. Bytes under the mapping may change
-    // while it is read; readers only look at ranges whose writes completed before they were
-    // published (Release/Acquire on the offsets), and treat any byte pattern as possibly invalid.
-    unsafe { Mmap::map(file) }.map_err(io_err(path))
+fn map(file: &File, path: &Path) -> Result<MmapRaw, StoreError> {
+    MmapRaw::map_raw(file).map_err(io_err(path))
+}
+
+/// Reserves the blocks of `[0, len)` so that stores through a mapping cannot hit ENOSPC.
+fn reserve(file: &File, len: u64) -> bool {
+    // SAFETY: plain syscall on an owned, open descriptor.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+    rc == 0
 }
 
 impl MappedFile {
@@ -39,7 +48,8 @@ impl MappedFile {
             .open(path)
             .map_err(io_err(path))?;
         file.set_len(len).map_err(io_err(path))?;
-        Self::from_file(path, file)
+        let reserved = reserve(&file, len);
+        Self::from_file(path, file, reserved)
     }
 
     /// Opens an existing file; if its length is not `len` it is resized (returns `true`).
@@ -64,15 +74,17 @@ impl MappedFile {
         if resized {
             file.set_len(want).map_err(io_err(path))?;
         }
-        Ok((Self::from_file(path, file)?, resized))
+        let reserved = reserve(&file, want);
+        Ok((Self::from_file(path, file, reserved)?, resized))
     }
 
-    fn from_file(path: &Path, file: File) -> Result<Self, StoreError> {
+    fn from_file(path: &Path, file: File, reserved: bool) -> Result<Self, StoreError> {
         let map = map(&file, path)?;
         Ok(MappedFile {
             path: path.to_path_buf(),
             file,
             map,
+            reserved,
             dirty: AtomicBool::new(false),
         })
     }
@@ -87,13 +99,17 @@ impl MappedFile {
 
     /// The whole mapping.
     pub fn bytes(&self) -> &[u8] {
-        &self.map
+        // SAFETY: the mapping is valid for its length while `self` lives; the file never shrinks
+        // under it (recovery shrinks through `cut`, which consumes `self`). Bytes in it may change
+        // while it is read: readers only look at ranges whose writes completed before they were
+        // published (Release/Acquire on the offsets), and validate whatever they read.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr(), self.map.len()) }
     }
 
     /// `n` bytes at `pos`, or `None` if that runs past the file.
     pub fn slice(&self, pos: u64, n: usize) -> Option<&[u8]> {
         let start = usize::try_from(pos).ok()?;
-        self.map.get(start..start.checked_add(n)?)
+        self.bytes().get(start..start.checked_add(n)?)
     }
 
     /// Writes `data` at `pos` (must lie inside the file) and marks the file dirty.
@@ -107,9 +123,22 @@ impl MappedFile {
                 ),
             });
         }
-        self.file
-            .write_all_at(data, pos)
-            .map_err(io_err(&self.path))?;
+        if self.reserved {
+            // SAFETY: bounds checked above; the destination lies in the mapping, its blocks are
+            // reserved (no SIGBUS on a full disk), and the single writer of each file (the store's
+            // writer lock) only writes ranges readers have not been given yet.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    self.map.as_mut_ptr().add(pos as usize),
+                    data.len(),
+                );
+            }
+        } else {
+            self.file
+                .write_all_at(data, pos)
+                .map_err(io_err(&self.path))?;
+        }
         self.dirty.store(true, Ordering::Release);
         Ok(())
     }
@@ -142,7 +171,8 @@ impl MappedFile {
         drop(map);
         file.set_len(pos.min(len)).map_err(io_err(&path))?;
         file.set_len(len).map_err(io_err(&path))?;
+        let reserved = reserve(&file, len);
         file.sync_all().map_err(io_err(&path))?;
-        Self::from_file(&path, file)
+        Self::from_file(&path, file, reserved)
     }
 }

@@ -11,7 +11,10 @@ fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
 /// An integer written as a number or a string.
 pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(match scalar(d)? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or(0),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(0),
         Value::String(s) => crate::command::parse_long(&s).unwrap_or(0),
         Value::Bool(b) => b as i64,
         _ => 0,
@@ -60,7 +63,10 @@ fn enum_name(v: Value, names: &[&str]) -> String {
 
 /// Java `ConsumeType` by name or ordinal.
 pub fn consume_type<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(enum_name(scalar(d)?, &["CONSUME_ACTIVELY", "CONSUME_PASSIVELY", "CONSUME_POP"]))
+    Ok(enum_name(
+        scalar(d)?,
+        &["CONSUME_ACTIVELY", "CONSUME_PASSIVELY", "CONSUME_POP"],
+    ))
 }
 
 /// Java `MessageModel` by name or ordinal.

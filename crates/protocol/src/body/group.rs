@@ -58,6 +58,9 @@ impl Default for SubscriptionGroupConfig {
 
 impl SubscriptionGroupConfig {
     pub fn new(group: &str) -> Self {
-        Self { group_name: group.into(), ..Self::default() }
+        Self {
+            group_name: group.into(),
+            ..Self::default()
+        }
     }
 }

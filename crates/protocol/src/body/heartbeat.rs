@@ -87,7 +87,9 @@ impl SubscriptionData {
 
     /// Whether this is a plain tag subscription (SQL92 is not supported by ferromq).
     pub fn is_tag_type(&self) -> bool {
-        self.expression_type.as_deref().is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case("TAG"))
+        self.expression_type
+            .as_deref()
+            .is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case("TAG"))
     }
 
     /// Fills `tags_set` and `code_set` from `sub_string` when the client sent only the string
@@ -100,10 +102,19 @@ impl SubscriptionData {
             return;
         }
         if self.tags_set.is_empty() {
-            self.tags_set = expr.split("||").map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect();
+            self.tags_set = expr
+                .split("||")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect();
         }
         if self.code_set.is_empty() {
-            self.code_set = self.tags_set.iter().map(|t| crate::message::java_string_hash(t)).collect();
+            self.code_set = self
+                .tags_set
+                .iter()
+                .map(|t| crate::message::java_string_hash(t))
+                .collect();
         }
     }
 

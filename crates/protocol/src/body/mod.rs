@@ -21,8 +21,15 @@ pub use topic::{DataVersion, TopicConfig, TopicConfigWrapper};
 /// # Errors
 /// A message that names the body type and the parse error.
 pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    crate::json::from_slice(body)
-        .map_err(|e| format!("malformed {} body: {e}", std::any::type_name::<T>().rsplit("::").next().unwrap_or("JSON")))
+    crate::json::from_slice(body).map_err(|e| {
+        format!(
+            "malformed {} body: {e}",
+            std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("JSON")
+        )
+    })
 }
 
 /// Serialises a body as compact JSON.

@@ -17,7 +17,11 @@ pub struct MessageQueue {
 
 impl MessageQueue {
     pub fn new(topic: &str, broker_name: &str, queue_id: i32) -> Self {
-        Self { broker_name: broker_name.into(), queue_id, topic: topic.into() }
+        Self {
+            broker_name: broker_name.into(),
+            queue_id,
+            topic: topic.into(),
+        }
     }
 }
 
@@ -39,9 +43,15 @@ pub fn write_mq_map<V: Serialize>(entries: &[(MessageQueue, V)]) -> String {
 
 /// Reads a normalised `Map<MessageQueue, V>` (see [`crate::json`]); bad keys are skipped.
 pub fn read_mq_map(v: &Value) -> Vec<(MessageQueue, Value)> {
-    let Some(obj) = v.as_object() else { return Vec::new() };
+    let Some(obj) = v.as_object() else {
+        return Vec::new();
+    };
     obj.iter()
-        .filter_map(|(k, v)| crate::json::parse_object_key::<MessageQueue>(k).ok().map(|mq| (mq, v.clone())))
+        .filter_map(|(k, v)| {
+            crate::json::parse_object_key::<MessageQueue>(k)
+                .ok()
+                .map(|mq| (mq, v.clone()))
+        })
         .collect()
 }
 
@@ -51,9 +61,15 @@ mod tests {
 
     #[test]
     fn fastjson_map_round_trip() {
-        let entries = vec![(MessageQueue::new("T", "b", 1), 10i64), (MessageQueue::new("T", "b", 0), 5)];
+        let entries = vec![
+            (MessageQueue::new("T", "b", 1), 10i64),
+            (MessageQueue::new("T", "b", 0), 5),
+        ];
         let text = format!("{{\"offsetTable\":{}}}", write_mq_map(&entries));
-        assert!(text.starts_with("{\"offsetTable\":{{\"brokerName\""), "{text}");
+        assert!(
+            text.starts_with("{\"offsetTable\":{{\"brokerName\""),
+            "{text}"
+        );
         let v: Value = crate::json::from_slice(text.as_bytes()).unwrap();
         let mut back = read_mq_map(&v["offsetTable"]);
         back.sort_by(|a, b| a.0.cmp(&b.0));

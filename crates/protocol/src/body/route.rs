@@ -34,7 +34,13 @@ pub struct QueueData {
 
 impl Default for QueueData {
     fn default() -> Self {
-        Self { broker_name: String::new(), read_queue_nums: 0, write_queue_nums: 0, perm: 6, topic_sys_flag: 0 }
+        Self {
+            broker_name: String::new(),
+            read_queue_nums: 0,
+            write_queue_nums: 0,
+            perm: 6,
+            topic_sys_flag: 0,
+        }
     }
 }
 

@@ -57,7 +57,12 @@ impl Default for TopicConfig {
 
 impl TopicConfig {
     pub fn new(name: &str, queues: i32) -> Self {
-        Self { topic_name: name.into(), read_queue_nums: queues, write_queue_nums: queues, ..Self::default() }
+        Self {
+            topic_name: name.into(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            ..Self::default()
+        }
     }
 
     pub fn readable(&self) -> bool {

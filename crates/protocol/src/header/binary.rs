@@ -30,7 +30,9 @@ pub fn decode(mut buf: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     }
     let ext_len = buf.get_i32();
     if ext_len < 0 || ext_len as usize > buf.remaining() {
-        return Err(ProtocolError::BadBinaryHeader("extFields length out of range"));
+        return Err(ProtocolError::BadBinaryHeader(
+            "extFields length out of range",
+        ));
     }
     let mut ext = &buf[..ext_len as usize];
     let mut ext_fields = ExtFields::new();
@@ -58,7 +60,11 @@ fn read_string(buf: &mut &[u8], len_width: usize) -> Result<Option<String>, Prot
     if buf.remaining() < len_width {
         return Err(ProtocolError::BadBinaryHeader("truncated string length"));
     }
-    let len = if len_width == 2 { buf.get_i16() as i64 } else { buf.get_i32() as i64 };
+    let len = if len_width == 2 {
+        buf.get_i16() as i64
+    } else {
+        buf.get_i32() as i64
+    };
     if len < 0 || len as usize > buf.remaining() {
         return Err(ProtocolError::BadBinaryHeader("string length out of range"));
     }
@@ -113,7 +119,9 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let mut cmd = RemotingCommand::request(310).with_ext("a", "g").with_ext("b", "T");
+        let mut cmd = RemotingCommand::request(310)
+            .with_ext("a", "g")
+            .with_ext("b", "T");
         cmd.opaque = 9;
         cmd.remark = Some("hi".into());
         cmd.serialize_type = SerializeType::RocketMq;

@@ -39,10 +39,16 @@ pub fn decode_batch_body(body: &Bytes) -> Result<Vec<BatchItem>, ProtocolError> 
         let body = entry.split_to(body_len as usize);
         let props_len = entry.get_i16();
         if props_len < 0 || props_len as usize > entry.remaining() {
-            return Err(ProtocolError::BadRecord("batch properties length out of range"));
+            return Err(ProtocolError::BadRecord(
+                "batch properties length out of range",
+            ));
         }
         let properties = String::from_utf8_lossy(&entry.split_to(props_len as usize)).into_owned();
-        out.push(BatchItem { flag, body, properties });
+        out.push(BatchItem {
+            flag,
+            body,
+            properties,
+        });
     }
     Ok(out)
 }
@@ -72,8 +78,16 @@ mod tests {
     #[test]
     fn round_trip() {
         let items = vec![
-            BatchItem { flag: 1, body: Bytes::from_static(b"a"), properties: "K\u{1}V\u{2}".into() },
-            BatchItem { flag: 0, body: Bytes::new(), properties: String::new() },
+            BatchItem {
+                flag: 1,
+                body: Bytes::from_static(b"a"),
+                properties: "K\u{1}V\u{2}".into(),
+            },
+            BatchItem {
+                flag: 0,
+                body: Bytes::new(),
+                properties: String::new(),
+            },
         ];
         let body = Bytes::from(encode_batch_body(&items));
         assert_eq!(decode_batch_body(&body).unwrap(), items);

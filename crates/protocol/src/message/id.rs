@@ -11,9 +11,11 @@ pub fn offset_msg_id(store_host: SocketAddr, phys_offset: i64) -> String {
     }
     bytes.extend_from_slice(&(store_host.port() as i32).to_be_bytes());
     bytes.extend_from_slice(&phys_offset.to_be_bytes());
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push_str(&format!("{b:02X}"));
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 0xF) as usize] as char);
     }
     s
 }
@@ -47,7 +49,10 @@ mod tests {
     fn matches_upstream_example() {
         let addr: SocketAddr = "10.0.0.1:10911".parse().unwrap();
         assert_eq!(offset_msg_id(addr, 0), "0A00000100002A9F0000000000000000");
-        assert_eq!(decode_offset_msg_id("0A00000100002A9F0000000000000010"), Some((addr, 16)));
+        assert_eq!(
+            decode_offset_msg_id("0A00000100002A9F0000000000000010"),
+            Some((addr, 16))
+        );
         assert_eq!(decode_offset_msg_id("zz"), None);
     }
 }

@@ -8,15 +8,19 @@ mod record;
 
 pub use batch::{decode_batch_body, encode_batch_body, BatchItem};
 pub use id::{decode_offset_msg_id, offset_msg_id};
-pub use properties::{encode_properties, parse_properties, prop, Properties};
+pub use properties::{
+    encode_properties, find_property, parse_properties, prop, push_property, Properties,
+};
 pub use record::{
-    decode_record, decode_records, encode_record, patch_record, record_len, store_timestamp_pos,
-    DecodedMessage, NewMessage, BLANK_MAGIC, MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN, pos,
+    decode_record, decode_records, encode_record, patch_record, pos, record_len,
+    store_timestamp_pos, DecodedMessage, NewMessage, BLANK_MAGIC, MAGIC_V1, MAGIC_V2,
+    MAX_PROPERTIES_LEN,
 };
 
 /// Java's `String.hashCode()` over UTF-16 code units: the `tagsCode` of a consume-queue entry.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
 }
 
 /// The consume-queue tag code of a message: the hash of its `TAGS`, 0 if it has none.

@@ -44,6 +44,24 @@ pub fn parse_properties(s: &str) -> Properties {
     map
 }
 
+/// Finds one property in an encoded properties string without parsing the rest.
+pub fn find_property<'a>(props: &'a str, key: &str) -> Option<&'a str> {
+    props
+        .split(PROPERTY)
+        .find_map(|seg| match seg.split_once(NAME_VALUE) {
+            Some((k, v)) if k == key => Some(v),
+            _ => None,
+        })
+}
+
+/// Appends one property to an encoded properties string.
+pub fn push_property(props: &mut String, key: &str, value: &str) {
+    props.push_str(key);
+    props.push(NAME_VALUE);
+    props.push_str(value);
+    props.push(PROPERTY);
+}
+
 /// Encodes properties; the order is not significant.
 pub fn encode_properties<'a>(props: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
     let mut out = String::new();
@@ -69,5 +87,10 @@ mod tests {
         assert_eq!(parse_properties(&s), p);
         let messy = format!("{s}junk\u{2}\u{1}novalue\u{2}");
         assert_eq!(parse_properties(&messy), p);
+        assert_eq!(find_property(&s, "KEYS"), Some("k1 k2"));
+        assert_eq!(find_property(&s, "NONE"), None);
+        let mut t = s.clone();
+        push_property(&mut t, "X", "1");
+        assert_eq!(parse_properties(&t).get("X").map(String::as_str), Some("1"));
     }
 }

@@ -82,7 +82,14 @@ pub struct NewMessage {
 /// The length [`encode_record`] will produce for `m`.
 pub fn record_len(m: &NewMessage) -> usize {
     let topic_len_width = if m.topic.len() > 127 { 2 } else { 1 };
-    4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8
+    4 + 4
+        + 4
+        + 4
+        + 4
+        + 8
+        + 8
+        + 4
+        + 8
         + host_len(m.born_host.is_ipv6())
         + 8
         + host_len(m.store_host.is_ipv6())
@@ -102,7 +109,9 @@ pub fn record_len(m: &NewMessage) -> usize {
 /// A topic over 65535 bytes or properties over 32767 bytes.
 pub fn encode_record(m: &NewMessage, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
     if m.properties.len() > MAX_PROPERTIES_LEN {
-        return Err(ProtocolError::BadRecord("properties longer than 32767 bytes"));
+        return Err(ProtocolError::BadRecord(
+            "properties longer than 32767 bytes",
+        ));
     }
     if m.topic.len() > u16::MAX as usize {
         return Err(ProtocolError::BadRecord("topic too long"));
@@ -157,7 +166,11 @@ pub fn patch_record(rec: &mut [u8], queue_offset: i64, physical_offset: i64, sto
     rec[pos::QUEUE_OFFSET..pos::QUEUE_OFFSET + 8].copy_from_slice(&queue_offset.to_be_bytes());
     rec[pos::PHYSICAL_OFFSET..pos::PHYSICAL_OFFSET + 8]
         .copy_from_slice(&physical_offset.to_be_bytes());
-    let flags = i32::from_be_bytes(rec[pos::SYS_FLAG..pos::SYS_FLAG + 4].try_into().unwrap_or([0; 4]));
+    let flags = i32::from_be_bytes(
+        rec[pos::SYS_FLAG..pos::SYS_FLAG + 4]
+            .try_into()
+            .unwrap_or([0; 4]),
+    );
     let ts = store_timestamp_pos(flags);
     rec[ts..ts + 8].copy_from_slice(&store_timestamp.to_be_bytes());
 }
