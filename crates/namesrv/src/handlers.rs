@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use ferromq_net::connection::not_supported;
 use ferromq_net::{Connection, Handler};
-use ferromq_protocol::body::{self, DataVersion, RegisterBrokerBody, TopicConfigWrapper, TopicList};
+use ferromq_protocol::body::{
+    self, DataVersion, RegisterBrokerBody, TopicConfigWrapper, TopicList,
+};
 use ferromq_protocol::codes::{request as rq, response as rs};
 use ferromq_protocol::{HeaderError, RemotingCommand};
 use parking_lot::RwLock;
@@ -22,13 +24,16 @@ pub struct NamesrvHandler {
 
 type Reply = Result<RemotingCommand, RemotingCommand>;
 
-
 fn header(e: HeaderError) -> RemotingCommand {
     e.to_response()
 }
 
 impl Handler for NamesrvHandler {
-    async fn handle(self: &Arc<Self>, conn: Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+    async fn handle(
+        self: &Arc<Self>,
+        conn: Connection,
+        req: RemotingCommand,
+    ) -> Option<RemotingCommand> {
         Some(self.dispatch(&conn, &req).unwrap_or_else(|e| e))
     }
 
@@ -39,7 +44,10 @@ impl Handler for NamesrvHandler {
 
 impl NamesrvHandler {
     pub fn new(routes: Arc<RouteInfoManager>) -> Self {
-        Self { routes, kv: RwLock::new(HashMap::new()) }
+        Self {
+            routes,
+            kv: RwLock::new(HashMap::new()),
+        }
     }
 
     /// Every request code the name server serves, in one place.
@@ -51,12 +59,16 @@ impl NamesrvHandler {
             rq::QUERY_DATA_VERSION => self.query_data_version(req),
             rq::GET_ROUTEINFO_BY_TOPIC => self.route_by_topic(req),
             rq::GET_BROKER_CLUSTER_INFO => Ok(json_ok(&self.routes.cluster_info())),
-            rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
-                Ok(json_ok(&TopicList { topic_list: self.routes.topics(), broker_addr: None }))
-            }
+            rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => Ok(json_ok(&TopicList {
+                topic_list: self.routes.topics(),
+                broker_addr: None,
+            })),
             rq::GET_TOPICS_BY_CLUSTER => {
                 let cluster = req.req_str("cluster").map_err(header)?;
-                Ok(json_ok(&TopicList { topic_list: self.routes.topics_of_cluster(cluster), broker_addr: None }))
+                Ok(json_ok(&TopicList {
+                    topic_list: self.routes.topics_of_cluster(cluster),
+                    broker_addr: None,
+                }))
             }
             rq::DELETE_TOPIC_IN_NAMESRV => {
                 let topic = req.req_str("topic").map_err(header)?;
@@ -81,7 +93,11 @@ impl NamesrvHandler {
             .filter(|t| *t > 0)
             .map(|t| Duration::from_millis(t as u64))
             .unwrap_or(DEFAULT_BROKER_TIMEOUT);
-        if let Some(crc) = req.opt_i64("bodyCrc32").map_err(header)?.filter(|c| *c != 0) {
+        if let Some(crc) = req
+            .opt_i64("bodyCrc32")
+            .map_err(header)?
+            .filter(|c| *c != 0)
+        {
             let actual = (crc32fast::hash(&req.body) & 0x7FFF_FFFF) as i64;
             if actual != crc {
                 return Err(RemotingCommand::error(rs::SYSTEM_ERROR, "crc32 not match"));
@@ -98,9 +114,14 @@ impl NamesrvHandler {
         } else {
             let parsed: RegisterBrokerBody =
                 body::parse(&req.body).map_err(|e| RemotingCommand::error(rs::SYSTEM_ERROR, e))?;
-            if parsed.topic_config_serialize_wrapper.topic_config_table.is_empty() {
+            if parsed
+                .topic_config_serialize_wrapper
+                .topic_config_table
+                .is_empty()
+            {
                 // Brokers older than V3_0_11 send the wrapper bare.
-                body::parse::<TopicConfigWrapper>(&req.body).unwrap_or(parsed.topic_config_serialize_wrapper)
+                body::parse::<TopicConfigWrapper>(&req.body)
+                    .unwrap_or(parsed.topic_config_serialize_wrapper)
             } else {
                 parsed.topic_config_serialize_wrapper
             }
@@ -171,7 +192,11 @@ impl NamesrvHandler {
         let ns = req.req_str("namespace").map_err(header)?;
         let key = req.req_str("key").map_err(header)?;
         let value = req.req_str("value").map_err(header)?;
-        self.kv.write().entry(ns.to_string()).or_default().insert(key.to_string(), value.to_string());
+        self.kv
+            .write()
+            .entry(ns.to_string())
+            .or_default()
+            .insert(key.to_string(), value.to_string());
         Ok(RemotingCommand::success())
     }
 
@@ -180,7 +205,10 @@ impl NamesrvHandler {
         let key = req.req_str("key").map_err(header)?;
         match self.kv.read().get(ns).and_then(|m| m.get(key)) {
             Some(v) => Ok(RemotingCommand::success().with_ext("value", v)),
-            None => Err(RemotingCommand::error(rs::QUERY_NOT_FOUND, format!("No config item, Namespace: {ns} Key: {key}"))),
+            None => Err(RemotingCommand::error(
+                rs::QUERY_NOT_FOUND,
+                format!("No config item, Namespace: {ns} Key: {key}"),
+            )),
         }
     }
 

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use ferromq_protocol::body::{BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfig, TopicRouteData};
+use ferromq_protocol::body::{
+    BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfig, TopicRouteData,
+};
 use ferromq_protocol::names::AUTO_CREATE_TOPIC;
 use parking_lot::RwLock;
 use tracing::info;
@@ -57,25 +59,40 @@ pub struct RouteInfoManager {
 
 impl RouteInfoManager {
     pub fn new(auto_create_routes: bool, auto_create_queue_nums: i32) -> Self {
-        Self { tables: RwLock::new(Tables::default()), auto_create_routes, auto_create_queue_nums }
+        Self {
+            tables: RwLock::new(Tables::default()),
+            auto_create_routes,
+            auto_create_queue_nums,
+        }
     }
 
     /// Registers (or refreshes) a broker and, for a master, replaces its topic queues when its
     /// data version changed or on first registration.
     pub fn register(&self, reg: Registration, now: Instant) {
         let mut t = self.tables.write();
-        t.clusters.entry(reg.cluster.clone()).or_default().insert(reg.broker_name.clone());
-        let data = t.brokers.entry(reg.broker_name.clone()).or_insert_with(|| BrokerData {
-            broker_name: reg.broker_name.clone(),
-            cluster: reg.cluster.clone(),
-            ..BrokerData::default()
-        });
+        t.clusters
+            .entry(reg.cluster.clone())
+            .or_default()
+            .insert(reg.broker_name.clone());
+        let data = t
+            .brokers
+            .entry(reg.broker_name.clone())
+            .or_insert_with(|| BrokerData {
+                broker_name: reg.broker_name.clone(),
+                cluster: reg.cluster.clone(),
+                ..BrokerData::default()
+            });
         data.cluster = reg.cluster.clone();
         // The same address under another id is replaced (a slave promoted, a restart with a new id).
-        data.broker_addrs.retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id.to_string());
-        data.broker_addrs.insert(reg.broker_id.to_string(), reg.broker_addr.clone());
+        data.broker_addrs
+            .retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id.to_string());
+        data.broker_addrs
+            .insert(reg.broker_id.to_string(), reg.broker_addr.clone());
         let first = !t.live.contains_key(&reg.broker_addr);
-        let changed = t.live.get(&reg.broker_addr).is_none_or(|l| l.data_version != reg.data_version);
+        let changed = t
+            .live
+            .get(&reg.broker_addr)
+            .is_none_or(|l| l.data_version != reg.data_version);
         if reg.broker_id == 0 && (first || changed) {
             let names: BTreeSet<&str> = reg.topics.iter().map(|c| c.topic_name.as_str()).collect();
             // Topics this broker no longer has lose its queues.
@@ -85,16 +102,19 @@ impl RouteInfoManager {
                 }
             }
             for cfg in &reg.topics {
-                t.topic_queues.entry(cfg.topic_name.clone()).or_default().insert(
-                    reg.broker_name.clone(),
-                    QueueData {
-                        broker_name: reg.broker_name.clone(),
-                        read_queue_nums: cfg.read_queue_nums,
-                        write_queue_nums: cfg.write_queue_nums,
-                        perm: cfg.perm,
-                        topic_sys_flag: cfg.topic_sys_flag,
-                    },
-                );
+                t.topic_queues
+                    .entry(cfg.topic_name.clone())
+                    .or_default()
+                    .insert(
+                        reg.broker_name.clone(),
+                        QueueData {
+                            broker_name: reg.broker_name.clone(),
+                            read_queue_nums: cfg.read_queue_nums,
+                            write_queue_nums: cfg.write_queue_nums,
+                            perm: cfg.perm,
+                            topic_sys_flag: cfg.topic_sys_flag,
+                        },
+                    );
             }
             t.topic_queues.retain(|_, q| !q.is_empty());
         }
@@ -128,7 +148,11 @@ impl RouteInfoManager {
 
     /// The data version last registered by a broker.
     pub fn data_version(&self, broker_addr: &str) -> Option<DataVersion> {
-        self.tables.read().live.get(broker_addr).map(|l| l.data_version.clone())
+        self.tables
+            .read()
+            .live
+            .get(broker_addr)
+            .map(|l| l.data_version.clone())
     }
 
     /// Removes a broker address and, when it was the last address of its name, its queues.
@@ -155,8 +179,12 @@ impl RouteInfoManager {
     /// Drops brokers that registered over the connection that just closed.
     pub fn connection_closed(&self, conn_id: u64) {
         let mut t = self.tables.write();
-        let gone: Vec<String> =
-            t.live.iter().filter(|(_, l)| l.conn_id == Some(conn_id)).map(|(a, _)| a.clone()).collect();
+        let gone: Vec<String> = t
+            .live
+            .iter()
+            .filter(|(_, l)| l.conn_id == Some(conn_id))
+            .map(|(a, _)| a.clone())
+            .collect();
         for addr in gone {
             info!(%addr, "broker connection closed");
             remove_broker(&mut t, &addr);
@@ -177,13 +205,23 @@ impl RouteInfoManager {
         };
         let mut route = TopicRouteData::default();
         for (name, q) in queues {
-            let Some(broker) = t.brokers.get(name) else { continue };
+            let Some(broker) = t.brokers.get(name) else {
+                continue;
+            };
             if broker.broker_addrs.is_empty() {
                 continue;
             }
             let mut q = q.clone();
             if templated {
-                let n = self.auto_create_queue_nums.min(q.write_queue_nums).max(1);
+                // Retry and DLQ topics are created by the broker with one queue (the default
+                // retryQueueNums); announce that, not the producer template's count.
+                let system = topic.starts_with(ferromq_protocol::names::RETRY_PREFIX)
+                    || topic.starts_with(ferromq_protocol::names::DLQ_PREFIX);
+                let n = if system {
+                    1
+                } else {
+                    self.auto_create_queue_nums.min(q.write_queue_nums).max(1)
+                };
                 q.read_queue_nums = n;
                 q.write_queue_nums = n;
                 q.perm = ferromq_protocol::codes::perm::READ_WRITE;
@@ -197,7 +235,10 @@ impl RouteInfoManager {
 
     pub fn cluster_info(&self) -> ClusterInfo {
         let t = self.tables.read();
-        ClusterInfo { broker_addr_table: t.brokers.clone(), cluster_addr_table: t.clusters.clone() }
+        ClusterInfo {
+            broker_addr_table: t.brokers.clone(),
+            cluster_addr_table: t.clusters.clone(),
+        }
     }
 
     pub fn topics(&self) -> Vec<String> {
@@ -209,7 +250,9 @@ impl RouteInfoManager {
     /// Topics with a queue on any broker of `cluster`.
     pub fn topics_of_cluster(&self, cluster: &str) -> Vec<String> {
         let t = self.tables.read();
-        let Some(names) = t.clusters.get(cluster) else { return Vec::new() };
+        let Some(names) = t.clusters.get(cluster) else {
+            return Vec::new();
+        };
         let mut v: Vec<String> = t
             .topic_queues
             .iter()
@@ -251,7 +294,9 @@ impl RouteInfoManager {
 }
 
 fn remove_broker(t: &mut Tables, addr: &str) {
-    let Some(live) = t.live.remove(addr) else { return };
+    let Some(live) = t.live.remove(addr) else {
+        return;
+    };
     let mut name_gone = false;
     if let Some(data) = t.brokers.get_mut(&live.broker_name) {
         data.broker_addrs.retain(|_, a| a != addr);
@@ -285,8 +330,14 @@ mod tests {
             broker_addr: addr.into(),
             broker_id: 0,
             timeout: DEFAULT_BROKER_TIMEOUT,
-            data_version: DataVersion { counter, ..DataVersion::default() },
-            topics: topics.iter().map(|(t, n)| TopicConfig::new(t, *n)).collect(),
+            data_version: DataVersion {
+                counter,
+                ..DataVersion::default()
+            },
+            topics: topics
+                .iter()
+                .map(|(t, n)| TopicConfig::new(t, *n))
+                .collect(),
             conn_id: Some(7),
         }
     }
@@ -299,11 +350,21 @@ mod tests {
         m.register(reg("b", "2.2.2.2:1", &[("T", 2)], 1), t0);
         let r = m.route("T").unwrap();
         assert_eq!(r.broker_datas.len(), 2);
-        assert_eq!(r.queue_datas.iter().map(|q| q.write_queue_nums).sum::<i32>(), 6);
+        assert_eq!(
+            r.queue_datas
+                .iter()
+                .map(|q| q.write_queue_nums)
+                .sum::<i32>(),
+            6
+        );
         // Unknown topic: templated from TBW102, only on broker a, with 4 queues.
         let auto = m.route("New").unwrap();
         assert_eq!(auto.queue_datas.len(), 1);
         assert_eq!(auto.queue_datas[0].write_queue_nums, 4);
+        assert_eq!(
+            m.route("%RETRY%g").unwrap().queue_datas[0].read_queue_nums,
+            1
+        );
         // b goes silent past its timeout.
         m.touch("1.1.1.1:1", t0 + Duration::from_secs(100));
         m.expire_dead_brokers(t0 + Duration::from_secs(121));

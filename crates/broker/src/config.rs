@@ -1,0 +1,228 @@
+//! Broker settings: typed, defaulted here, validated before any port is bound.
+//! Upstream's property names are accepted as aliases where they mean the same.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// When a send is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlushDiskType {
+    /// Acknowledge after the write; fsync every `flush-interval-ms` (upstream ASYNC_FLUSH).
+    #[serde(alias = "ASYNC_FLUSH")]
+    Async,
+    /// Acknowledge only after fsync, many sends sharing one (upstream SYNC_FLUSH).
+    #[serde(alias = "SYNC_FLUSH")]
+    Sync,
+}
+
+/// When an offset commit is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OffsetDurability {
+    /// On disk within `offset-flush-interval-ms` (default 200 ms, at most 1 s).
+    Periodic,
+    /// Acknowledged only after fsync (group commit).
+    Durable,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct BrokerConfig {
+    #[serde(alias = "brokerName")]
+    pub broker_name: String,
+    #[serde(alias = "brokerClusterName")]
+    pub cluster: String,
+    /// The address clients are told to use (upstream `brokerIP1`).
+    #[serde(alias = "brokerIP1")]
+    pub host: String,
+    #[serde(alias = "listenPort")]
+    pub port: u16,
+    /// The "VIP" port old clients use (upstream: listen port − 2). 0 disables it.
+    pub fast_port: u16,
+    /// Name servers to register with, `host:port;host:port`.
+    #[serde(alias = "namesrvAddr")]
+    pub namesrv: String,
+    /// Root of the broker's files (`store/`, `offsets/`, `config/`).
+    #[serde(alias = "storePathRootDir")]
+    pub data_dir: PathBuf,
+    #[serde(alias = "flushDiskType")]
+    pub flush_disk_type: FlushDiskType,
+    pub flush_interval_ms: u64,
+    pub offset_durability: OffsetDurability,
+    pub offset_flush_interval_ms: u64,
+    #[serde(alias = "autoCreateTopicEnable")]
+    pub auto_create_topic: bool,
+    #[serde(alias = "autoCreateSubscriptionGroup")]
+    pub auto_create_subscription_group: bool,
+    /// Queues of the `TBW102` template (upstream `defaultTopicQueueNums`).
+    #[serde(alias = "defaultTopicQueueNums")]
+    pub default_topic_queue_nums: i32,
+    /// Delay levels, upstream syntax: `1s 5s 10s 30s 1m … 2h`.
+    #[serde(alias = "messageDelayLevel")]
+    pub message_delay_level: String,
+    #[serde(alias = "maxMessageSize")]
+    pub max_message_size: usize,
+    /// Hours a commit-log segment is kept after its last write (upstream `fileReservedTime`).
+    #[serde(alias = "fileReservedTime")]
+    pub retention_hours: u64,
+    #[serde(alias = "mappedFileSizeCommitLog")]
+    pub segment_size: u64,
+    /// Seconds between registrations with the name servers (10–60).
+    pub register_interval_secs: u64,
+    /// Longest a pull is held waiting for messages.
+    pub max_long_poll_ms: u64,
+    /// Frame size limit.
+    pub max_frame_bytes: usize,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            broker_name: "broker-a".into(),
+            cluster: "DefaultCluster".into(),
+            host: "127.0.0.1".into(),
+            port: 10911,
+            fast_port: 10909,
+            namesrv: "127.0.0.1:9876".into(),
+            data_dir: PathBuf::from("./data"),
+            flush_disk_type: FlushDiskType::Async,
+            flush_interval_ms: 500,
+            offset_durability: OffsetDurability::Periodic,
+            offset_flush_interval_ms: 200,
+            auto_create_topic: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
+                .into(),
+            max_message_size: 4 * 1024 * 1024,
+            retention_hours: 72,
+            segment_size: 1 << 30,
+            register_interval_secs: 30,
+            max_long_poll_ms: 30_000,
+            max_frame_bytes: ferromq_protocol::DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Checks every setting; called before binding ports.
+    ///
+    /// # Errors
+    /// A message naming the bad setting.
+    pub fn validate(&self) -> Result<(), String> {
+        ferromq_protocol::names::validate_group(&self.broker_name)
+            .map_err(|e| format!("broker-name: {e}"))?;
+        if self.cluster.is_empty() {
+            return Err("cluster must not be empty".into());
+        }
+        if self.host.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("host '{}' is not an IP address", self.host));
+        }
+        self.delay_levels()?;
+        if self.offset_flush_interval_ms == 0 || self.offset_flush_interval_ms > 1000 {
+            return Err("offset-flush-interval-ms must be in 1..=1000".into());
+        }
+        if self.flush_interval_ms == 0 {
+            return Err("flush-interval-ms must be positive".into());
+        }
+        if self.segment_size < 64 * 1024 {
+            return Err("segment-size must be at least 64 KiB".into());
+        }
+        if self.max_message_size + 4096 > self.segment_size as usize {
+            return Err("max-message-size must be smaller than segment-size".into());
+        }
+        if !(1..=1024).contains(&self.default_topic_queue_nums) {
+            return Err("default-topic-queue-nums must be in 1..=1024".into());
+        }
+        Ok(())
+    }
+
+    /// The name servers to register with.
+    pub fn namesrv_addrs(&self) -> Vec<String> {
+        self.namesrv
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    /// Parsed delay levels (level 1 is index 0).
+    ///
+    /// # Errors
+    /// A level that is not `<n>s|m|h|d`.
+    pub fn delay_levels(&self) -> Result<Vec<Duration>, String> {
+        let levels: Result<Vec<Duration>, String> = self
+            .message_delay_level
+            .split_whitespace()
+            .map(parse_duration)
+            .collect();
+        let levels = levels?;
+        if levels.is_empty() {
+            return Err("message-delay-level must list at least one level".into());
+        }
+        Ok(levels)
+    }
+
+    /// The address clients use to reach this broker.
+    pub fn broker_addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("bad delay level '{s}' (expected e.g. 1s, 2m, 1h)");
+    let (num, unit) = s.split_at(s.len().checked_sub(1).ok_or_else(bad)?);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_levels_parse() {
+        let c = BrokerConfig::default();
+        c.validate().unwrap();
+        let levels = c.delay_levels().unwrap();
+        assert_eq!(levels.len(), 18);
+        assert_eq!(levels[2], Duration::from_secs(10));
+        assert_eq!(levels[17], Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn upstream_names_are_accepted() {
+        let c: BrokerConfig = toml::from_str(
+            "brokerName = \"b1\"\nflushDiskType = \"SYNC_FLUSH\"\nlistenPort = 1234",
+        )
+        .unwrap();
+        assert_eq!(c.broker_name, "b1");
+        assert_eq!(c.port, 1234);
+        assert_eq!(c.flush_disk_type, FlushDiskType::Sync);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let c = BrokerConfig {
+            message_delay_level: "1x".into(),
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("1x"));
+        let c = BrokerConfig {
+            host: "localhost".into(),
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("host"));
+    }
+}

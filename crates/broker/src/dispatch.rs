@@ -1,0 +1,63 @@
+//! The broker's one dispatch table: every request code it serves, and the handler for it.
+//! Codes not listed answer REQUEST_CODE_NOT_SUPPORTED.
+
+use std::sync::Arc;
+
+use ferromq_net::connection::not_supported;
+use ferromq_net::Connection;
+use ferromq_protocol::codes::request as rq;
+use ferromq_protocol::RemotingCommand;
+
+use crate::handlers::{admin, client, group, offset, pull, query, retry, send, topic};
+use crate::Broker;
+
+/// What a handler returns: the response, or an error response.
+pub type Reply = Result<RemotingCommand, RemotingCommand>;
+
+pub async fn dispatch(
+    b: &Arc<Broker>,
+    conn: Connection,
+    req: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let reply: Reply = match req.code {
+        // Producing
+        rq::SEND_MESSAGE => send::send(b, &conn, &req, false).await,
+        rq::SEND_MESSAGE_V2 => send::send(b, &conn, &req, true).await,
+        rq::SEND_BATCH_MESSAGE => send::send_batch(b, &conn, &req).await,
+        rq::CONSUMER_SEND_MSG_BACK => retry::send_back(b, &conn, &req).await,
+        // Consuming
+        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => pull::pull(b, &req).await,
+        rq::QUERY_CONSUMER_OFFSET => offset::query(b, &req),
+        rq::UPDATE_CONSUMER_OFFSET => offset::update(b, &req).await,
+        rq::GET_ALL_CONSUMER_OFFSET => offset::get_all(b),
+        // Queue positions and messages
+        rq::GET_MAX_OFFSET => query::max_offset(b, &req),
+        rq::GET_MIN_OFFSET => query::min_offset(b, &req),
+        rq::SEARCH_OFFSET_BY_TIMESTAMP => query::search_by_time(b, &req),
+        rq::GET_EARLIEST_MSG_STORETIME => query::earliest_store_time(b, &req),
+        rq::VIEW_MESSAGE_BY_ID => query::view_by_offset(b, &req),
+        // Client membership
+        rq::HEART_BEAT => client::heartbeat(b, &conn, &req),
+        rq::UNREGISTER_CLIENT => client::unregister(b, &conn, &req),
+        rq::GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(b, &req),
+        rq::LOCK_BATCH_MQ => client::lock(b, &req),
+        rq::UNLOCK_BATCH_MQ => client::unlock(b, &req),
+        rq::CHECK_CLIENT_CONFIG => Ok(RemotingCommand::success()),
+        // Topics
+        rq::UPDATE_AND_CREATE_TOPIC => topic::create(b, &req),
+        rq::DELETE_TOPIC_IN_BROKER => topic::delete(b, &req).await,
+        rq::GET_ALL_TOPIC_CONFIG => topic::get_all(b),
+        rq::GET_TOPIC_CONFIG => topic::get_one(b, &req),
+        rq::GET_TOPIC_STATS_INFO => topic::stats(b, &req),
+        // Subscription groups
+        rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::create(b, &req),
+        rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => group::get_all(b),
+        rq::GET_SUBSCRIPTIONGROUP_CONFIG => group::get_one(b, &req),
+        rq::DELETE_SUBSCRIPTIONGROUP => group::delete(b, &req).await,
+        // Administration
+        rq::GET_BROKER_RUNTIME_INFO => admin::runtime_info(b),
+        rq::GET_CONSUMER_CONNECTION_LIST => admin::consumer_connections(b, &req),
+        other => Err(not_supported(other)),
+    };
+    Some(reply.unwrap_or_else(|e| e))
+}

@@ -1,0 +1,95 @@
+//! Client membership: HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38),
+//! LOCK_BATCH_MQ (41) and UNLOCK_BATCH_MQ (42).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ferromq_net::Connection;
+use ferromq_protocol::body::{
+    self, ConsumerListBody, HeartbeatData, LockBatchBody, LockBatchResponse,
+};
+use ferromq_protocol::codes::{perm, response as rs};
+use ferromq_protocol::{names, RemotingCommand};
+
+use super::{bad, err};
+use crate::dispatch::Reply;
+use crate::Broker;
+
+pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    let hb: HeartbeatData = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    for c in &hb.consumer_data_set {
+        let Some(group) = b.groups.find_or_create(&c.group_name) else {
+            tracing::debug!(group = %c.group_name, "heartbeat for an unknown group ignored (auto-creation off)");
+            continue;
+        };
+        if group.retry_queue_nums > 0 {
+            b.topics.get_or_create(
+                &names::retry_topic(&c.group_name),
+                group.retry_queue_nums,
+                perm::READ_WRITE,
+            );
+        }
+        let changed = b
+            .clients
+            .register_consumer(conn, &hb.client_id, c, hb.without_sub);
+        if changed && group.notify_consumer_ids_changed_enable {
+            b.clients.notify_ids_changed(&c.group_name);
+        }
+    }
+    for p in &hb.producer_data_set {
+        b.clients
+            .register_producer(&p.group_name, conn, &hb.client_id);
+    }
+    Ok(RemotingCommand::success()
+        .with_ext("IS_SUPPORT_HEART_BEAT_V2", "true")
+        .with_ext("IS_SUB_CHANGE", "true"))
+}
+
+pub fn unregister(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    if let Some(g) = req.ext("producerGroup") {
+        b.clients.unregister_producer(g, conn.id());
+    }
+    if let Some(g) = req.ext("consumerGroup") {
+        if b.clients.unregister_consumer(g, conn.id()) {
+            b.clients.notify_ids_changed(g);
+        }
+    }
+    Ok(RemotingCommand::success())
+}
+
+pub fn consumer_list(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let group = req.req_str("consumerGroup").map_err(bad)?;
+    match b.clients.group(group) {
+        Some(info) if !info.channels.is_empty() => Ok(RemotingCommand::success().with_body(
+            body::to_vec(&ConsumerListBody {
+                consumer_id_list: info.client_ids(),
+            }),
+        )),
+        _ => Err(err(
+            rs::SYSTEM_ERROR,
+            format!("no consumer for this group, {group}"),
+        )),
+    }
+}
+
+pub fn lock(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let body: LockBatchBody = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    let held = b.locks.try_lock(
+        &body.consumer_group,
+        &body.client_id,
+        &body.mq_set,
+        Instant::now(),
+    );
+    Ok(
+        RemotingCommand::success().with_body(body::to_vec(&LockBatchResponse {
+            lock_o_k_m_q_set: held,
+        })),
+    )
+}
+
+pub fn unlock(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let body: LockBatchBody = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    b.locks
+        .unlock(&body.consumer_group, &body.client_id, &body.mq_set);
+    Ok(RemotingCommand::success())
+}

@@ -1,0 +1,56 @@
+//! Subscription groups: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200),
+//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), GET_SUBSCRIPTIONGROUP_CONFIG (352),
+//! DELETE_SUBSCRIPTIONGROUP (207).
+
+use std::sync::Arc;
+
+use ferromq_protocol::body::{self, SubscriptionGroupConfig};
+use ferromq_protocol::codes::response as rs;
+use ferromq_protocol::{names, RemotingCommand};
+
+use super::{bad, err};
+use crate::dispatch::Reply;
+use crate::Broker;
+
+pub fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let cfg: SubscriptionGroupConfig =
+        body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    names::validate_group(&cfg.group_name).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    b.groups.upsert(cfg);
+    Ok(RemotingCommand::success())
+}
+
+pub fn get_all(b: &Arc<Broker>) -> Reply {
+    let snap = b.groups.snapshot();
+    let total = snap.subscription_group_table.len();
+    Ok(RemotingCommand::success()
+        .with_ext("totalGroupNum", total)
+        .with_body(body::to_vec(&snap)))
+}
+
+pub fn get_one(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let group = req
+        .req_str("group")
+        .or_else(|_| req.req_str("groupName"))
+        .map_err(bad)?;
+    let cfg = b.groups.get(group).ok_or_else(|| {
+        err(
+            rs::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group [{group}] does not exist"),
+        )
+    })?;
+    Ok(RemotingCommand::success().with_body(body::to_vec(&cfg)))
+}
+
+pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let group = req.req_str("groupName").map_err(bad)?;
+    b.groups.delete(group);
+    b.locks.remove_group(group);
+    if req.opt_bool("cleanOffset").map_err(bad)?.unwrap_or(false) {
+        b.offsets
+            .delete_group(group)
+            .await
+            .map_err(|e| err(rs::SYSTEM_ERROR, format!("deleting offsets failed: {e}")))?;
+    }
+    Ok(RemotingCommand::success())
+}

@@ -1,0 +1,93 @@
+//! QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15) and GET_ALL_CONSUMER_OFFSET (43).
+//! Offsets live in their own durable table ([`ferromq_offsets`]), independent of subscriptions.
+
+use std::sync::Arc;
+
+use ferromq_offsets::QueueKey;
+use ferromq_protocol::codes::response as rs;
+use ferromq_protocol::{names, RemotingCommand};
+
+use super::{bad, err};
+use crate::dispatch::Reply;
+use crate::error::offsets_error_response;
+use crate::Broker;
+
+pub fn query(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let group = req.req_str("consumerGroup").map_err(bad)?;
+    let topic = req.req_str("topic").map_err(bad)?;
+    let queue_id = req.req_i32("queueId").map_err(bad)?;
+    if let Some(off) = b.offsets.get(group, topic, queue_id) {
+        return Ok(RemotingCommand::success().with_ext("offset", off));
+    }
+    if req.opt_bool("setZeroIfNotFound").map_err(bad)? == Some(false) {
+        return Err(not_found());
+    }
+    // Upstream: a new group on a young queue starts at 0 (even with CONSUME_FROM_LAST_OFFSET),
+    // so messages produced before its first consumer started are not skipped. "Young" means
+    // the head was never deleted and its first message is still in the memory-resident tail
+    // of the commit log; an empty queue is young too (as in 4.x, which clients of that era
+    // expect: ali-ons logs an error on QUERY_NOT_FOUND).
+    if queue_is_young(b, topic, queue_id) {
+        return Ok(RemotingCommand::success().with_ext("offset", 0));
+    }
+    Err(not_found())
+}
+
+fn queue_is_young(b: &Broker, topic: &str, queue_id: i32) -> bool {
+    if b.store.min_offset(topic, queue_id) > 0 {
+        return false;
+    }
+    if b.store.max_offset(topic, queue_id) == 0 {
+        return true;
+    }
+    let first = b.store.get(topic, queue_id, 0, 1, 1, &|_| true);
+    let phys = match ferromq_protocol::message::decode_record(&first.body) {
+        Ok((m, _)) => m.physical_offset,
+        Err(_) => return false,
+    };
+    b.store.commit_log_max_offset() - phys < b.memory_resident_bytes
+}
+
+fn not_found() -> RemotingCommand {
+    err(
+        rs::QUERY_NOT_FOUND,
+        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+    )
+}
+
+pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let group = req.req_str("consumerGroup").map_err(bad)?;
+    let topic = req.req_str("topic").map_err(bad)?;
+    let queue_id = req.req_i32("queueId").map_err(bad)?;
+    let offset = req.req_i64("commitOffset").map_err(bad)?;
+    names::validate_group(group).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    if !b.topics.contains(topic) {
+        return Err(err(
+            rs::TOPIC_NOT_EXIST,
+            format!("Topic {topic} not exist!"),
+        ));
+    }
+    if queue_id < 0 || offset < 0 {
+        return Err(err(
+            rs::INVALID_PARAMETER,
+            format!("queueId {queue_id} and commitOffset {offset} must not be negative"),
+        ));
+    }
+    let key = QueueKey {
+        group: group.to_string(),
+        topic: topic.to_string(),
+        queue_id,
+    };
+    b.offsets
+        .commit(vec![(key, offset)])
+        .await
+        .map_err(|e| offsets_error_response(&e))?;
+    Ok(RemotingCommand::success())
+}
+
+pub fn get_all(b: &Arc<Broker>) -> Reply {
+    if b.offsets.entry_count() == 0 {
+        return Err(err(rs::SYSTEM_ERROR, "No consumer offset in this broker"));
+    }
+    Ok(RemotingCommand::success().with_body(b.offsets.to_rocketmq_json().into_bytes()))
+}

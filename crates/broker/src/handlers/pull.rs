@@ -1,0 +1,215 @@
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361), with long polling.
+//!
+//! A pull that finds nothing new (PULL_NOT_FOUND) and carries the SUSPEND flag is held until a
+//! message arrives on its queue (woken at once through [`crate::pull_hold`]) or its
+//! `suspendTimeoutMillis` passes, then re-executed without committing again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_protocol::body::SubscriptionData;
+use ferromq_protocol::codes::{pull_flag, response as rs};
+use ferromq_protocol::{HeaderError, RemotingCommand};
+use ferromq_store::GetStatus;
+use tokio::time::Instant;
+
+use super::{bad, err};
+use crate::dispatch::Reply;
+use crate::Broker;
+
+/// Most messages and bytes one pull returns.
+const MAX_PULL_MSGS: usize = 256;
+const MAX_PULL_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug)]
+struct PullHeader {
+    group: String,
+    topic: String,
+    queue_id: i32,
+    queue_offset: i64,
+    max_msgs: i32,
+    sys_flag: i32,
+    commit_offset: i64,
+    suspend_ms: i64,
+    subscription: Option<String>,
+    sub_version: i64,
+    expression_type: Option<String>,
+}
+
+impl PullHeader {
+    fn parse(req: &RemotingCommand) -> Result<Self, HeaderError> {
+        Ok(Self {
+            group: req.req_str("consumerGroup")?.to_string(),
+            topic: req.req_str("topic")?.to_string(),
+            queue_id: req.req_i32("queueId")?,
+            queue_offset: req.req_i64("queueOffset")?,
+            max_msgs: req.opt_i32("maxMsgNums")?.unwrap_or(32),
+            sys_flag: req.opt_i32("sysFlag")?.unwrap_or(0),
+            commit_offset: req.opt_i64("commitOffset")?.unwrap_or(-1),
+            suspend_ms: req.opt_i64("suspendTimeoutMillis")?.unwrap_or(0),
+            subscription: req.ext("subscription").map(String::from),
+            sub_version: req.opt_i64("subVersion")?.unwrap_or(0),
+            expression_type: req.ext("expressionType").map(String::from),
+        })
+    }
+
+    fn has(&self, flag: i32) -> bool {
+        self.sys_flag & flag != 0
+    }
+}
+
+pub async fn pull(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let h = PullHeader::parse(req).map_err(bad)?;
+    let group_cfg = b.groups.find_or_create(&h.group).ok_or_else(|| {
+        err(
+            rs::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group [{}] does not exist", h.group),
+        )
+    })?;
+    if !group_cfg.consume_enable {
+        return Err(err(
+            rs::NO_PERMISSION,
+            format!("subscription group no permission, {}", h.group),
+        )
+        .with_ext("forbiddenType", 2));
+    }
+    let topic = b.topics.get(&h.topic).ok_or_else(|| {
+        err(
+            rs::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", h.topic),
+        )
+    })?;
+    if !topic.readable() {
+        return Err(err(
+            rs::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        )
+        .with_ext("forbiddenType", 3));
+    }
+    if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+        return Err(err(
+            rs::INVALID_PARAMETER,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] readQueueNums:[{}]",
+                h.queue_id, h.topic, topic.read_queue_nums
+            ),
+        ));
+    }
+    let sub = subscription(b, &h)?;
+    if h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
+        let key = ferromq_offsets::QueueKey {
+            group: h.group.clone(),
+            topic: h.topic.clone(),
+            queue_id: h.queue_id,
+        };
+        if let Err(e) = b.offsets.commit(vec![(key, h.commit_offset)]).await {
+            tracing::warn!(group = %h.group, topic = %h.topic, "offset commit with pull failed: {e}");
+        }
+    }
+    let mut resp = execute(b, &h, &sub);
+    if resp.code == rs::PULL_NOT_FOUND && h.has(pull_flag::SUSPEND) && h.suspend_ms > 0 {
+        let wait = Duration::from_millis(h.suspend_ms.min(b.cfg.max_long_poll_ms as i64) as u64);
+        resp = hold(b, &h, &sub, Instant::now() + wait).await;
+    }
+    Ok(resp)
+}
+
+/// Waits for new messages until `deadline`, re-reading the store after each wake-up.
+async fn hold(
+    b: &Arc<Broker>,
+    h: &PullHeader,
+    sub: &SubscriptionData,
+    deadline: Instant,
+) -> RemotingCommand {
+    let notify = b.pull_hold.notifier(&h.topic, h.queue_id);
+    loop {
+        let woken = notify.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        // Re-check after registering, so an append between the first read and now is not missed.
+        let resp = execute(b, h, sub);
+        if resp.code != rs::PULL_NOT_FOUND || b.shutdown.is_cancelled() {
+            return resp;
+        }
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep_until(deadline) => return execute(b, h, sub),
+            _ = b.shutdown.cancelled() => return resp,
+        }
+    }
+}
+
+/// The subscription to filter with: from the request when it carries one, else the one the
+/// group registered by heartbeat.
+fn subscription(b: &Broker, h: &PullHeader) -> Result<SubscriptionData, RemotingCommand> {
+    let sub = if h.has(pull_flag::SUBSCRIPTION) {
+        let expr = h.subscription.as_deref().unwrap_or("*");
+        let mut s = SubscriptionData::from_expression(&h.topic, expr, h.sub_version);
+        s.expression_type = h.expression_type.clone().or(Some("TAG".into()));
+        s
+    } else {
+        let registered = b.clients.subscription(&h.group, &h.topic).ok_or_else(|| {
+            err(
+                rs::SUBSCRIPTION_NOT_EXIST,
+                format!(
+                    "the consumer's subscription not exist, group: {} topic: {}",
+                    h.group, h.topic
+                ),
+            )
+        })?;
+        if registered.sub_version > 0 && h.sub_version > 0 && registered.sub_version < h.sub_version
+        {
+            return Err(err(
+                rs::SUBSCRIPTION_NOT_LATEST,
+                "the consumer's subscription not latest",
+            ));
+        }
+        registered
+    };
+    if !sub.is_tag_type() {
+        return Err(err(
+            rs::SUBSCRIPTION_PARSE_FAILED,
+            "only TAG subscriptions are supported (SQL92 filtering is not)",
+        ));
+    }
+    Ok(sub)
+}
+
+/// One read of the store, mapped to a response as upstream's table does.
+fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingCommand {
+    let max_msgs = (h.max_msgs.max(1) as usize).min(MAX_PULL_MSGS);
+    let filter = |code: i64| sub.accepts_tag_code(code);
+    let r = b.store.get(
+        &h.topic,
+        h.queue_id,
+        h.queue_offset,
+        max_msgs,
+        MAX_PULL_BYTES,
+        &filter,
+    );
+    let code = match r.status {
+        GetStatus::Found => rs::SUCCESS,
+        GetStatus::NoMatchedMessage | GetStatus::MessageWasRemoving => rs::PULL_RETRY_IMMEDIATELY,
+        GetStatus::OffsetTooSmall | GetStatus::OffsetOverflowBadly => rs::PULL_OFFSET_MOVED,
+        GetStatus::OffsetOverflowOne => rs::PULL_NOT_FOUND,
+        GetStatus::NoMessageInQueue | GetStatus::NoMatchedLogicQueue => {
+            if h.queue_offset == 0 {
+                rs::PULL_NOT_FOUND
+            } else {
+                rs::PULL_OFFSET_MOVED
+            }
+        }
+    };
+    if r.count > 0 {
+        b.stats.add_get(r.count as u64);
+    }
+    let mut resp = RemotingCommand::response(code, Some(r.status.as_str().to_string()))
+        .with_ext("suggestWhichBrokerId", 0)
+        .with_ext("nextBeginOffset", r.next_begin_offset)
+        .with_ext("minOffset", r.min_offset)
+        .with_ext("maxOffset", r.max_offset);
+    if code == rs::SUCCESS {
+        resp.body = r.body;
+    }
+    resp
+}

@@ -1,0 +1,90 @@
+//! CONSUMER_SEND_MSG_BACK (36): a consumer returns a message it failed to consume. It goes to
+//! `%RETRY%group` after a delay level (3 + reconsumeTimes unless the client chose one), or to
+//! `%DLQ%group` once it has been retried `maxReconsumeTimes` times.
+
+use std::sync::Arc;
+
+use ferromq_net::Connection;
+use ferromq_protocol::codes::{perm, response as rs};
+use ferromq_protocol::message::{decode_record, encode_properties, prop};
+use ferromq_protocol::{names, RemotingCommand};
+
+use super::{bad, err, store_messages, Outgoing};
+use crate::dispatch::Reply;
+use crate::error::store_error_response;
+use crate::Broker;
+
+pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingCommand) -> Reply {
+    let phys = req.req_i64("offset").map_err(bad)?;
+    let group = req.req_str("group").map_err(bad)?;
+    let delay_level = req.opt_i32("delayLevel").map_err(bad)?.unwrap_or(0);
+    let header_max = req.opt_i32("maxReconsumeTimes").map_err(bad)?;
+    let cfg = b.groups.find_or_create(group).ok_or_else(|| {
+        err(
+            rs::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group not exist, {group}"),
+        )
+    })?;
+    if cfg.retry_queue_nums <= 0 {
+        return Ok(RemotingCommand::success());
+    }
+    let retry_topic = names::retry_topic(group);
+    let retry_cfg = b
+        .topics
+        .get_or_create(&retry_topic, cfg.retry_queue_nums, perm::READ_WRITE);
+    let record = b.store.read_record(phys).ok_or_else(|| {
+        err(
+            rs::SYSTEM_ERROR,
+            format!("look message by offset failed, {phys}"),
+        )
+    })?;
+    let (msg, _) = decode_record(&record).map_err(|e| {
+        err(
+            rs::SYSTEM_ERROR,
+            format!("stored message at {phys} unreadable: {e}"),
+        )
+    })?;
+    let mut props = msg.properties_map();
+    props
+        .entry(prop::RETRY_TOPIC.into())
+        .or_insert_with(|| msg.topic.clone());
+    let origin_id = req
+        .ext("originMsgId")
+        .map(String::from)
+        .or_else(|| props.get(prop::ORIGIN_MESSAGE_ID).cloned())
+        .unwrap_or_else(|| msg.offset_msg_id());
+    props.insert(prop::ORIGIN_MESSAGE_ID.into(), origin_id);
+    let max = header_max
+        .filter(|m| *m >= 0)
+        .unwrap_or(cfg.retry_max_times);
+    let (topic, queue_id) = if msg.reconsume_times >= max || delay_level < 0 {
+        props.remove(prop::DELAY);
+        let dlq = names::dlq_topic(group);
+        b.topics.get_or_create(&dlq, 1, perm::READ_WRITE);
+        (dlq, 0)
+    } else {
+        let level = if delay_level == 0 {
+            3 + msg.reconsume_times
+        } else {
+            delay_level
+        };
+        props.insert(prop::DELAY.into(), level.to_string());
+        let q = rand::random::<u32>() as i32 & i32::MAX;
+        (retry_topic, q % retry_cfg.write_queue_nums.max(1))
+    };
+    let out = Outgoing {
+        topic,
+        queue_id,
+        flag: msg.flag,
+        sys_flag: msg.sys_flag,
+        born_timestamp: msg.born_timestamp,
+        born_host: msg.born_host,
+        reconsume_times: msg.reconsume_times + 1,
+        body: msg.body,
+        properties: encode_properties(&props),
+    };
+    store_messages(b, vec![out])
+        .await
+        .map_err(|e| store_error_response(&e))?;
+    Ok(RemotingCommand::success())
+}

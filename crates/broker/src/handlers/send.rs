@@ -1,0 +1,283 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310, one-letter keys) and SEND_BATCH_MESSAGE (320).
+
+use std::sync::Arc;
+
+use ferromq_net::Connection;
+use ferromq_protocol::codes::{perm, response as rs, sys_flag};
+use ferromq_protocol::message::{
+    decode_batch_body, encode_properties, find_property, offset_msg_id, parse_properties, prop,
+};
+use ferromq_protocol::names::{self, AUTO_CREATE_TOPIC};
+use ferromq_protocol::{HeaderError, RemotingCommand};
+use rand::Rng;
+
+use super::{bad, err, store_messages, Outgoing};
+use crate::dispatch::Reply;
+use crate::error::store_error_response;
+use crate::Broker;
+
+/// The send request header, whichever key style the client used.
+#[derive(Debug)]
+pub(crate) struct SendHeader {
+    pub topic: String,
+    pub default_topic_queue_nums: i32,
+    pub queue_id: i32,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    pub flag: i32,
+    pub properties: String,
+    pub reconsume_times: i32,
+    pub max_reconsume_times: Option<i32>,
+}
+
+/// V1 key and V2 one-letter key of each field.
+const KEYS: [(&str, &str); 12] = [
+    ("producerGroup", "a"),
+    ("topic", "b"),
+    ("defaultTopic", "c"),
+    ("defaultTopicQueueNums", "d"),
+    ("queueId", "e"),
+    ("sysFlag", "f"),
+    ("bornTimestamp", "g"),
+    ("flag", "h"),
+    ("properties", "i"),
+    ("reconsumeTimes", "j"),
+    ("unitMode", "k"),
+    ("maxReconsumeTimes", "l"),
+];
+
+fn key(i: usize, v2: bool) -> &'static str {
+    if v2 {
+        KEYS[i].1
+    } else {
+        KEYS[i].0
+    }
+}
+
+impl SendHeader {
+    /// Parses either key style; V2 requests that carry long names are accepted too.
+    pub(crate) fn parse(req: &RemotingCommand, v2: bool) -> Result<Self, HeaderError> {
+        let v2 = v2 && req.ext("b").is_some();
+        let s = |i| req.ext(key(i, v2)).unwrap_or_default().to_string();
+        let topic = req.req_str(key(1, v2))?.to_string();
+        Ok(Self {
+            topic,
+            default_topic_queue_nums: req.opt_i32(key(3, v2))?.unwrap_or(4),
+            queue_id: req.req_i32(key(4, v2))?,
+            sys_flag: req.opt_i32(key(5, v2))?.unwrap_or(0),
+            born_timestamp: req.opt_i64(key(6, v2))?.unwrap_or(0),
+            flag: req.opt_i32(key(7, v2))?.unwrap_or(0),
+            properties: s(8),
+            reconsume_times: req.opt_i32(key(9, v2))?.unwrap_or(0),
+            max_reconsume_times: req.opt_i32(key(11, v2))?,
+        })
+    }
+}
+
+pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2: bool) -> Reply {
+    let h = SendHeader::parse(req, v2).map_err(bad)?;
+    check_body(b, req.body.len())?;
+    let (topic, queue_id, drop_delay) = resolve_destination(b, &h)?;
+    let props = if drop_delay {
+        without_delay(&h.properties)
+    } else {
+        h.properties.clone()
+    };
+    let msg = Outgoing {
+        topic,
+        queue_id,
+        flag: h.flag,
+        sys_flag: h.sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host: conn.remote_addr(),
+        reconsume_times: h.reconsume_times,
+        body: req.body.clone(),
+        properties: props,
+    };
+    let uniq = find_property(&msg.properties, prop::UNIQ_KEY).map(String::from);
+    let stored = store_messages(b, vec![msg])
+        .await
+        .map_err(|e| store_error_response(&e))?;
+    let first = stored
+        .first()
+        .ok_or_else(|| err(rs::SYSTEM_ERROR, "store returned no result"))?;
+    let mut resp = send_response(
+        b,
+        &[first.put.physical_offset],
+        first.queue_id,
+        first.put.queue_offset,
+    );
+    if let Some(u) = uniq {
+        resp.put_ext("transactionId", u);
+    }
+    Ok(resp)
+}
+
+pub async fn send_batch(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    let h = SendHeader::parse(req, true).map_err(bad)?;
+    check_body(b, req.body.len())?;
+    let items = decode_batch_body(&req.body)
+        .map_err(|e| err(rs::MESSAGE_ILLEGAL, format!("malformed batch body: {e}")))?;
+    if items.is_empty() {
+        return Err(err(rs::MESSAGE_ILLEGAL, "the batch is empty"));
+    }
+    if find_property(&h.properties, prop::DELAY).is_some() {
+        return Err(err(
+            rs::MESSAGE_ILLEGAL,
+            "delayed messages cannot be sent as a batch",
+        ));
+    }
+    let (topic, queue_id, _) = resolve_destination(b, &h)?;
+    let born_host = conn.remote_addr();
+    let msgs = items
+        .into_iter()
+        .map(|it| {
+            let properties = if find_property(&it.properties, prop::DELAY).is_some() {
+                without_delay(&it.properties)
+            } else {
+                it.properties
+            };
+            Outgoing {
+                topic: topic.clone(),
+                queue_id,
+                flag: it.flag,
+                sys_flag: h.sys_flag & !sys_flag::INNER_BATCH,
+                born_timestamp: h.born_timestamp,
+                born_host,
+                reconsume_times: h.reconsume_times,
+                body: it.body,
+                properties,
+            }
+        })
+        .collect();
+    let stored = store_messages(b, msgs)
+        .await
+        .map_err(|e| store_error_response(&e))?;
+    let first = stored
+        .first()
+        .ok_or_else(|| err(rs::SYSTEM_ERROR, "store returned no result"))?;
+    let phys: Vec<i64> = stored.iter().map(|s| s.put.physical_offset).collect();
+    Ok(send_response(
+        b,
+        &phys,
+        first.queue_id,
+        first.put.queue_offset,
+    ))
+}
+
+fn check_body(b: &Broker, len: usize) -> Result<(), RemotingCommand> {
+    if len > b.cfg.max_message_size {
+        return Err(err(
+            rs::MESSAGE_ILLEGAL,
+            format!(
+                "the message body size {len} is over the maximum {}",
+                b.cfg.max_message_size
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn send_response(b: &Broker, phys: &[i64], queue_id: i32, queue_offset: i64) -> RemotingCommand {
+    let ids: Vec<String> = phys
+        .iter()
+        .map(|p| offset_msg_id(b.store_host, *p))
+        .collect();
+    RemotingCommand::success()
+        .with_ext("msgId", ids.join(","))
+        .with_ext("queueId", queue_id)
+        .with_ext("queueOffset", queue_offset)
+        .with_ext("MSG_REGION", "DefaultRegion")
+        .with_ext("TRACE_ON", "true")
+}
+
+/// The properties without a delay level (messages going to a DLQ or in a batch).
+fn without_delay(props: &str) -> String {
+    let mut map = parse_properties(props);
+    map.remove(prop::DELAY);
+    encode_properties(&map)
+}
+
+/// Validates the topic, creates it if allowed, redirects exhausted retries to the DLQ, and
+/// picks the queue. The flag says whether the delay level must be dropped (DLQ).
+fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool), RemotingCommand> {
+    names::validate_topic(&h.topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    if h.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_PREPARED {
+        return Err(err(
+            rs::NO_PERMISSION,
+            "transactional messages are not supported by this broker",
+        ));
+    }
+    let mut topic = h.topic.clone();
+    let mut to_dlq = false;
+    let mut cfg = match b.topics.get(&topic) {
+        Some(c) => c,
+        None => create_for_send(b, h)?,
+    };
+    if names::is_retry_topic(&topic) {
+        let group = &topic[names::RETRY_PREFIX.len()..];
+        let max = h
+            .max_reconsume_times
+            .unwrap_or_else(|| b.groups.get(group).map(|g| g.retry_max_times).unwrap_or(16));
+        if h.reconsume_times >= max {
+            topic = names::dlq_topic(group);
+            cfg = b.topics.get_or_create(&topic, 1, perm::READ_WRITE);
+            to_dlq = true;
+        }
+    }
+    if !cfg.writable() {
+        return Err(err(
+            rs::NO_PERMISSION,
+            format!("the topic[{topic}] sending message is forbidden"),
+        ));
+    }
+    let queues = cfg.write_queue_nums.max(1);
+    let queue_id = if h.queue_id < 0 {
+        rand::thread_rng().gen_range(0..queues)
+    } else {
+        h.queue_id
+    };
+    if queue_id >= queues {
+        return Err(err(
+            rs::SYSTEM_ERROR,
+            format!(
+                "request queueId[{queue_id}] is illegal, topic {topic} has {queues} write queues"
+            ),
+        ));
+    }
+    Ok((topic, queue_id, to_dlq))
+}
+
+fn create_for_send(
+    b: &Broker,
+    h: &SendHeader,
+) -> Result<ferromq_protocol::body::TopicConfig, RemotingCommand> {
+    if names::is_retry_topic(&h.topic) {
+        let group = &h.topic[names::RETRY_PREFIX.len()..];
+        let queues = b
+            .groups
+            .find_or_create(group)
+            .map(|g| g.retry_queue_nums)
+            .unwrap_or(1);
+        return Ok(b.topics.get_or_create(&h.topic, queues, perm::READ_WRITE));
+    }
+    let template = b
+        .topics
+        .get(AUTO_CREATE_TOPIC)
+        .filter(|_| b.cfg.auto_create_topic);
+    match template {
+        Some(t) => {
+            let queues = h
+                .default_topic_queue_nums
+                .clamp(1, t.write_queue_nums.max(1));
+            Ok(b.topics.get_or_create(&h.topic, queues, perm::READ_WRITE))
+        }
+        None => Err(err(
+            rs::TOPIC_NOT_EXIST,
+            format!(
+                "topic[{}] not exist, apply first please! (auto-creation is disabled)",
+                h.topic
+            ),
+        )),
+    }
+}

@@ -1,0 +1,145 @@
+//! Topics: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215), GET_ALL_TOPIC_CONFIG (21),
+//! GET_TOPIC_CONFIG (351), GET_TOPIC_STATS_INFO (202).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferromq_protocol::body::{self, write_mq_map, MessageQueue, TopicConfig};
+use ferromq_protocol::codes::response as rs;
+use ferromq_protocol::names::{self, AUTO_CREATE_TOPIC, SCHEDULE_TOPIC};
+use ferromq_protocol::RemotingCommand;
+use serde::Serialize;
+
+use super::{bad, err};
+use crate::dispatch::Reply;
+use crate::Broker;
+
+pub fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let topic = req.req_str("topic").map_err(bad)?;
+    names::validate_topic(topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
+        return Err(err(
+            rs::INVALID_PARAMETER,
+            format!("the topic[{topic}] is conflict with system topic"),
+        ));
+    }
+    let read = req.opt_i32("readQueueNums").map_err(bad)?.unwrap_or(8);
+    let write = req.opt_i32("writeQueueNums").map_err(bad)?.unwrap_or(read);
+    if !(1..=1024).contains(&read) || !(1..=1024).contains(&write) {
+        return Err(err(
+            rs::INVALID_PARAMETER,
+            "readQueueNums and writeQueueNums must be in 1..=1024",
+        ));
+    }
+    let attributes = req
+        .ext("attributes")
+        .map(|a| {
+            a.split(',')
+                .filter_map(|kv| kv.trim_start_matches('+').split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        })
+        .unwrap_or_default();
+    let cfg = TopicConfig {
+        topic_name: topic.to_string(),
+        read_queue_nums: read,
+        write_queue_nums: write,
+        perm: req.opt_i32("perm").map_err(bad)?.unwrap_or(6),
+        topic_filter_type: req
+            .ext("topicFilterType")
+            .unwrap_or("SINGLE_TAG")
+            .to_string(),
+        topic_sys_flag: req.opt_i32("topicSysFlag").map_err(bad)?.unwrap_or(0),
+        order: req.opt_bool("order").map_err(bad)?.unwrap_or(false),
+        attributes,
+    };
+    b.topics.upsert(cfg);
+    Ok(RemotingCommand::success())
+}
+
+pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let topic = req.req_str("topic").map_err(bad)?;
+    if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
+        return Err(err(
+            rs::INVALID_PARAMETER,
+            format!("the system topic[{topic}] cannot be deleted"),
+        ));
+    }
+    b.topics.delete(topic);
+    b.pull_hold.remove_topic(topic);
+    b.store.delete_topic(topic).map_err(|e| {
+        err(
+            rs::SYSTEM_ERROR,
+            format!("deleting store files failed: {e}"),
+        )
+    })?;
+    b.offsets
+        .delete_topic(topic)
+        .await
+        .map_err(|e| err(rs::SYSTEM_ERROR, format!("deleting offsets failed: {e}")))?;
+    Ok(RemotingCommand::success())
+}
+
+pub fn get_all(b: &Arc<Broker>) -> Reply {
+    let wrapper = b.topics.wrapper();
+    let total = wrapper.topic_config_table.len();
+    Ok(RemotingCommand::success()
+        .with_ext("totalTopicNum", total)
+        .with_body(body::to_vec(&wrapper)))
+}
+
+pub fn get_one(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let topic = req.req_str("topic").map_err(bad)?;
+    let cfg = b.topics.get(topic).ok_or_else(|| {
+        err(
+            rs::TOPIC_NOT_EXIST,
+            format!("No topic in this broker. topic: {topic}"),
+        )
+    })?;
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct TopicConfigAndQueueMapping {
+        #[serde(flatten)]
+        cfg: TopicConfig,
+    }
+    Ok(RemotingCommand::success().with_body(body::to_vec(&TopicConfigAndQueueMapping { cfg })))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicOffset {
+    last_update_timestamp: i64,
+    max_offset: i64,
+    min_offset: i64,
+}
+
+pub fn stats(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let topic = req.req_str("topic").map_err(bad)?;
+    let cfg = b
+        .topics
+        .get(topic)
+        .ok_or_else(|| err(rs::TOPIC_NOT_EXIST, format!("topic[{topic}] not exist")))?;
+    let entries: Vec<(MessageQueue, TopicOffset)> = (0..cfg.queue_count())
+        .map(|q| {
+            let max = b.store.max_offset(topic, q);
+            let last = if max > 0 {
+                b.store.store_time_at(topic, q, max - 1).unwrap_or(0)
+            } else {
+                0
+            };
+            (
+                MessageQueue::new(topic, &b.cfg.broker_name, q),
+                TopicOffset {
+                    last_update_timestamp: last,
+                    max_offset: max,
+                    min_offset: b.store.min_offset(topic, q),
+                },
+            )
+        })
+        .collect();
+    let text = format!(
+        "{{\"offsetTable\":{},\"topicPutTps\":0.0}}",
+        write_mq_map(&entries)
+    );
+    Ok(RemotingCommand::success().with_body(text.into_bytes()))
+}

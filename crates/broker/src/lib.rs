@@ -1,0 +1,272 @@
+//! The broker: RocketMQ request handlers over the message store and the offset table.
+//!
+//! Map of the crate:
+//! - [`dispatch`]: the one table from request code to handler. Start here to find any code.
+//! - [`handlers`]: one module per request family (`send`, `pull`, `offset`, `query`,
+//!   `client`, `retry`, `topic`, `group`, `admin`).
+//! - [`topics`], [`groups`]: topic and subscription-group configs, persisted as JSON.
+//! - [`clients`]: online consumers and producers per group; [`locks`]: ordered-consumer locks.
+//! - [`pull_hold`]: long-polling wake-ups; [`schedule`]: delay levels; [`register`]: name-server
+//!   registration; [`housekeeping`]: expiry of silent clients and retention.
+//! - [`config`]: settings; [`error`]: the mapping of internal errors to response codes.
+
+// Handlers answer `Result<RemotingCommand, RemotingCommand>`: both outcomes are a response of
+// the same type, so boxing the error side would only add an allocation to the error path.
+#![allow(clippy::result_large_err)]
+
+pub mod clients;
+pub mod config;
+pub mod dispatch;
+pub mod error;
+pub mod groups;
+pub mod handlers;
+pub mod housekeeping;
+pub mod locks;
+pub mod persist;
+pub mod pull_hold;
+pub mod register;
+pub mod schedule;
+pub mod stats;
+pub mod topics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_net::{ConnConfig, Connection, Handler};
+use ferromq_offsets::{OffsetStore, OffsetStoreConfig};
+use ferromq_protocol::RemotingCommand;
+use ferromq_store::{FlushMode, MessageStore, StoreConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub use config::BrokerConfig;
+pub use error::BrokerError;
+
+/// Everything a handler needs, shared by all connections.
+pub struct Broker {
+    pub cfg: BrokerConfig,
+    pub store: Arc<MessageStore>,
+    pub offsets: Arc<OffsetStore>,
+    pub topics: topics::TopicManager,
+    pub groups: groups::GroupManager,
+    pub clients: clients::ClientManager,
+    pub locks: locks::LockManager,
+    pub pull_hold: pull_hold::PullHold,
+    pub stats: stats::Stats,
+    /// The address written into stored records and message ids (`host:port`).
+    pub store_host: SocketAddr,
+    pub delay_levels: Vec<Duration>,
+    pub shutdown: CancellationToken,
+    pub boot_time_ms: i64,
+    /// How much of the commit log's tail counts as in memory (40 % of RAM, as upstream's
+    /// `accessMessageInMemoryMaxRatio`); decides whether a queue is "young".
+    pub memory_resident_bytes: i64,
+}
+
+/// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
+pub struct RunningBroker {
+    pub broker: Arc<Broker>,
+    pub addr: SocketAddr,
+    pub fast_addr: Option<SocketAddr>,
+    registered: watch::Receiver<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct BrokerHandler(Arc<Broker>);
+
+impl Handler for BrokerHandler {
+    async fn handle(
+        self: &Arc<Self>,
+        conn: Connection,
+        req: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        dispatch::dispatch(&self.0, conn, req).await
+    }
+
+    fn on_close(self: &Arc<Self>, conn: &Connection) {
+        for group in self.0.clients.connection_closed(conn.id()) {
+            self.0.clients.notify_ids_changed(&group);
+        }
+    }
+}
+
+impl Broker {
+    /// Opens the store and offset table (recovering after a crash), binds the ports and starts
+    /// serving, registering with the name servers.
+    ///
+    /// # Errors
+    /// Bad configuration, unreadable data, or a port that cannot be bound.
+    pub async fn start(cfg: BrokerConfig) -> Result<RunningBroker, BrokerError> {
+        cfg.validate().map_err(BrokerError::Config)?;
+        let delay_levels = cfg.delay_levels().map_err(BrokerError::Config)?;
+        let listener = TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
+        let addr = listener.local_addr()?;
+        let fast_listener = match cfg.fast_port {
+            0 => None,
+            p => Some(TcpListener::bind((cfg.host.as_str(), p)).await?),
+        };
+        let mut cfg = cfg;
+        cfg.port = addr.port();
+        let store = MessageStore::open(StoreConfig {
+            root: cfg.data_dir.join("store"),
+            segment_size: cfg.segment_size,
+            flush: match cfg.flush_disk_type {
+                config::FlushDiskType::Async => FlushMode::Async {
+                    interval: Duration::from_millis(cfg.flush_interval_ms),
+                },
+                config::FlushDiskType::Sync => FlushMode::Sync {
+                    timeout: Duration::from_secs(5),
+                },
+            },
+            retention: Duration::from_secs(cfg.retention_hours * 3600),
+            max_message_size: cfg.max_message_size,
+            ..StoreConfig::default()
+        })?;
+        let offsets = OffsetStore::open(OffsetStoreConfig {
+            dir: cfg.data_dir.join("offsets"),
+            durability: match cfg.offset_durability {
+                config::OffsetDurability::Periodic => ferromq_offsets::Durability::Periodic {
+                    interval: Duration::from_millis(cfg.offset_flush_interval_ms),
+                },
+                config::OffsetDurability::Durable => ferromq_offsets::Durability::Durable {
+                    timeout: Duration::from_secs(5),
+                },
+            },
+        })?;
+        let config_dir = cfg.data_dir.join("config");
+        let topics = topics::TopicManager::load(
+            config_dir.join("topics.json"),
+            cfg.auto_create_topic,
+            cfg.default_topic_queue_nums,
+            delay_levels.len(),
+        )
+        .map_err(BrokerError::Config)?;
+        let groups = groups::GroupManager::load(
+            config_dir.join("subscriptionGroup.json"),
+            cfg.auto_create_subscription_group,
+        )
+        .map_err(BrokerError::Config)?;
+        let shutdown = CancellationToken::new();
+        let broker = Arc::new(Broker {
+            store_host: addr,
+            cfg,
+            store,
+            offsets,
+            topics,
+            groups,
+            clients: clients::ClientManager::default(),
+            locks: locks::LockManager::default(),
+            pull_hold: pull_hold::PullHold::default(),
+            stats: stats::Stats::default(),
+            delay_levels,
+            shutdown: shutdown.clone(),
+            boot_time_ms: topics::now_ms(),
+            memory_resident_bytes: memory_resident_bytes(),
+        });
+        let conn_cfg = ConnConfig {
+            max_frame: broker.cfg.max_frame_bytes,
+            ..ConnConfig::default()
+        };
+        let handler = Arc::new(BrokerHandler(broker.clone()));
+        let mut tasks = vec![tokio::spawn(ferromq_net::serve(
+            listener,
+            handler.clone(),
+            conn_cfg.clone(),
+            shutdown.clone(),
+        ))];
+        let fast_addr = match fast_listener {
+            Some(l) => {
+                let a = l.local_addr()?;
+                tasks.push(tokio::spawn(ferromq_net::serve(
+                    l,
+                    handler,
+                    conn_cfg,
+                    shutdown.clone(),
+                )));
+                Some(a)
+            }
+            None => None,
+        };
+        let (reg_tx, registered) = watch::channel(false);
+        tasks.push(tokio::spawn(register::run(broker.clone(), reg_tx)));
+        tasks.push(tokio::spawn(housekeeping::run(broker.clone())));
+        tasks.push(tokio::spawn(schedule::run(broker.clone())));
+        info!(%addr, ?fast_addr, broker = %broker.cfg.broker_name, cluster = %broker.cfg.cluster, "broker listening");
+        Ok(RunningBroker {
+            broker,
+            addr,
+            fast_addr,
+            registered,
+            tasks,
+        })
+    }
+}
+
+impl RunningBroker {
+    /// Waits until the broker has registered with at least one name server.
+    ///
+    /// # Errors
+    /// When `timeout` passes first.
+    pub async fn wait_registered(&mut self, timeout: Duration) -> Result<(), BrokerError> {
+        tokio::time::timeout(timeout, self.registered.wait_for(|r| *r))
+            .await
+            .map_err(|_| {
+                BrokerError::Config("no name server accepted the registration in time".into())
+            })?
+            .map_err(|_| BrokerError::Config("registration task ended".into()))?;
+        Ok(())
+    }
+
+    /// Stops serving, unregisters from the name servers, answers held pulls, and flushes the
+    /// store and the offset table.
+    ///
+    /// # Errors
+    /// A flush that failed (the data written so far is still recovered on the next start).
+    pub async fn stop(self) -> Result<(), BrokerError> {
+        let b = self.broker;
+        b.shutdown.cancel();
+        b.pull_hold.wake_all();
+        register::unregister_all(&b).await;
+        for t in self.tasks {
+            if tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
+                warn!("a broker task did not stop within 5 s");
+            }
+        }
+        let store = b.store.clone();
+        let offsets = b.offsets.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), BrokerError> {
+            store.shutdown()?;
+            offsets.shutdown()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| BrokerError::Config(format!("shutdown task failed: {e}")))??;
+        info!("broker stopped; store and offsets flushed");
+        Ok(())
+    }
+}
+
+/// 40 % of physical memory, from /proc/meminfo (4 GiB when unknown).
+fn memory_resident_bytes() -> i64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .map(String::from)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<i64>().ok())
+        })
+        .unwrap_or(10 * 1024 * 1024);
+    total_kib * 1024 * 40 / 100
+}
