@@ -1,0 +1,102 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ferromq",
+    version,
+    about = "A RocketMQ-compatible message broker with first-class consumer offsets"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a name server and a broker in one process.
+    ///
+    /// Example: ferromq standalone --data-dir ./data
+    Standalone(ServerArgs),
+    /// Run a name server.
+    ///
+    /// Example: ferromq namesrv --listen 0.0.0.0:9876
+    Namesrv(NamesrvArgs),
+    /// Run a broker that registers with one or more name servers.
+    ///
+    /// Example: ferromq broker --namesrv 127.0.0.1:9876 --broker-name broker-b --broker-port 10921
+    Broker(ServerArgs),
+    /// Benchmark any RocketMQ-compatible broker, found through a name server.
+    Bench(ferromq_bench::BenchArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct NamesrvArgs {
+    /// TOML configuration file (section [namesrv]).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FlushArg {
+    Async,
+    Sync,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OffsetDurabilityArg {
+    Periodic,
+    Durable,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServerArgs {
+    /// TOML configuration file (sections [namesrv] and [broker]).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Root directory of all data (default ./data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// IP address to listen on and announce to clients (default 127.0.0.1).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Name-server port (standalone only; default 9876).
+    #[arg(long)]
+    pub namesrv_port: Option<u16>,
+    /// Name servers to register with, host:port;host:port (broker only).
+    #[arg(long, env = "FERROMQ_NAMESRV")]
+    pub namesrv: Option<String>,
+    /// Broker port (default 10911; 0 picks a free port).
+    #[arg(long)]
+    pub broker_port: Option<u16>,
+    /// The "VIP" port older clients use (default broker port − 2; 0 disables).
+    #[arg(long)]
+    pub fast_port: Option<u16>,
+    /// Broker name (default broker-a).
+    #[arg(long)]
+    pub broker_name: Option<String>,
+    /// Cluster name (default DefaultCluster).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// When a send is acknowledged: after the write (async) or after fsync (sync).
+    #[arg(long, value_enum)]
+    pub flush_mode: Option<FlushArg>,
+    /// When an offset commit is acknowledged: within 200 ms (periodic) or after fsync (durable).
+    #[arg(long, value_enum)]
+    pub offset_durability: Option<OffsetDurabilityArg>,
+    /// Delay levels, upstream syntax ("1s 5s 10s 30s 1m ... 2h").
+    #[arg(long)]
+    pub message_delay_level: Option<String>,
+    /// Commit-log segment size in bytes (default 1 GiB).
+    #[arg(long)]
+    pub segment_size: Option<u64>,
+    /// Seconds between name-server registrations (default 30).
+    #[arg(long)]
+    pub register_interval_secs: Option<u64>,
+}

@@ -1,0 +1,121 @@
+//! The TOML configuration file and command-line overrides. Defaults live in the library
+//! crates' `Default` impls; `ferromq.example.toml` in the repository documents every key.
+
+use std::path::Path;
+
+use anyhow::Context;
+use ferromq_broker::config::{FlushDiskType, OffsetDurability};
+use ferromq_broker::BrokerConfig;
+use ferromq_namesrv::NamesrvConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{FlushArg, OffsetDurabilityArg, ServerArgs};
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub namesrv: NamesrvConfig,
+    pub broker: BrokerConfig,
+}
+
+/// Reads the file if given, else defaults.
+pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    match path {
+        None => Ok(FileConfig::default()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            toml::from_str(&text)
+                .with_context(|| format!("invalid configuration in {}", p.display()))
+        }
+    }
+}
+
+/// Applies command-line flags over the file's values.
+pub fn apply(args: &ServerArgs, cfg: &mut FileConfig) {
+    let b = &mut cfg.broker;
+    if let Some(d) = &args.data_dir {
+        b.data_dir = d.clone();
+    }
+    if let Some(h) = &args.host {
+        b.host = h.clone();
+    }
+    if let Some(p) = args.broker_port {
+        b.port = p;
+        if args.fast_port.is_none() {
+            b.fast_port = p.saturating_sub(2);
+        }
+    }
+    if let Some(p) = args.fast_port {
+        b.fast_port = p;
+    }
+    if let Some(n) = &args.broker_name {
+        b.broker_name = n.clone();
+    }
+    if let Some(c) = &args.cluster {
+        b.cluster = c.clone();
+    }
+    if let Some(n) = &args.namesrv {
+        b.namesrv = n.clone();
+    }
+    if let Some(f) = args.flush_mode {
+        b.flush_disk_type = match f {
+            FlushArg::Async => FlushDiskType::Async,
+            FlushArg::Sync => FlushDiskType::Sync,
+        };
+    }
+    if let Some(d) = args.offset_durability {
+        b.offset_durability = match d {
+            OffsetDurabilityArg::Periodic => OffsetDurability::Periodic,
+            OffsetDurabilityArg::Durable => OffsetDurability::Durable,
+        };
+    }
+    if let Some(l) = &args.message_delay_level {
+        b.message_delay_level = l.clone();
+    }
+    if let Some(s) = args.segment_size {
+        b.segment_size = s;
+    }
+    if let Some(s) = args.register_interval_secs {
+        b.register_interval_secs = s;
+    }
+    let host = args.host.clone().unwrap_or_else(|| b.host.clone());
+    if let Some(p) = args.namesrv_port {
+        cfg.namesrv.listen = format!("{host}:{p}");
+    } else if args.host.is_some() {
+        let port = cfg
+            .namesrv
+            .listen
+            .rsplit(':')
+            .next()
+            .unwrap_or("9876")
+            .to_string();
+        cfg.namesrv.listen = format!("{host}:{port}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_parses() {
+        let text = include_str!("../../../ferromq.example.toml");
+        let cfg: FileConfig = toml::from_str(text).unwrap();
+        cfg.broker.validate().unwrap();
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let mut cfg = FileConfig::default();
+        let args = ServerArgs {
+            broker_port: Some(20911),
+            host: Some("127.0.0.2".into()),
+            ..Default::default()
+        };
+        apply(&args, &mut cfg);
+        assert_eq!(cfg.broker.port, 20911);
+        assert_eq!(cfg.broker.fast_port, 20909);
+        assert_eq!(cfg.namesrv.listen, "127.0.0.2:9876");
+    }
+}
