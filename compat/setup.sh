@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Installs the two real RocketMQ clients that ferromq's compatibility tests drive:
+#
+#   compat/.venv          PyPI rocketmq==0.4.4 (ctypes wrapper around the Apache rocketmq-client-cpp,
+#                         bundled librocketmq.so; x86_64 Linux only)
+#   compat/node_modules   npm ali-ons@3.12.0 (pure JavaScript), pinned in compat/package.json
+#
+# Idempotent: each half writes a stamp file when it has been installed and verified, and is skipped
+# while the stamp matches.  Remove compat/.venv or compat/node_modules (or pass --force) to reinstall.
+#
+# Environment:
+#   PYTHON   interpreter used to create the venv (default: python3)
+#   NODE     node binary (default: node);  NPM  npm binary (default: npm)
+#
+# Exit status: 0 when both clients are installed and importable, non-zero (with a message) otherwise.
+set -euo pipefail
+
+COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PY_PKG="rocketmq==0.4.4"
+ONS_VERSION="3.12.0"
+PYTHON="${PYTHON:-python3}"
+NODE="${NODE:-node}"
+NPM="${NPM:-npm}"
+FORCE=0
+
+for arg in "$@"; do
+  case "$arg" in
+    --force) FORCE=1 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "compat/setup.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "compat/setup.sh: $*" >&2; }
+die() { echo "compat/setup.sh: ERROR: $*" >&2; exit 1; }
+
+# Serialise concurrent runs (two test runners starting at once) when flock is available.
+if command -v flock >/dev/null 2>&1; then
+  lock_id="$(printf '%s' "$COMPAT_DIR" | cksum | cut -d' ' -f1)"
+  exec 9>"${TMPDIR:-/tmp}/ferromq-compat-setup-${lock_id}.lock"
+  flock -w 600 9 || die "timed out waiting for another compat/setup.sh run to finish"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Python: rocketmq==0.4.4 in compat/.venv
+# ---------------------------------------------------------------------------------------------
+setup_python() {
+  local venv="$COMPAT_DIR/.venv"
+  local stamp="$venv/.ferromq-compat-stamp"
+
+  command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python 3 (or set PYTHON=/path/to/python3)"
+  local arch
+  arch="$(uname -s)-$(uname -m)"
+  [[ "$arch" == "Linux-x86_64" ]] || die "rocketmq==0.4.4 only ships a manylinux1 x86_64 wheel; this machine is $arch"
+
+  local pyver
+  pyver="$("$PYTHON" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)" \
+    || die "'$PYTHON' does not run"
+  "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 6) else 1)' \
+    || die "Python >= 3.6 is required (found $pyver)"
+  local want="$PY_PKG python=$pyver"
+
+  if [[ $FORCE == 0 && -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "python client already installed ($want)"
+    return 0
+  fi
+
+  log "creating $venv with $PY_PKG (python $pyver)"
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv" || die "'$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-input --quiet \
+      --only-binary=:all: "$PY_PKG" \
+    || { rm -rf "$venv"; die "pip install $PY_PKG failed (is PyPI reachable?)"; }
+  "$venv/bin/python" - <<'PY' || { rm -rf "$venv"; die "the installed rocketmq package does not import"; }
+import rocketmq.client  # loads the bundled librocketmq.so
+from rocketmq.ffi import dll
+for sym in ("CreatePushConsumer", "RegisterMessageCallbackOrderly", "SendMessageOrderly", "SetPushConsumerInstanceName"):
+    getattr(dll, sym)
+PY
+  printf '%s' "$want" >"$stamp"
+  log "python client ready: $venv/bin/python"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Node: ali-ons@3.12.0 in compat/node_modules
+# ---------------------------------------------------------------------------------------------
+setup_node() {
+  local nm="$COMPAT_DIR/node_modules"
+  local stamp="$nm/.ferromq-compat-stamp"
+
+  command -v "$NODE" >/dev/null 2>&1 || die "'$NODE' not found; install Node.js >= 8 (or set NODE=...)"
+  command -v "$NPM" >/dev/null 2>&1 || die "'$NPM' not found; install npm (or set NPM=...)"
+  local nodever
+  nodever="$("$NODE" --version 2>/dev/null)" || die "'$NODE' does not run"
+  local pkg_sum
+  pkg_sum="$(cksum <"$COMPAT_DIR/package.json" | cut -d' ' -f1)"
+  local want="ali-ons@$ONS_VERSION package.json=$pkg_sum node=$nodever"
+
+  if [[ $FORCE == 0 && -f "$nm/ali-ons/package.json" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "node client already installed ($want)"
+    return 0
+  fi
+
+  log "installing ali-ons@$ONS_VERSION into $nm (node $nodever)"
+  rm -f "$stamp"
+  (cd "$COMPAT_DIR" && NPM_CONFIG_UPDATE_NOTIFIER=false "$NPM" install --no-audit --no-fund --loglevel=error >&2) \
+    || die "npm install failed in $COMPAT_DIR (is the npm registry reachable?)"
+  local got
+  got="$(cd "$COMPAT_DIR" && "$NODE" -e 'require("ali-ons"); process.stdout.write(require("ali-ons/package.json").version)')" \
+    || die "ali-ons does not load after npm install"
+  [[ "$got" == "$ONS_VERSION" ]] || die "expected ali-ons $ONS_VERSION, npm installed $got"
+  printf '%s' "$want" >"$stamp"
+  log "node client ready: $nm/ali-ons ($got)"
+}
+
+setup_python
+setup_node
+log "done"
