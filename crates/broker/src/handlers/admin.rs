@@ -54,6 +54,9 @@ pub fn runtime_info(b: &Arc<Broker>) -> Reply {
     t.insert("dispatchBehindBytes".into(), "0".into());
     t.insert("pageCacheLockTimeMills".into(), "0".into());
     t.insert("offsetEntries".into(), b.offsets.entry_count().to_string());
+    let st = b.store.stats();
+    t.insert("commitLogFsyncs".into(), st.log_fsyncs.to_string());
+    t.insert("storePuts".into(), st.puts.to_string());
     Ok(RemotingCommand::success().with_body(body::to_vec(&KvTable { table: t })))
 }
 
