@@ -133,3 +133,31 @@ fn sigkill_during_sync_load_loses_no_acknowledged_message() {
         );
     });
 }
+
+#[test]
+fn sigterm_flushes_async_writes_and_offsets() {
+    // Async flush and periodic offsets: nothing is fsynced on the ack path, so only a graceful
+    // stop (SIGTERM) guarantees everything is on disk. Check that stop really flushes it.
+    let mut server = Server::standalone(&[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = server.broker_addr();
+    let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
+    rt.block_on(async {
+        client.create_topic(&broker, &TopicConfig::new("Graceful", 2)).await.unwrap();
+        for i in 0..500 {
+            client.send(&broker, "P", "Graceful", i % 2, Bytes::from(format!("g{i}")), "").await.unwrap();
+        }
+        client.update_offset(&broker, "G", "Graceful", 0, 123).await.unwrap();
+    });
+    client.remoting.close();
+    assert!(server.stop().success(), "clean exit on SIGTERM");
+    server.restart();
+    let broker = server.broker_addr();
+    rt.block_on(async {
+        let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
+        assert_eq!(client.max_offset(&broker, "Graceful", 0).await.unwrap(), 250);
+        assert_eq!(client.max_offset(&broker, "Graceful", 1).await.unwrap(), 250);
+        assert_eq!(client.query_offset(&broker, "G", "Graceful", 0).await.unwrap(), Some(123));
+    });
+    assert!(server.output().contains("store and offsets flushed"), "shutdown logged its flush");
+}

@@ -254,3 +254,45 @@ async fn no_auto_created_routes_when_brokers_forbid_it() {
     assert_eq!(sent.code(), Some(rs::TOPIC_NOT_EXIST));
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_broker_registers_with_every_name_server() {
+    use ferromq_namesrv::{NameServer, NamesrvConfig};
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut addrs = Vec::new();
+    for _ in 0..2 {
+        let cfg = NamesrvConfig { listen: "127.0.0.1:0".into(), ..NamesrvConfig::default() };
+        addrs.push(NameServer::start(cfg, shutdown.clone()).await.unwrap().local_addr.to_string());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ferromq_broker::BrokerConfig {
+        port: 0,
+        fast_port: 0,
+        namesrv: addrs.join(";"),
+        data_dir: dir.path().to_path_buf(),
+        segment_size: 16 * 1024 * 1024,
+        ..ferromq_broker::BrokerConfig::default()
+    };
+    let mut broker = ferromq_broker::Broker::start(cfg).await.unwrap();
+    broker.wait_registered(Duration::from_secs(10)).await.unwrap();
+    let baddr = broker.addr.to_string();
+    for ns in &addrs {
+        let client = ferromq_client::MqClient::new(ns, Duration::from_secs(5));
+        client.create_topic(&baddr, &TopicConfig::new("Everywhere", 2)).await.unwrap();
+        let route = eventually(Duration::from_secs(10), "route on this name server", || async {
+            client.route("Everywhere").await.ok().filter(|r| r.queue_datas.iter().any(|q| q.read_queue_nums == 2))
+        })
+        .await;
+        assert_eq!(route.broker_datas[0].master_addr(), Some(baddr.as_str()));
+    }
+    broker.stop().await.unwrap();
+    // A stopped broker unregisters: routes disappear from both name servers.
+    for ns in &addrs {
+        let client = ferromq_client::MqClient::new(ns, Duration::from_secs(5));
+        eventually(Duration::from_secs(10), "route gone", || async {
+            client.route("Everywhere").await.is_err().then_some(())
+        })
+        .await;
+    }
+    shutdown.cancel();
+}
