@@ -143,11 +143,27 @@ fn sigterm_flushes_async_writes_and_offsets() {
     let broker = server.broker_addr();
     let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
     rt.block_on(async {
-        client.create_topic(&broker, &TopicConfig::new("Graceful", 2)).await.unwrap();
+        client
+            .create_topic(&broker, &TopicConfig::new("Graceful", 2))
+            .await
+            .unwrap();
         for i in 0..500 {
-            client.send(&broker, "P", "Graceful", i % 2, Bytes::from(format!("g{i}")), "").await.unwrap();
+            client
+                .send(
+                    &broker,
+                    "P",
+                    "Graceful",
+                    i % 2,
+                    Bytes::from(format!("g{i}")),
+                    "",
+                )
+                .await
+                .unwrap();
         }
-        client.update_offset(&broker, "G", "Graceful", 0, 123).await.unwrap();
+        client
+            .update_offset(&broker, "G", "Graceful", 0, 123)
+            .await
+            .unwrap();
     });
     client.remoting.close();
     assert!(server.stop().success(), "clean exit on SIGTERM");
@@ -155,9 +171,24 @@ fn sigterm_flushes_async_writes_and_offsets() {
     let broker = server.broker_addr();
     rt.block_on(async {
         let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
-        assert_eq!(client.max_offset(&broker, "Graceful", 0).await.unwrap(), 250);
-        assert_eq!(client.max_offset(&broker, "Graceful", 1).await.unwrap(), 250);
-        assert_eq!(client.query_offset(&broker, "G", "Graceful", 0).await.unwrap(), Some(123));
+        assert_eq!(
+            client.max_offset(&broker, "Graceful", 0).await.unwrap(),
+            250
+        );
+        assert_eq!(
+            client.max_offset(&broker, "Graceful", 1).await.unwrap(),
+            250
+        );
+        assert_eq!(
+            client
+                .query_offset(&broker, "G", "Graceful", 0)
+                .await
+                .unwrap(),
+            Some(123)
+        );
     });
-    assert!(server.output().contains("store and offsets flushed"), "shutdown logged its flush");
+    assert!(
+        server.output().contains("store and offsets flushed"),
+        "shutdown logged its flush"
+    );
 }

@@ -261,8 +261,17 @@ async fn a_broker_registers_with_every_name_server() {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let mut addrs = Vec::new();
     for _ in 0..2 {
-        let cfg = NamesrvConfig { listen: "127.0.0.1:0".into(), ..NamesrvConfig::default() };
-        addrs.push(NameServer::start(cfg, shutdown.clone()).await.unwrap().local_addr.to_string());
+        let cfg = NamesrvConfig {
+            listen: "127.0.0.1:0".into(),
+            ..NamesrvConfig::default()
+        };
+        addrs.push(
+            NameServer::start(cfg, shutdown.clone())
+                .await
+                .unwrap()
+                .local_addr
+                .to_string(),
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let cfg = ferromq_broker::BrokerConfig {
@@ -274,14 +283,28 @@ async fn a_broker_registers_with_every_name_server() {
         ..ferromq_broker::BrokerConfig::default()
     };
     let mut broker = ferromq_broker::Broker::start(cfg).await.unwrap();
-    broker.wait_registered(Duration::from_secs(10)).await.unwrap();
+    broker
+        .wait_registered(Duration::from_secs(10))
+        .await
+        .unwrap();
     let baddr = broker.addr.to_string();
     for ns in &addrs {
         let client = ferromq_client::MqClient::new(ns, Duration::from_secs(5));
-        client.create_topic(&baddr, &TopicConfig::new("Everywhere", 2)).await.unwrap();
-        let route = eventually(Duration::from_secs(10), "route on this name server", || async {
-            client.route("Everywhere").await.ok().filter(|r| r.queue_datas.iter().any(|q| q.read_queue_nums == 2))
-        })
+        client
+            .create_topic(&baddr, &TopicConfig::new("Everywhere", 2))
+            .await
+            .unwrap();
+        let route = eventually(
+            Duration::from_secs(10),
+            "route on this name server",
+            || async {
+                client
+                    .route("Everywhere")
+                    .await
+                    .ok()
+                    .filter(|r| r.queue_datas.iter().any(|q| q.read_queue_nums == 2))
+            },
+        )
         .await;
         assert_eq!(route.broker_datas[0].master_addr(), Some(baddr.as_str()));
     }
