@@ -50,7 +50,13 @@ pub struct Tuning {
     pub keep_snapshots: usize,
     /// Groups encoded per read-lock acquisition while writing a snapshot.
     pub snapshot_chunk_groups: usize,
+    /// Newest changes kept in the change history (memory and snapshots). Change ids keep
+    /// increasing regardless.
+    pub history_limit: usize,
 }
+
+/// Default for [`Tuning::history_limit`].
+pub(crate) const DEFAULT_HISTORY_LIMIT: usize = 100_000;
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -59,6 +65,7 @@ impl Default for Tuning {
             compact_log_ratio: 1.0,
             keep_snapshots: 2,
             snapshot_chunk_groups: 256,
+            history_limit: DEFAULT_HISTORY_LIMIT,
         }
     }
 }

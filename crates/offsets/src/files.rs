@@ -4,7 +4,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::codec::{self, Cursor, SNAP_HEADER_LEN, SNAP_MAGIC, SNAP_VERSION};
+use std::sync::Arc;
+
+use crate::change::{Change, Intent};
+use crate::codec::{self, Cursor, SNAP_HEADER_LEN, SNAP_MAGIC, SNAP_VERSION, SNAP_VERSION_V1};
 use crate::error::OffsetError;
 use crate::table::Table;
 
@@ -121,7 +124,34 @@ impl SnapshotWriter {
         self.sections += 1;
     }
 
-    pub(crate) fn finish(mut self) -> Vec<u8> {
+    /// Appends the change section (version 2) and seals the image:
+    /// `next_change_id u64 | intents_len u64 | intents JSON array | history_count u32 |
+    /// history_count × (len u32 | change JSON)`.
+    pub(crate) fn finish(
+        mut self,
+        next_change_id: u64,
+        intents: &[Intent],
+        history: &[Arc<Change>],
+    ) -> Result<Vec<u8>, String> {
+        let b = &mut self.buf;
+        b.extend_from_slice(&next_change_id.to_le_bytes());
+        let at = b.len();
+        b.extend_from_slice(&0u64.to_le_bytes());
+        serde_json::to_writer(&mut *b, intents).map_err(|e| format!("encode intents: {e}"))?;
+        let n = (b.len() - at - 8) as u64;
+        b[at..at + 8].copy_from_slice(&n.to_le_bytes());
+        b.extend_from_slice(&(history.len() as u32).to_le_bytes());
+        for c in history {
+            let at = b.len();
+            b.extend_from_slice(&0u32.to_le_bytes());
+            serde_json::to_writer(&mut *b, &**c).map_err(|e| format!("encode change: {e}"))?;
+            let n = (b.len() - at - 4) as u32;
+            b[at..at + 4].copy_from_slice(&n.to_le_bytes());
+        }
+        Ok(self.seal())
+    }
+
+    fn seal(mut self) -> Vec<u8> {
         self.buf[40..48].copy_from_slice(&self.entries.to_le_bytes());
         self.buf[48..56].copy_from_slice(&self.sections.to_le_bytes());
         let crc = crc32fast::hash(&self.buf);
@@ -141,6 +171,42 @@ pub(crate) fn write_snapshot(dir: &Path, base: u64, image: &[u8]) -> Result<(), 
     drop(f);
     fs::rename(&tmp, &path).map_err(|e| OffsetError::io("rename snapshot", &path, e))?;
     fsync_dir(dir)
+}
+
+/// Reads the version-2 change section into `table.changes`.
+fn read_changes(c: &mut Cursor<'_>, table: &mut Table) -> Result<(), String> {
+    let next_id = c.u64()?;
+    let n = c.u64()?;
+    let n = usize::try_from(n).map_err(|_| "intents length overflows".to_string())?;
+    let intents: Vec<Intent> =
+        serde_json::from_slice(c.bytes(n)?).map_err(|e| format!("intents: {e}"))?;
+    let count = c.u32()? as usize;
+    if count > c.remaining() / 4 {
+        return Err(format!("history count {count} exceeds snapshot size"));
+    }
+    let ch = &mut table.changes;
+    for i in intents {
+        ch.intents.insert(i.key(), i);
+    }
+    let mut prev = 0u64;
+    for _ in 0..count {
+        let len = c.u32()? as usize;
+        let change: Change =
+            serde_json::from_slice(c.bytes(len)?).map_err(|e| format!("change: {e}"))?;
+        if change.id <= prev || change.id >= next_id {
+            return Err(format!(
+                "history id {} out of order (previous {prev}, next {next_id})",
+                change.id
+            ));
+        }
+        prev = change.id;
+        ch.history.push_back(Arc::new(change));
+    }
+    if next_id == 0 {
+        return Err("next change id is 0".into());
+    }
+    ch.next_id = next_id;
+    Ok(())
 }
 
 /// A loaded snapshot.
@@ -168,19 +234,23 @@ pub(crate) fn load_snapshot(path: &Path) -> Result<LoadedSnapshot, OffsetError> 
             return Err("bad snapshot magic".into());
         }
         let v = c.u32()?;
-        if v != SNAP_VERSION {
+        if v != SNAP_VERSION && v != SNAP_VERSION_V1 {
             return Err(format!("unsupported snapshot version {v}"));
         }
         let _reserved = c.u32()?;
-        Ok((c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?))
+        Ok((v, c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?))
     })()
     .map_err(|e| bad(0, e))?;
-    let (base, counter, ts, entries, sections) = hdr;
+    let (version, base, counter, ts, entries, sections) = hdr;
     let mut table = Table::default();
     for _ in 0..sections {
         let at = body.len() - c.remaining();
         let s = codec::read_section(&mut c).map_err(|e| bad(at, e))?;
         table.set_section(s.group, s.topic, s.pairs());
+    }
+    if version >= SNAP_VERSION {
+        let at = body.len() - c.remaining();
+        read_changes(&mut c, &mut table).map_err(|e| bad(at, e))?;
     }
     if c.remaining() != 0 {
         return Err(bad(body.len() - c.remaining(), "trailing bytes".into()));

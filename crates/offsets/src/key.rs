@@ -3,7 +3,9 @@
 use crate::error::OffsetError;
 
 /// Identifies one consumer-progress entry: a consumer group's position in one queue of a topic.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct QueueKey {
     pub group: String,
     pub topic: String,

@@ -6,11 +6,13 @@
 //! - `table`: the in-memory `group → topic → queues` table with a `topic → groups` index.
 //! - `codec`: binary log records and snapshot images (format in `docs/offsets.md`).
 //! - `files` / `recovery`: file naming, snapshot I/O, and opening a directory after a crash.
+//! - `change`: offset intents and the change history ([`Change`], [`Intent`]).
 //! - [`rocketmq`]: import/export of Apache RocketMQ's `consumerOffset.json`.
 //!
 //! On disk: `log-<seq>.wal` segments of CRC-checked records, and `snapshot-<base>.snap` images
 //! of the whole table that make segments before `<base>` unnecessary.
 
+mod change;
 mod codec;
 mod config;
 mod error;
@@ -21,6 +23,7 @@ pub mod rocketmq;
 pub mod store;
 mod table;
 
+pub use change::{Change, ChangeDraft, ChangeEntry, Intent, IntentKey, IntentSpec};
 pub use config::{Durability, OffsetStoreConfig, Tuning};
 pub use error::OffsetError;
 pub use key::{validate_name, QueueKey};

@@ -25,21 +25,21 @@ pub(crate) struct Recovered {
 
 /// Applies a decoded record to the table. Returns whether it changed state (counts for the
 /// data version).
-pub(crate) fn apply(table: &mut Table, rec: &Record<'_>) -> bool {
+pub(crate) fn apply(table: &mut Table, rec: Record<'_>) -> bool {
     let ts = match rec {
         Record::Commit { ts_ms, sections } => {
             for s in sections {
                 table.set_section(s.group, s.topic, s.pairs());
             }
-            *ts_ms
+            ts_ms
         }
         Record::DeleteGroup { ts_ms, group } => {
             table.delete_group(group);
-            *ts_ms
+            ts_ms
         }
         Record::DeleteTopic { ts_ms, topic } => {
             table.delete_topic(topic);
-            *ts_ms
+            ts_ms
         }
         Record::DeleteGroupTopic {
             ts_ms,
@@ -47,7 +47,11 @@ pub(crate) fn apply(table: &mut Table, rec: &Record<'_>) -> bool {
             topic,
         } => {
             table.delete_group_topic(group, topic);
-            *ts_ms
+            ts_ms
+        }
+        Record::Change { ts_ms, change } => {
+            table.apply_change(std::sync::Arc::from(change));
+            ts_ms
         }
         Record::Skipped => return false,
     };
@@ -56,7 +60,7 @@ pub(crate) fn apply(table: &mut Table, rec: &Record<'_>) -> bool {
     true
 }
 
-pub(crate) fn recover(dir: &Path) -> Result<Recovered, OffsetError> {
+pub(crate) fn recover(dir: &Path, history_limit: usize) -> Result<Recovered, OffsetError> {
     fs::create_dir_all(dir).map_err(|e| OffsetError::io("create dir", dir, e))?;
     let listing = files::list(dir)?;
     for t in &listing.temps {
@@ -95,6 +99,7 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, OffsetError> {
         Some((s, size)) => (s.table, s.base, size),
         None => (Table::default(), 1, 0),
     };
+    table.changes.set_limit(history_limit);
 
     // 2. The segments to replay must run without gaps from `base`.
     let segs: Vec<u64> = listing
@@ -216,7 +221,7 @@ fn replay_segment(
     while pos < data.len() {
         match codec::read_frame(&data[pos..]) {
             Ok((rec, n)) => {
-                apply(table, &rec);
+                apply(table, rec);
                 records += 1;
                 pos += n;
             }

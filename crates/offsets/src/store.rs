@@ -1,5 +1,6 @@
 //! [`OffsetStore`]: the table, the append path, group commit and the flusher thread.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -13,7 +14,8 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use tokio::sync::watch;
 use tracing::{debug, error, info};
 
-use crate::codec::{self, SEG_HEADER_LEN};
+use crate::change::{Change, ChangeDraft, ChangeEntry, Intent, NormalDraft};
+use crate::codec::{self, MAX_RECORD_LEN, REC_HEADER_LEN, SEG_HEADER_LEN};
 use crate::config::{Durability, OffsetStoreConfig, Tuning};
 use crate::error::OffsetError;
 use crate::files::{self, segment_path};
@@ -127,7 +129,7 @@ impl OffsetStore {
     /// As [`open`](Self::open).
     pub fn open_with(config: OffsetStoreConfig, tuning: Tuning) -> Result<Arc<Self>, OffsetError> {
         let started = Instant::now();
-        let r = recovery::recover(&config.dir)?;
+        let r = recovery::recover(&config.dir, tuning.history_limit)?;
         let (tx, _) = watch::channel(Synced::default());
         let inner = Arc::new(Inner {
             dir: config.dir.clone(),
@@ -232,8 +234,13 @@ impl OffsetStore {
         validate_name("group", group)?;
         let ts = now_ms();
         let rec = codec::encode_delete_group(ts, group);
-        self.delete(rec, ts, |t| t.count_group(group), |t| t.delete_group(group))
-            .await
+        self.delete(
+            rec,
+            ts,
+            |t| (t.count_group(group), t.changes.any_intent(|k| k.0 == group)),
+            |t| t.delete_group(group),
+        )
+        .await
     }
 
     /// Removes every group's offsets of `topic` (upstream `cleanOffsetByTopic`).
@@ -244,8 +251,13 @@ impl OffsetStore {
         validate_name("topic", topic)?;
         let ts = now_ms();
         let rec = codec::encode_delete_topic(ts, topic);
-        self.delete(rec, ts, |t| t.count_topic(topic), |t| t.delete_topic(topic))
-            .await
+        self.delete(
+            rec,
+            ts,
+            |t| (t.count_topic(topic), t.changes.any_intent(|k| k.1 == topic)),
+            |t| t.delete_topic(topic),
+        )
+        .await
     }
 
     /// Removes the offsets of one `(group, topic)`.
@@ -260,7 +272,12 @@ impl OffsetStore {
         self.delete(
             rec,
             ts,
-            |t| t.count_group_topic(group, topic),
+            |t| {
+                (
+                    t.count_group_topic(group, topic),
+                    t.changes.any_intent(|k| k.0 == group && k.1 == topic),
+                )
+            },
             |t| t.delete_group_topic(group, topic),
         )
         .await
@@ -270,22 +287,25 @@ impl OffsetStore {
         &self,
         rec: Vec<u8>,
         ts: u64,
-        count: impl FnOnce(&Table) -> usize,
+        count: impl FnOnce(&Table) -> (usize, bool),
         apply: impl FnOnce(&mut Table) -> usize,
     ) -> Result<usize, OffsetError> {
         let mut n = 0;
         let mut expected = 0;
+        let mut wrote = false;
         let lsn = self.inner.append(
             &rec,
             ts,
             |t| {
-                expected = count(t);
-                expected > 0
+                let (entries, intents) = count(t);
+                expected = entries;
+                wrote = entries > 0 || intents;
+                wrote
             },
             |t| n = apply(t),
         )?;
         debug_assert_eq!(n, expected);
-        if expected == 0 {
+        if !wrote {
             return Ok(0);
         }
         self.wait_durable(lsn).await?;
@@ -310,6 +330,130 @@ impl OffsetStore {
             Ok(Ok(s)) if s.lsn >= lsn => Ok(()),
             Ok(Ok(_)) => Err(self.inner.poisoned_error()),
         }
+    }
+
+    /// Applies an operator change atomically and records it in the history.
+    ///
+    /// Under the store's write path lock it reads each key's current value as `before`, applies
+    /// `set` (`None` deletes), clears then sets intents, assigns the next change id, and appends
+    /// ONE log record holding all of it; after a crash either the whole change (values, intents,
+    /// history entry) is present or none of it. Durable like [`commit`](Self::commit). Entries
+    /// whose before equals after are still listed. An empty draft is recorded too.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit); [`OffsetError::InvalidKey`] also for a change whose record
+    /// would exceed 64 MiB.
+    pub async fn apply_change(&self, mut draft: ChangeDraft) -> Result<Change, OffsetError> {
+        for (k, _) in &draft.set {
+            validate_name("group", &k.group)?;
+            validate_name("topic", &k.topic)?;
+        }
+        for i in &draft.set_intents {
+            validate_name("group", &i.group)?;
+            validate_name("topic", &i.topic)?;
+        }
+        for (g, t, _) in &draft.clear_intents {
+            validate_name("group", g)?;
+            validate_name("topic", t)?;
+        }
+        let d = NormalDraft::new(&mut draft);
+        let ts = now_ms();
+        let mut applied = None;
+        let lsn = self.inner.append_with(
+            ts,
+            |t| {
+                let entries = d
+                    .set
+                    .iter()
+                    .map(|(k, after)| ChangeEntry {
+                        key: k.clone(),
+                        before: t.get(&k.group, &k.topic, k.queue_id),
+                        after: *after,
+                    })
+                    .collect();
+                let mut cleared: BTreeMap<_, Intent> = BTreeMap::new();
+                let replaced = d.set_intents.iter().map(Intent::key);
+                for key in d.clear.iter().cloned().chain(replaced) {
+                    if let Some(old) = t.changes.intents.get(&key) {
+                        cleared.insert(key, old.clone());
+                    }
+                }
+                let change = Change {
+                    id: t.changes.next_id,
+                    time_ms: ts as i64,
+                    actor: std::mem::take(&mut draft.actor),
+                    operation: std::mem::take(&mut draft.operation),
+                    scope: std::mem::take(&mut draft.scope),
+                    entries,
+                    intents_set: d.set_intents.clone(),
+                    intents_cleared: cleared.into_values().collect(),
+                    undo_of: draft.undo_of,
+                };
+                let rec = codec::encode_change(ts, &change).map_err(OffsetError::InvalidKey)?;
+                Ok(Some((Cow::Owned(rec), Arc::new(change))))
+            },
+            |t, change| {
+                applied = Some(change.clone());
+                t.apply_change(change);
+            },
+        )?;
+        let change = applied.ok_or(OffsetError::Closed)?;
+        self.wait_durable(lsn).await?;
+        Ok((*change).clone())
+    }
+
+    /// Recorded changes, newest first, at most `limit`; with a group, only the changes touching
+    /// it (an offset entry or an intent).
+    pub fn history(&self, group: Option<&str>, limit: usize) -> Vec<Change> {
+        let picked: Vec<Arc<Change>> = {
+            let t = self.inner.table.read();
+            t.changes
+                .history
+                .iter()
+                .rev()
+                .filter(|c| group.is_none_or(|g| c.touches_group(g)))
+                .take(limit)
+                .cloned()
+                .collect()
+        };
+        picked.into_iter().map(|c| (*c).clone()).collect()
+    }
+
+    /// One recorded change by id (`None` if unknown or trimmed by `history_limit`).
+    pub fn change(&self, id: u64) -> Option<Change> {
+        let c = self.inner.table.read().changes.get(id).cloned();
+        c.map(|c| (*c).clone())
+    }
+
+    /// The id the next change will get (every recorded id is below it).
+    pub fn next_change_id(&self) -> u64 {
+        self.inner.table.read().changes.next_id
+    }
+
+    /// Stored intents (all, or of one group), sorted by `(group, topic, queue_id)`.
+    pub fn intents(&self, group: Option<&str>) -> Vec<Intent> {
+        let t = self.inner.table.read();
+        match group {
+            None => t.changes.intents.values().cloned().collect(),
+            Some(g) => t
+                .changes
+                .intents
+                .values()
+                .filter(|i| i.group == g)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The intent that applies to this queue: an exact `(group, topic, Some(queue))` match
+    /// first, else `(group, topic, None)`.
+    pub fn intent_for(&self, group: &str, topic: &str, queue_id: i32) -> Option<Intent> {
+        let t = self.inner.table.read();
+        let i = &t.changes.intents;
+        let (g, tp) = (group.to_string(), topic.to_string());
+        i.get(&(g.clone(), tp.clone(), Some(queue_id)))
+            .or_else(|| i.get(&(g, tp, None)))
+            .cloned()
     }
 
     /// The committed offset of one queue.
@@ -446,6 +590,22 @@ impl Inner {
         precheck: impl FnOnce(&Table) -> bool,
         apply: impl FnOnce(&mut Table),
     ) -> Result<u64, OffsetError> {
+        self.append_with(
+            ts,
+            |t| Ok(precheck(t).then_some((Cow::Borrowed(rec), ()))),
+            |t, ()| apply(t),
+        )
+    }
+
+    /// Like [`append`](Self::append), but the record is built by `prepare` from the table as it
+    /// is under the log mutex (no other write can intervene before `apply`). `prepare` returning
+    /// `None` declines the write.
+    fn append_with<'r, R>(
+        &self,
+        ts: u64,
+        prepare: impl FnOnce(&Table) -> Result<Option<(Cow<'r, [u8]>, R)>, OffsetError>,
+        apply: impl FnOnce(&mut Table, R),
+    ) -> Result<u64, OffsetError> {
         let mut log = self.log.lock();
         if self.closed.load(Ordering::SeqCst) {
             return Err(OffsetError::Closed);
@@ -453,10 +613,17 @@ impl Inner {
         if self.poison.get().is_some() {
             return Err(self.poisoned_error());
         }
-        if !precheck(&self.table.read()) {
+        let prepared = prepare(&self.table.read())?;
+        let Some((rec, value)) = prepared else {
             return Ok(log.written_lsn);
+        };
+        if rec.len() - REC_HEADER_LEN > MAX_RECORD_LEN {
+            return Err(OffsetError::InvalidKey(format!(
+                "record of {} bytes exceeds the {MAX_RECORD_LEN}-byte limit; split the batch",
+                rec.len()
+            )));
         }
-        if let Err(e) = log.file.write_all_at(rec, log.pos) {
+        if let Err(e) = log.file.write_all_at(&rec, log.pos) {
             // Remove any partial write so later records do not land behind garbage.
             if let Err(e2) = log.file.set_len(log.pos) {
                 self.set_poison(format!("append failed ({e}) and truncation failed ({e2})"));
@@ -472,7 +639,7 @@ impl Inner {
         let lsn = log.written_lsn;
         {
             let mut t = self.table.write();
-            apply(&mut t);
+            apply(&mut t, value);
             t.counter += 1;
             t.timestamp_ms = ts;
         }
@@ -601,7 +768,16 @@ impl Inner {
                 t.for_each_of_group(g, |topic, pairs| w.section(g, topic, pairs));
             }
         }
-        let image = w.finish();
+        let (next_id, intents, history) = {
+            let t = self.table.read();
+            let c = &t.changes;
+            let intents: Vec<Intent> = c.intents.values().cloned().collect();
+            let history: Vec<Arc<Change>> = c.history.iter().cloned().collect();
+            (c.next_id, intents, history)
+        };
+        let image = w
+            .finish(next_id, &intents, &history)
+            .map_err(|e| OffsetError::corrupt(files::snapshot_path(&self.dir, new_seq), 0, e))?;
         files::write_snapshot(&self.dir, new_seq, &image)?;
         self.log.lock().snapshot_bytes = image.len() as u64;
         self.stats.compactions.fetch_add(1, Ordering::Relaxed);

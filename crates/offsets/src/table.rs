@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::change::{Change, Changes};
 use crate::key::QueueKey;
 
 /// Queue offsets of one `(group, topic)`, sorted by queue id.
@@ -34,6 +35,16 @@ impl Queues {
             }
         }
     }
+    /// Removes a queue; returns true when it existed.
+    fn remove(&mut self, q: i32) -> bool {
+        match self.0.binary_search_by_key(&q, |p| p.0) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
     pub(crate) fn as_slice(&self) -> &[(i32, i64)] {
         &self.0
     }
@@ -48,6 +59,8 @@ pub(crate) struct Table {
     pub counter: u64,
     /// Time of the latest change (ms since the Unix epoch).
     pub timestamp_ms: u64,
+    /// Offset intents, change history and the change-id counter.
+    pub changes: Changes,
 }
 
 impl Table {
@@ -80,6 +93,43 @@ impl Table {
             }
         }
         self.entries += added;
+    }
+
+    /// Removes one queue's offset (and the `(group, topic)` / group when it becomes empty).
+    /// Returns true when it existed.
+    pub(crate) fn remove(&mut self, group: &str, topic: &str, q: i32) -> bool {
+        let Some(tmap) = self.groups.get_mut(group) else {
+            return false;
+        };
+        let Some(queues) = tmap.get_mut(topic) else {
+            return false;
+        };
+        if !queues.remove(q) {
+            return false;
+        }
+        self.entries -= 1;
+        if queues.0.is_empty() {
+            tmap.remove(topic);
+            if tmap.is_empty() {
+                self.groups.remove(group);
+            }
+            self.unindex(topic, group);
+        }
+        true
+    }
+
+    /// Applies a change record: its offset values, its intents, and its history entry.
+    pub(crate) fn apply_change(&mut self, c: Arc<Change>) {
+        for e in &c.entries {
+            let k = &e.key;
+            match e.after {
+                Some(off) => self.set_section(&k.group, &k.topic, [(k.queue_id, off)]),
+                None => {
+                    self.remove(&k.group, &k.topic, k.queue_id);
+                }
+            }
+        }
+        self.changes.apply(c);
     }
 
     pub(crate) fn get(&self, group: &str, topic: &str, q: i32) -> Option<i64> {
@@ -190,6 +240,7 @@ impl Table {
     }
 
     pub(crate) fn delete_group(&mut self, group: &str) -> usize {
+        self.changes.drop_intents(|k| k.0 == group);
         let Some(tmap) = self.groups.remove(group) else {
             return 0;
         };
@@ -203,6 +254,7 @@ impl Table {
     }
 
     pub(crate) fn delete_topic(&mut self, topic: &str) -> usize {
+        self.changes.drop_intents(|k| k.1 == topic);
         let Some(gs) = self.topics.remove(topic) else {
             return 0;
         };
@@ -222,6 +274,7 @@ impl Table {
     }
 
     pub(crate) fn delete_group_topic(&mut self, group: &str, topic: &str) -> usize {
+        self.changes.drop_intents(|k| k.0 == group && k.1 == topic);
         let Some(tmap) = self.groups.get_mut(group) else {
             return 0;
         };

@@ -1,0 +1,251 @@
+//! Offset intents and the atomic change history (audit log used for undo).
+//!
+//! An operator mutation (reset, clone, import, delete, undo, …) is applied by
+//! [`OffsetStore::apply_change`](crate::OffsetStore::apply_change) as ONE log record that carries
+//! the new offset values, the intents it sets and clears, and its history entry. See
+//! `docs/offsets.md` for the record format and the guarantees.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::key::QueueKey;
+
+/// Where a consumer group should start in a queue that has no offset yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
+pub enum IntentSpec {
+    /// The queue's minimum offset.
+    Earliest,
+    /// The queue's maximum offset.
+    Latest,
+    /// The first message stored at or after this time (ms since the Unix epoch).
+    Timestamp(i64),
+    /// An explicit offset.
+    Offset(i64),
+}
+
+/// A pending offset decision for queues (or a whole topic) that the broker resolves when the
+/// group first asks for such a queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    pub group: String,
+    pub topic: String,
+    /// `None` = every queue of the topic.
+    pub queue_id: Option<i32>,
+    pub spec: IntentSpec,
+    pub created_ms: i64,
+}
+
+/// Identity of an intent: `(group, topic, queue_id)`.
+pub type IntentKey = (String, String, Option<i32>);
+
+impl Intent {
+    /// The `(group, topic, queue_id)` identifying this intent.
+    pub fn key(&self) -> IntentKey {
+        (self.group.clone(), self.topic.clone(), self.queue_id)
+    }
+}
+
+/// One queue's offset before and after a change. `None` = no offset stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEntry {
+    pub key: QueueKey,
+    pub before: Option<i64>,
+    /// `None` = the offset was deleted (or stayed absent).
+    pub after: Option<i64>,
+}
+
+/// An applied, recorded mutation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Assigned by the store: strictly increasing, never reused (survives restart and compaction).
+    pub id: u64,
+    pub time_ms: i64,
+    /// Who asked, e.g. the client address `"127.0.0.1:5123"`.
+    pub actor: String,
+    /// `"reset"`, `"clone"`, `"import"`, `"delete"`, `"sync"`, `"undo"`, `"intent"`, …
+    pub operation: String,
+    /// Human-readable scope, e.g. `"group=g topics=T:0,1"`.
+    pub scope: String,
+    /// Every key of the draft's `set`, sorted by key, with its value before and after.
+    pub entries: Vec<ChangeEntry>,
+    /// Intents stored by this change, sorted by key.
+    pub intents_set: Vec<Intent>,
+    /// Intents that existed before and were removed *or replaced* by this change, sorted by key.
+    pub intents_cleared: Vec<Intent>,
+    /// The change this one undoes.
+    pub undo_of: Option<u64>,
+}
+
+impl Change {
+    /// Whether the change touches `group` (an offset entry or an intent).
+    pub fn touches_group(&self, group: &str) -> bool {
+        self.entries.iter().any(|e| e.key.group == group)
+            || self.intents_set.iter().any(|i| i.group == group)
+            || self.intents_cleared.iter().any(|i| i.group == group)
+    }
+
+    /// A draft that restores this change's before-state: every entry back to `before`, intents
+    /// it set removed, intents it cleared or replaced restored. Apply it with
+    /// [`OffsetStore::apply_change`](crate::OffsetStore::apply_change).
+    pub fn undo_draft(&self, actor: impl Into<String>) -> ChangeDraft {
+        ChangeDraft {
+            actor: actor.into(),
+            operation: "undo".into(),
+            scope: format!("undo of change {} ({})", self.id, self.scope),
+            set: self
+                .entries
+                .iter()
+                .map(|e| (e.key.clone(), e.before))
+                .collect(),
+            set_intents: self.intents_cleared.clone(),
+            clear_intents: self.intents_set.iter().map(Intent::key).collect(),
+            undo_of: Some(self.id),
+        }
+    }
+}
+
+/// A change to apply. Intents are cleared first, then set; so a key both cleared and set ends up
+/// set. Duplicate keys: the last one wins.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeDraft {
+    pub actor: String,
+    pub operation: String,
+    pub scope: String,
+    /// New values; `None` deletes the entry.
+    pub set: Vec<(QueueKey, Option<i64>)>,
+    /// Replaces an intent with the same `(group, topic, queue_id)`.
+    pub set_intents: Vec<Intent>,
+    /// `(group, topic, queue_id)`, exact match.
+    pub clear_intents: Vec<IntentKey>,
+    pub undo_of: Option<u64>,
+}
+
+/// Draft normalised for application: sorted and de-duplicated.
+pub(crate) struct NormalDraft {
+    pub set: Vec<(QueueKey, Option<i64>)>,
+    pub set_intents: Vec<Intent>,
+    pub clear: BTreeSet<IntentKey>,
+}
+
+impl NormalDraft {
+    pub(crate) fn new(d: &mut ChangeDraft) -> Self {
+        let mut set = std::mem::take(&mut d.set);
+        set.sort_by(|a, b| a.0.cmp(&b.0)); // stable: batch order among equal keys
+        let mut sorted: Vec<(QueueKey, Option<i64>)> = Vec::with_capacity(set.len());
+        for e in set {
+            match sorted.last_mut() {
+                Some(last) if last.0 == e.0 => *last = e,
+                _ => sorted.push(e),
+            }
+        }
+        let mut intents: BTreeMap<IntentKey, Intent> = BTreeMap::new();
+        for i in std::mem::take(&mut d.set_intents) {
+            intents.insert(i.key(), i);
+        }
+        NormalDraft {
+            set: sorted,
+            set_intents: intents.into_values().collect(),
+            clear: std::mem::take(&mut d.clear_intents).into_iter().collect(),
+        }
+    }
+}
+
+/// Intents, history and the change-id counter (part of the in-memory table).
+#[derive(Debug)]
+pub(crate) struct Changes {
+    pub intents: BTreeMap<IntentKey, Intent>,
+    /// Oldest first; ids strictly increasing.
+    pub history: VecDeque<Arc<Change>>,
+    /// Id the next change gets; above every id ever applied.
+    pub next_id: u64,
+    /// Most changes kept in `history`.
+    pub limit: usize,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Changes {
+            intents: BTreeMap::new(),
+            history: VecDeque::new(),
+            next_id: 1,
+            limit: crate::config::DEFAULT_HISTORY_LIMIT,
+        }
+    }
+}
+
+impl Changes {
+    /// Applies a change's intents and records it in the history. A change whose id is below
+    /// `next_id` is already in the history (or was trimmed from it): replaying it after a
+    /// snapshot that already holds it re-applies its (idempotent) intents only.
+    pub(crate) fn apply(&mut self, c: Arc<Change>) {
+        for i in &c.intents_cleared {
+            self.intents.remove(&i.key());
+        }
+        for i in &c.intents_set {
+            self.intents.insert(i.key(), i.clone());
+        }
+        if c.id >= self.next_id {
+            self.next_id = c.id + 1;
+            self.history.push_back(c);
+            self.trim();
+        }
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.history.len() > self.limit {
+            self.history.pop_front();
+        }
+    }
+
+    /// Removes the intents matching `f`; returns how many.
+    pub(crate) fn drop_intents(&mut self, f: impl Fn(&IntentKey) -> bool) -> usize {
+        let n = self.intents.len();
+        self.intents.retain(|k, _| !f(k));
+        n - self.intents.len()
+    }
+
+    pub(crate) fn any_intent(&self, f: impl Fn(&IntentKey) -> bool) -> bool {
+        self.intents.keys().any(f)
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<&Arc<Change>> {
+        self.history
+            .binary_search_by_key(&id, |c| c.id)
+            .ok()
+            .map(|i| &self.history[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intent_spec_json_shape() {
+        let s = serde_json::to_string(&IntentSpec::Timestamp(5)).unwrap();
+        assert_eq!(s, r#"{"kind":"timestamp","value":5}"#);
+        let s = serde_json::to_string(&IntentSpec::Earliest).unwrap();
+        assert_eq!(s, r#"{"kind":"earliest"}"#);
+        let back: IntentSpec = serde_json::from_str(r#"{"kind":"offset","value":-3}"#).unwrap();
+        assert_eq!(back, IntentSpec::Offset(-3));
+    }
+
+    #[test]
+    fn normalise_keeps_last_duplicate() {
+        let k = |q| QueueKey::new("g", "t", q);
+        let mut d = ChangeDraft {
+            set: vec![(k(2), Some(1)), (k(1), Some(2)), (k(2), None)],
+            ..ChangeDraft::default()
+        };
+        let n = NormalDraft::new(&mut d);
+        assert_eq!(n.set, vec![(k(1), Some(2)), (k(2), None)]);
+    }
+}
