@@ -8,7 +8,7 @@ use ferromq_net::Connection;
 use ferromq_protocol::codes::request as rq;
 use ferromq_protocol::RemotingCommand;
 
-use crate::handlers::{admin, client, group, offset, pull, query, retry, send, topic};
+use crate::handlers::{admin, client, group, offset, progress, pull, query, retry, send, topic};
 use crate::Broker;
 
 /// What a handler returns: the response, or an error response.
@@ -27,9 +27,14 @@ pub async fn dispatch(
         rq::CONSUMER_SEND_MSG_BACK => retry::send_back(b, &conn, &req).await,
         // Consuming
         rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => pull::pull(b, &req).await,
-        rq::QUERY_CONSUMER_OFFSET => offset::query(b, &req),
+        rq::QUERY_CONSUMER_OFFSET => offset::query(b, &req).await,
         rq::UPDATE_CONSUMER_OFFSET => offset::update(b, &req).await,
         rq::GET_ALL_CONSUMER_OFFSET => offset::get_all(b),
+        // Consumer progress
+        rq::INVOKE_BROKER_TO_RESET_OFFSET => progress::invoke_reset(b, &conn, &req).await,
+        rq::CLONE_GROUP_OFFSET => progress::clone_group(b, &conn, &req).await,
+        rq::GET_CONSUME_STATS => progress::consume_stats(b, &req),
+        code if rq::FERRO_RANGE.contains(&code) => progress::ferro(b, &conn, &req).await,
         // Queue positions and messages
         rq::GET_MAX_OFFSET => query::max_offset(b, &req),
         rq::GET_MIN_OFFSET => query::min_offset(b, &req),

@@ -4,6 +4,7 @@
 //! - [`dispatch`]: the one table from request code to handler. Start here to find any code.
 //! - [`handlers`]: one module per request family (`send`, `pull`, `offset`, `query`,
 //!   `client`, `retry`, `topic`, `group`, `admin`).
+//! - [`progress`]: consumer progress as a service (resets, intents, history, undo, lag).
 //! - [`topics`], [`groups`]: topic and subscription-group configs, persisted as JSON.
 //! - [`clients`]: online consumers and producers per group; [`locks`]: ordered-consumer locks.
 //! - [`pull_hold`]: long-polling wake-ups; [`schedule`]: delay levels; [`register`]: name-server
@@ -23,6 +24,7 @@ pub mod handlers;
 pub mod housekeeping;
 pub mod locks;
 pub mod persist;
+pub mod progress;
 pub mod pull_hold;
 pub mod register;
 pub mod schedule;
@@ -56,6 +58,8 @@ pub struct Broker {
     pub clients: clients::ClientManager,
     pub locks: locks::LockManager,
     pub pull_hold: pull_hold::PullHold,
+    /// How far groups pulled, and reset guards.
+    pub pull_state: progress::pull_state::PullState,
     pub stats: stats::Stats,
     /// The address written into stored records and message ids (`host:port`).
     pub store_host: SocketAddr,
@@ -161,6 +165,7 @@ impl Broker {
             clients: clients::ClientManager::default(),
             locks: locks::LockManager::default(),
             pull_hold: pull_hold::PullHold::default(),
+            pull_state: progress::pull_state::PullState::default(),
             stats: stats::Stats::default(),
             delay_levels,
             shutdown: shutdown.clone(),

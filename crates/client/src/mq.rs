@@ -210,6 +210,21 @@ impl MqClient {
         ext_i64(&r, "offset")
     }
 
+    /// Calls one of ferromq's own codes (9000–9099): a JSON request body, a JSON result.
+    ///
+    /// # Errors
+    /// Transport errors, the broker's refusal, or a result that does not decode.
+    pub async fn ferro<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
+        &self,
+        addr: &str,
+        code: i32,
+        request: &Req,
+    ) -> Result<Res, ClientError> {
+        let cmd = RemotingCommand::request(code).with_body(body::to_vec(request));
+        let r = self.remoting.invoke(addr, cmd).await?;
+        serde_json::from_slice(&r.body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     /// UPDATE_AND_CREATE_TOPIC on one broker.
     ///
     /// # Errors

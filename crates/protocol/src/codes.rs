@@ -65,8 +65,29 @@ pub mod request {
     pub const LITE_PULL_MESSAGE: i32 = 361;
     pub const BROKER_HEARTBEAT: i32 = 904;
 
-    /// ferromq's own request codes live here; upstream uses none of them.
+    /// ferromq's own request codes live here; upstream uses none of them. Bodies are JSON;
+    /// `docs/protocol.md` documents each.
     pub const FERRO_RANGE: std::ops::RangeInclusive<i32> = 9000..=9099;
+    /// Which ferromq extensions this broker serves.
+    pub const FERRO_CAPABILITIES: i32 = 9000;
+    /// Plan or apply a reset of many groups × topics × queues, all-or-nothing.
+    pub const FERRO_RESET_OFFSETS: i32 = 9001;
+    /// Lag of a group per queue, in messages and time.
+    pub const FERRO_DESCRIBE_GROUP: i32 = 9002;
+    /// The history of applied offset changes.
+    pub const FERRO_HISTORY: i32 = 9003;
+    /// Undo a recorded change.
+    pub const FERRO_UNDO: i32 = 9004;
+    /// Pending intents.
+    pub const FERRO_INTENTS: i32 = 9005;
+    /// Copy one group's offsets to another.
+    pub const FERRO_CLONE_OFFSETS: i32 = 9006;
+    /// Delete a group's offsets for some or all topics.
+    pub const FERRO_DELETE_OFFSETS: i32 = 9007;
+    /// Import offsets (records or an upstream consumerOffset.json).
+    pub const FERRO_IMPORT_OFFSETS: i32 = 9008;
+    /// Export offsets with the store time of the message at each.
+    pub const FERRO_EXPORT_OFFSETS: i32 = 9009;
 }
 
 /// Response codes.

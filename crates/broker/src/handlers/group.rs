@@ -46,6 +46,7 @@ pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let group = req.req_str("groupName").map_err(bad)?;
     b.groups.delete(group);
     b.locks.remove_group(group);
+    b.pull_state.remove_group(group);
     if req.opt_bool("cleanOffset").map_err(bad)?.unwrap_or(false) {
         b.offsets
             .delete_group(group)

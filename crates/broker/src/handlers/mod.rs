@@ -5,6 +5,7 @@ pub mod admin;
 pub mod client;
 pub mod group;
 pub mod offset;
+pub mod progress;
 pub mod pull;
 pub mod query;
 pub mod retry;

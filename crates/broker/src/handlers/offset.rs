@@ -10,14 +10,18 @@ use ferromq_protocol::{names, RemotingCommand};
 use super::{bad, err};
 use crate::dispatch::Reply;
 use crate::error::offsets_error_response;
+use crate::progress::pull_state::CommitDecision;
 use crate::Broker;
 
-pub fn query(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+pub async fn query(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let group = req.req_str("consumerGroup").map_err(bad)?;
     let topic = req.req_str("topic").map_err(bad)?;
     let queue_id = req.req_i32("queueId").map_err(bad)?;
-    if let Some(off) = b.offsets.get(group, topic, queue_id) {
-        return Ok(RemotingCommand::success().with_ext("offset", off));
+    // The stored offset, or a pending intent resolved now (the group's first ask).
+    match b.progress().resolve(group, topic, queue_id).await {
+        Ok(Some(off)) => return Ok(RemotingCommand::success().with_ext("offset", off)),
+        Ok(None) => {}
+        Err(e) => return Err(e.to_response()),
     }
     if req.opt_bool("setZeroIfNotFound").map_err(bad)? == Some(false) {
         return Err(not_found());
@@ -67,11 +71,19 @@ pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
             format!("Topic {topic} not exist!"),
         ));
     }
+    if offset == -1 {
+        // ali-ons writes `offset || -1`: a queue at offset 0 is committed as -1, "nothing yet".
+        return Ok(RemotingCommand::success());
+    }
     if queue_id < 0 || offset < 0 {
         return Err(err(
             rs::INVALID_PARAMETER,
             format!("queueId {queue_id} and commitOffset {offset} must not be negative"),
         ));
+    }
+    if b.pull_state.filter_commit(group, topic, queue_id, offset) == CommitDecision::Ignore {
+        // Upstream's answer for a commit that predates a reset: acknowledged, not stored.
+        return Ok(RemotingCommand::success().with_remark("Offset has been previously reset"));
     }
     let key = QueueKey {
         group: group.to_string(),

@@ -96,7 +96,11 @@ pub async fn pull(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         ));
     }
     let sub = subscription(b, &h)?;
-    if h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
+    let commit_allowed =
+        b.pull_state
+            .filter_commit(&h.group, &h.topic, h.queue_id, h.commit_offset)
+            == crate::progress::pull_state::CommitDecision::Accept;
+    if h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0 && commit_allowed {
         let key = ferromq_offsets::QueueKey {
             group: h.group.clone(),
             topic: h.topic.clone(),
@@ -105,6 +109,12 @@ pub async fn pull(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         if let Err(e) = b.offsets.commit(vec![(key, h.commit_offset)]).await {
             tracing::warn!(group = %h.group, topic = %h.topic, "offset commit with pull failed: {e}");
         }
+    }
+    if let Some(target) = b
+        .pull_state
+        .redirect(&h.group, &h.topic, h.queue_id, h.queue_offset)
+    {
+        return Ok(offset_reset(b, &h, target));
     }
     let mut resp = execute(b, &h, &sub);
     if resp.code == rs::PULL_NOT_FOUND && h.has(pull_flag::SUSPEND) && h.suspend_ms > 0 {
@@ -126,6 +136,13 @@ async fn hold(
         let woken = notify.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
+        // A reset while the pull was held moves it at once.
+        if let Some(target) = b
+            .pull_state
+            .redirect(&h.group, &h.topic, h.queue_id, h.queue_offset)
+        {
+            return offset_reset(b, h, target);
+        }
         // Re-check after registering, so an append between the first read and now is not missed.
         let resp = execute(b, h, sub);
         if resp.code != rs::PULL_NOT_FOUND || b.shutdown.is_cancelled() {
@@ -203,6 +220,8 @@ fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingComman
     if r.count > 0 {
         b.stats.add_get(r.count as u64);
     }
+    b.pull_state
+        .record_pull(&h.group, &h.topic, h.queue_id, r.next_begin_offset);
     let mut resp = RemotingCommand::response(code, Some(r.status.as_str().to_string()))
         .with_ext("suggestWhichBrokerId", 0)
         .with_ext("nextBeginOffset", r.next_begin_offset)
@@ -212,4 +231,13 @@ fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingComman
         resp.body = r.body;
     }
     resp
+}
+
+/// PULL_OFFSET_MOVED to a reset's target: the client adopts `nextBeginOffset` and pulls there.
+fn offset_reset(b: &Broker, h: &PullHeader, target: i64) -> RemotingCommand {
+    RemotingCommand::response(rs::PULL_OFFSET_MOVED, Some("OFFSET_RESET".to_string()))
+        .with_ext("suggestWhichBrokerId", 0)
+        .with_ext("nextBeginOffset", target)
+        .with_ext("minOffset", b.store.min_offset(&h.topic, h.queue_id))
+        .with_ext("maxOffset", b.store.max_offset(&h.topic, h.queue_id))
 }

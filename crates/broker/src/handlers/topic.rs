@@ -67,6 +67,7 @@ pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     }
     b.topics.delete(topic);
     b.pull_hold.remove_topic(topic);
+    b.pull_state.remove_topic(topic);
     b.store.delete_topic(topic).map_err(|e| {
         err(
             rs::SYSTEM_ERROR,

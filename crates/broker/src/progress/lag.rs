@@ -1,0 +1,82 @@
+//! Lag of any group — online, offline or never online — in messages and in time.
+
+use std::collections::BTreeSet;
+
+use super::model::{DescribeRequest, GroupLag, QueueLag};
+use super::plan::validate_group;
+use super::{Progress, ProgressError};
+use crate::topics::now_ms;
+
+impl Progress<'_> {
+    /// Per queue: committed offset, queue bounds, lag in messages, age of the oldest unconsumed
+    /// message, last pull position and any pending intent. Topics: the ones named, else every
+    /// topic the group has offsets, intents or a live subscription for.
+    ///
+    /// # Errors
+    /// An invalid group name.
+    pub fn describe(&self, req: &DescribeRequest) -> Result<GroupLag, ProgressError> {
+        validate_group(&req.group)?;
+        let b = self.b;
+        let online = b.clients.group(&req.group);
+        let topics: BTreeSet<String> = match &req.topics {
+            Some(t) => t.iter().cloned().collect(),
+            None => {
+                let mut t: BTreeSet<String> =
+                    b.offsets.topics_of_group(&req.group).into_iter().collect();
+                t.extend(
+                    b.offsets
+                        .intents(Some(&req.group))
+                        .into_iter()
+                        .map(|i| i.topic),
+                );
+                if let Some(info) = &online {
+                    t.extend(info.subscriptions.keys().cloned());
+                }
+                t
+            }
+        };
+        let now = now_ms();
+        let mut queues = Vec::new();
+        for topic in &topics {
+            let Some(cfg) = b.topics.get(topic) else {
+                continue;
+            };
+            for q in 0..cfg.read_queue_nums {
+                let committed = b.offsets.get(&req.group, topic, q);
+                let (min, max) = (b.store.min_offset(topic, q), b.store.max_offset(topic, q));
+                let from = committed.unwrap_or(min).clamp(min, max);
+                let lag = max - from;
+                let lag_ms = if lag > 0 {
+                    b.store
+                        .store_time_at(topic, q, from)
+                        .map(|t| (now - t).max(0))
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
+                queues.push(QueueLag {
+                    topic: topic.clone(),
+                    queue_id: q,
+                    committed,
+                    min_offset: min,
+                    max_offset: max,
+                    lag,
+                    lag_ms,
+                    pull_offset: b.pull_state.pull_offset(&req.group, topic, q),
+                    intent: b
+                        .offsets
+                        .intent_for(&req.group, topic, q)
+                        .filter(|_| committed.is_none())
+                        .map(|i| i.spec),
+                });
+            }
+        }
+        Ok(GroupLag {
+            group: req.group.clone(),
+            broker_name: b.cfg.broker_name.clone(),
+            online_clients: online.map(|i| i.client_ids()).unwrap_or_default(),
+            total_lag: queues.iter().map(|q| q.lag).sum(),
+            queues,
+        })
+    }
+}

@@ -1,0 +1,208 @@
+//! Consumer progress as a service: resets (by offset, time, duration, shift, per queue, to either
+//! end) for any group — online, offline or never seen — plus clone, import, export, delete,
+//! history, undo, intents and lag. Every mutation is planned first (a dry run returns the plan),
+//! then applied all-or-nothing as one recorded change of the offset table.
+//!
+//! This layer knows nothing of the transport: [`crate::handlers::progress`] maps Remoting
+//! requests (upstream codes and ferromq's own range, `docs/protocol.md`) onto it.
+//!
+//! - [`model`]: request and result types (serde).
+//! - [`plan`]: turning a reset request into per-queue targets with their impact.
+//! - [`ops`]: clone, delete, import, export, undo.
+//! - [`lag`]: lag in messages and time.
+//! - [`pull_state`]: how far groups pulled, and the guards that keep resets authoritative.
+//! - [`notify`]: RESET_CONSUMER_CLIENT_OFFSET to online clients.
+
+pub mod lag;
+pub mod model;
+pub mod notify;
+pub mod ops;
+pub mod plan;
+pub mod pull_state;
+
+use std::collections::BTreeSet;
+
+use ferromq_offsets::{ChangeDraft, Intent, IntentSpec, OffsetError, QueueKey};
+use ferromq_protocol::codes::response as rs;
+use ferromq_protocol::RemotingCommand;
+use thiserror::Error;
+
+use crate::Broker;
+use model::{PlanResult, PlannedQueue};
+
+/// Why a progress operation was refused. Nothing is changed when one is returned.
+#[derive(Debug, Error)]
+pub enum ProgressError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("topic {0} does not exist (pass allowIntents to store an intent for it)")]
+    TopicNotExist(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("offset store: {0}")]
+    Offsets(#[from] OffsetError),
+}
+
+impl ProgressError {
+    /// The Remoting response for this error.
+    pub fn to_response(&self) -> RemotingCommand {
+        let code = match self {
+            ProgressError::Invalid(_) => rs::INVALID_PARAMETER,
+            ProgressError::TopicNotExist(_) => rs::TOPIC_NOT_EXIST,
+            ProgressError::NotFound(_) => rs::QUERY_NOT_FOUND,
+            ProgressError::Offsets(_) => rs::SYSTEM_ERROR,
+        };
+        RemotingCommand::error(code, self.to_string())
+    }
+}
+
+pub(crate) fn invalid(msg: impl Into<String>) -> ProgressError {
+    ProgressError::Invalid(msg.into())
+}
+
+/// The progress service of one broker.
+pub struct Progress<'a> {
+    pub(crate) b: &'a Broker,
+}
+
+impl Broker {
+    pub fn progress(&self) -> Progress<'_> {
+        Progress { b: self }
+    }
+}
+
+/// What an applied change is made of.
+pub(crate) struct Mutation {
+    pub operation: &'static str,
+    pub scope: String,
+    pub actor: String,
+    pub queues: Vec<PlannedQueue>,
+    pub set_intents: Vec<Intent>,
+    pub clear_intents: Vec<Intent>,
+    pub undo_of: Option<u64>,
+    pub dry_run: bool,
+}
+
+impl Progress<'_> {
+    /// Applies a planned mutation as one atomic, recorded change (or returns the plan on a dry
+    /// run), then makes online consumers follow: reset guards, woken pulls, and
+    /// RESET_CONSUMER_CLIENT_OFFSET to clients that accept it.
+    pub(crate) async fn apply(&self, m: Mutation) -> Result<PlanResult, ProgressError> {
+        let mut result = PlanResult {
+            dry_run: m.dry_run,
+            queues: m.queues,
+            intents: m.set_intents,
+            change_id: None,
+        };
+        if m.dry_run
+            || (result.queues.is_empty() && result.intents.is_empty() && m.clear_intents.is_empty())
+        {
+            return Ok(result);
+        }
+        let draft = ChangeDraft {
+            actor: m.actor,
+            operation: m.operation.to_string(),
+            scope: m.scope,
+            set: result
+                .queues
+                .iter()
+                .map(|q| {
+                    (
+                        QueueKey {
+                            group: q.group.clone(),
+                            topic: q.topic.clone(),
+                            queue_id: q.queue_id,
+                        },
+                        q.target,
+                    )
+                })
+                .collect(),
+            set_intents: result.intents.clone(),
+            clear_intents: m
+                .clear_intents
+                .iter()
+                .map(|i| (i.group.clone(), i.topic.clone(), i.queue_id))
+                .collect(),
+            undo_of: m.undo_of,
+        };
+        let change = self.b.offsets.apply_change(draft).await?;
+        result.change_id = Some(change.id);
+        let mut touched = BTreeSet::new();
+        for q in &result.queues {
+            match q.target {
+                Some(t) => self
+                    .b
+                    .pull_state
+                    .install_guard(&q.group, &q.topic, q.queue_id, t, q.current),
+                None => self.b.pull_state.forget(&q.group, &q.topic, q.queue_id),
+            }
+            // A pull held at the old position re-checks now and is redirected.
+            self.b.pull_hold.wake(&q.topic, q.queue_id);
+            touched.insert((q.group.clone(), q.topic.clone()));
+        }
+        for (group, topic) in touched {
+            let offsets: Vec<(i32, i64)> = result
+                .queues
+                .iter()
+                .filter(|q| q.group == group && q.topic == topic)
+                .filter_map(|q| q.target.map(|t| (q.queue_id, t)))
+                .collect();
+            notify::reset_clients(self.b, &group, &topic, &offsets);
+        }
+        tracing::info!(change = change.id, operation = %change.operation, scope = %change.scope, actor = %change.actor,
+            queues = change.entries.len(), "offsets changed");
+        Ok(result)
+    }
+
+    /// The committed offset of a queue, resolving a pending intent first: the first time a group
+    /// asks for a queue it has no offset for, an intent (earliest, latest, a time, an offset)
+    /// becomes its committed offset, recorded as an `intent` change.
+    pub async fn resolve(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<Option<i64>, ProgressError> {
+        if let Some(o) = self.b.offsets.get(group, topic, queue_id) {
+            return Ok(Some(o));
+        }
+        let Some(intent) = self.b.offsets.intent_for(group, topic, queue_id) else {
+            return Ok(None);
+        };
+        let Some(cfg) = self.b.topics.get(topic) else {
+            return Ok(None);
+        };
+        if queue_id >= cfg.queue_count() {
+            return Ok(None);
+        }
+        let spec = match &intent.spec {
+            IntentSpec::Earliest => model::ResetSpec::Earliest,
+            IntentSpec::Latest => model::ResetSpec::Latest,
+            IntentSpec::Timestamp(t) => model::ResetSpec::Timestamp(*t),
+            IntentSpec::Offset(o) => model::ResetSpec::Offset(*o),
+        };
+        let planned = plan::plan_queue(self.b, group, topic, queue_id, None, &spec)?;
+        let target = planned.target;
+        // A queue-specific intent is used up; a topic-wide one stays for queues added later.
+        let clear = if intent.queue_id.is_some() {
+            vec![intent.clone()]
+        } else {
+            Vec::new()
+        };
+        self.apply(Mutation {
+            operation: "intent",
+            scope: format!(
+                "group={group} topic={topic} queue={queue_id} intent={:?}",
+                intent.spec
+            ),
+            actor: "broker".into(),
+            queues: vec![planned],
+            set_intents: Vec::new(),
+            clear_intents: clear,
+            undo_of: None,
+            dry_run: false,
+        })
+        .await?;
+        Ok(target)
+    }
+}

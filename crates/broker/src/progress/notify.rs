@@ -1,0 +1,69 @@
+//! Telling online consumers about a reset at once: RESET_CONSUMER_CLIENT_OFFSET (220), oneway,
+//! to every client of the group. The C++ client needs the array body (`ResetOffsetBodyForC`);
+//! Java clients read the `MessageQueue`-keyed map. Clients that ignore 220 (ali-ons) learn of
+//! the reset from their next pull (PULL_OFFSET_MOVED).
+
+use ferromq_protocol::body::{write_mq_map, MessageQueue};
+use ferromq_protocol::codes::request;
+use ferromq_protocol::{LanguageCode, RemotingCommand};
+use serde::Serialize;
+
+use crate::Broker;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CppEntry<'a> {
+    broker_name: &'a str,
+    offset: i64,
+    queue_id: i32,
+    topic: &'a str,
+}
+
+pub fn reset_clients(b: &Broker, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    if offsets.is_empty() {
+        return;
+    }
+    let Some(info) = b.clients.group(group) else {
+        return;
+    };
+    let broker = b.cfg.broker_name.as_str();
+    let java_body = {
+        let entries: Vec<(MessageQueue, i64)> = offsets
+            .iter()
+            .map(|(q, o)| (MessageQueue::new(topic, broker, *q), *o))
+            .collect();
+        format!("{{\"offsetTable\":{}}}", write_mq_map(&entries))
+    };
+    let cpp_body = {
+        let entries: Vec<CppEntry> = offsets
+            .iter()
+            .map(|(q, o)| CppEntry {
+                broker_name: broker,
+                offset: *o,
+                queue_id: *q,
+                topic,
+            })
+            .collect();
+        format!(
+            "{{\"offsetTable\":{}}}",
+            serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
+        )
+    };
+    for ch in info.channels.values() {
+        let (lang, _) = ch.conn.peer_info();
+        let body = if lang == LanguageCode::CPP {
+            cpp_body.clone()
+        } else {
+            java_body.clone()
+        };
+        let cmd = RemotingCommand::request(request::RESET_CONSUMER_CLIENT_OFFSET)
+            .with_ext("topic", topic)
+            .with_ext("group", group)
+            .with_ext("timestamp", crate::topics::now_ms())
+            .with_ext("isForce", true)
+            .with_body(body.into_bytes());
+        if let Err(e) = ch.conn.try_oneway(cmd) {
+            tracing::debug!(client = %ch.client_id, "reset notice not sent: {e}");
+        }
+    }
+}
