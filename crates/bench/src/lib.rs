@@ -13,6 +13,7 @@
 //! in microseconds (a batch is one sample), over successful requests only.
 
 pub mod args;
+mod commit;
 mod consume;
 mod driver;
 mod produce;
@@ -24,6 +25,7 @@ use ferromq_client::ClientError;
 use thiserror::Error;
 
 pub use args::{CommonArgs, ConsumeArgs, ProduceArgs, StartFrom};
+pub use commit::CommitArgs;
 pub use stats::{IntervalReport, Summary};
 
 /// `ferromq bench`.
@@ -45,6 +47,11 @@ pub enum BenchCommand {
     ///
     /// Example: ferromq bench consume --namesrv 127.0.0.1:9876 --from earliest --until-caught-up
     Consume(ConsumeArgs),
+    /// Commit consumer offsets (UPDATE_CONSUMER_OFFSET, acknowledged) for many groups and report
+    /// commits/s and latency.
+    ///
+    /// Example: ferromq bench commit --namesrv 127.0.0.1:9876 --inflight 64 --duration 10s
+    Commit(CommitArgs),
 }
 
 /// Why a benchmark could not run, or measured nothing.
@@ -82,6 +89,10 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         BenchCommand::Consume(a) => {
             let json = a.common.json;
             (consume::run(a).await?, json)
+        }
+        BenchCommand::Commit(a) => {
+            let json = a.common.json;
+            (commit::run(a).await?, json)
         }
     };
     driver::Output { json, quiet: false }.summary(&summary)?;
