@@ -134,18 +134,28 @@ pub(crate) async fn produce_targets(
             ));
         }
         let names: BTreeSet<&str> = brokers.iter().map(|(n, _)| n.as_str()).collect();
-        if !route.as_ref().is_some_and(|r| has_queues_on(r, &names, n)) {
-            let cfg = TopicConfig::new(topic, n);
-            for (name, addr) in &brokers {
-                client
-                    .create_topic(addr, &cfg)
-                    .await
-                    .map_err(|source| BenchError::Cluster {
-                        context: format!("cannot create topic {topic} on broker {name} at {addr}"),
-                        source,
-                    })?;
-                info!(topic, broker = %name, %addr, queues = n, "created the topic");
+        // Ask each broker rather than trusting the route: name servers may answer a template
+        // route for topics that do not exist yet (auto-creation).
+        let mut created = false;
+        for (name, addr) in &brokers {
+            if broker_queues(client, addr, topic)
+                .await
+                .is_some_and(|q| q >= n)
+            {
+                continue;
             }
+            let cfg = TopicConfig::new(topic, n);
+            client
+                .create_topic(addr, &cfg)
+                .await
+                .map_err(|source| BenchError::Cluster {
+                    context: format!("cannot create topic {topic} on broker {name} at {addr}"),
+                    source,
+                })?;
+            info!(topic, broker = %name, %addr, queues = n, "created the topic");
+            created = true;
+        }
+        if created || !route.as_ref().is_some_and(|r| has_queues_on(r, &names, n)) {
             return wait_for_route(client, topic, &names, n).await;
         }
     }
@@ -166,6 +176,18 @@ pub(crate) async fn produce_targets(
     Err(BenchError::Route(format!(
         "topic {topic} has no route and the brokers do not offer {AUTO_CREATE_TOPIC}; create it, or pass --create-topic-queues N"
     )))
+}
+
+/// The topic's write queues on one broker (GET_TOPIC_CONFIG); `None` when the broker does not
+/// have the topic or cannot say (older brokers do not serve the code).
+async fn broker_queues(client: &MqClient, addr: &str, topic: &str) -> Option<i32> {
+    let req = ferromq_protocol::RemotingCommand::request(
+        ferromq_protocol::codes::request::GET_TOPIC_CONFIG,
+    )
+    .with_ext("topic", topic);
+    let resp = client.remoting.invoke(addr, req).await.ok()?;
+    let cfg: TopicConfig = ferromq_protocol::body::parse(&resp.body).ok()?;
+    Some(cfg.write_queue_nums)
 }
 
 /// Waits until the route shows `queues` writable queues on every broker of `brokers`.
