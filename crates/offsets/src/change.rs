@@ -28,13 +28,17 @@ pub enum IntentSpec {
 
 /// A pending offset decision for queues (or a whole topic) that the broker resolves when the
 /// group first asks for such a queue.
+// camelCase like every other JSON ferromq emits; the aliases read records written before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Intent {
     pub group: String,
     pub topic: String,
     /// `None` = every queue of the topic.
+    #[serde(alias = "queue_id")]
     pub queue_id: Option<i32>,
     pub spec: IntentSpec,
+    #[serde(alias = "created_ms")]
     pub created_ms: i64,
 }
 
@@ -59,9 +63,11 @@ pub struct ChangeEntry {
 
 /// An applied, recorded mutation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Change {
     /// Assigned by the store: strictly increasing, never reused (survives restart and compaction).
     pub id: u64,
+    #[serde(alias = "time_ms")]
     pub time_ms: i64,
     /// Who asked, e.g. the client address `"127.0.0.1:5123"`.
     pub actor: String,
@@ -72,10 +78,13 @@ pub struct Change {
     /// Every key of the draft's `set`, sorted by key, with its value before and after.
     pub entries: Vec<ChangeEntry>,
     /// Intents stored by this change, sorted by key.
+    #[serde(alias = "intents_set")]
     pub intents_set: Vec<Intent>,
     /// Intents that existed before and were removed *or replaced* by this change, sorted by key.
+    #[serde(alias = "intents_cleared")]
     pub intents_cleared: Vec<Intent>,
     /// The change this one undoes.
+    #[serde(alias = "undo_of")]
     pub undo_of: Option<u64>,
 }
 
@@ -247,5 +256,35 @@ mod tests {
         };
         let n = NormalDraft::new(&mut d);
         assert_eq!(n.set, vec![(k(1), Some(2)), (k(2), None)]);
+    }
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_out_and_snake_case_records_still_load() {
+        let old = r#"{"id":3,"time_ms":17,"actor":"a","operation":"reset","scope":"s",
+            "entries":[{"key":{"group":"g","topic":"t","queue_id":2},"before":null,"after":5}],
+            "intents_set":[{"group":"g","topic":"t","queue_id":null,"spec":{"kind":"earliest"},"created_ms":1}],
+            "intents_cleared":[],"undo_of":null}"#;
+        let c: Change = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (
+                c.time_ms,
+                c.entries[0].key.queue_id,
+                c.intents_set[0].created_ms
+            ),
+            (17, 2, 1)
+        );
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(
+            text.contains("\"timeMs\":17")
+                && text.contains("\"queueId\":2")
+                && text.contains("\"undoOf\":null"),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), c);
     }
 }

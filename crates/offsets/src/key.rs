@@ -6,9 +6,11 @@ use crate::error::OffsetError;
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
+#[serde(rename_all = "camelCase")]
 pub struct QueueKey {
     pub group: String,
     pub topic: String,
+    #[serde(alias = "queue_id")]
     pub queue_id: i32,
 }
 
