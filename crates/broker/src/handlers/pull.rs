@@ -96,11 +96,13 @@ pub async fn pull(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         ));
     }
     let sub = subscription(b, &h)?;
-    let commit_allowed =
-        b.pull_state
+    // The reset guard judges only commits the pull actually carries.
+    let commits = h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0;
+    if commits
+        && b.pull_state
             .filter_commit(&h.group, &h.topic, h.queue_id, h.commit_offset)
-            == crate::progress::pull_state::CommitDecision::Accept;
-    if h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0 && commit_allowed {
+            == crate::progress::pull_state::CommitDecision::Accept
+    {
         let key = ferromq_offsets::QueueKey {
             group: h.group.clone(),
             topic: h.topic.clone(),
