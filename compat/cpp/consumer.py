@@ -4,7 +4,7 @@
 
     compat/.venv/bin/python compat/cpp/consumer.py --namesrv 127.0.0.1:9876 --topic T --group G \
         [--expr '*' | 'TagA||TagB'] [--expect N] [--linger S] [--idle-exit S] [--fail-first-times K] \
-        [--orderly] [--instance NAME] [--threads N] [--timeout 60] [--log-home DIR]
+        [--orderly] [--instance NAME] [--threads N] [--redelivery-delay-ms MS] [--timeout 60] [--log-home DIR]
 
 stdout, one JSON line per delivery (every call of the message listener):
   {"event":"message","body":...,"tags":...,"keys":...,"topic":...,"queueId":N,"queueOffset":N,
@@ -30,6 +30,9 @@ Exit conditions:
   With --orderly a failed message is instead retried locally (SUSPEND_CURRENT_QUEUE_A_MOMENT).
 --orderly uses RegisterMessageCallbackOrderly: the C++ client locks its queues on the broker
   (LOCK_BATCH_MQ) and consumes each queue with one thread, in queue order.
+--redelivery-delay-ms MS sleeps MS milliseconds in the listener before handling a delivery of a body this
+  process has already seen (its 2nd and later deliveries): a replay after a backward offset reset then takes
+  a while, without slowing down the first pass. The delivery line is printed after the sleep.
 --instance NAME sets the client instance name; the C++ client id is "<pid>-<ip>@<instance>" (the pid
   already differs between processes, the default instance is DEFAULT).
 
@@ -70,6 +73,8 @@ def parse_args(argv):
     p.add_argument("--orderly", action="store_true", help="orderly push consumer")
     p.add_argument("--instance", default=None, help="client instance name")
     p.add_argument("--threads", type=int, default=None, help="consume thread count (client default: cores)")
+    p.add_argument("--redelivery-delay-ms", type=int, default=0,
+                   help="sleep MS in the listener before handling a body's 2nd and later deliveries")
     p.add_argument("--timeout", type=c.positive_float, default=60.0, help="bound on the whole run, seconds")
     p.add_argument("--log-home", default=None,
                    help="directory used as $HOME by the C++ client (logs go to DIR/logs/rocketmq-cpp/)")
@@ -78,6 +83,8 @@ def parse_args(argv):
         p.error("--expect must be >= 0")
     if args.fail_first_times < 0:
         p.error("--fail-first-times must be >= 0")
+    if args.redelivery_delay_ms < 0:
+        p.error("--redelivery-delay-ms must be >= 0")
     return args
 
 
@@ -114,6 +121,11 @@ def main(argv):
         try:
             m = client.RecvMessage(msg_handle)
             body = c.to_text(m.body)
+            if args.redelivery_delay_ms > 0:
+                with state.lock:
+                    seen = body in state.deliveries
+                if seen:
+                    time.sleep(args.redelivery_delay_ms / 1000.0)
             with state.lock:
                 n = state.deliveries.get(body, 0) + 1
                 state.deliveries[body] = n

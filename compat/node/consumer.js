@@ -5,7 +5,8 @@ const HELP = `Clustering push consumer driven through npm ali-ons@3.12.0 (pure J
 
   node compat/node/consumer.js --namesrv 127.0.0.1:9876 --topic T --group G
       [--expr '*' | 'TagA||TagB'] [--expect N] [--linger S] [--idle-exit S] [--fail-first-times K]
-      [--orderly] [--instance NAME] [--rebalance-interval-ms MS] [--timeout 60] [--verbose]
+      [--orderly] [--instance NAME] [--rebalance-interval-ms MS] [--redelivery-delay-ms MS]
+      [--timeout 60] [--verbose]
 
 stdout, one JSON line per delivery (every call of the message handler):
   {"event":"message","body":...,"tags":...,"keys":...,"topic":...,"queueId":N,"queueOffset":N,
@@ -32,6 +33,9 @@ Exit conditions:
   (parallelConsumeLimit 1, batch size 1); --orderly just pins those settings. A failed message is not
   retried in place but goes through the retry topic, so ordering holds only while nothing fails.
 --instance NAME sets instanceName, so the client id is "<ip>@NAME" instead of "<ip>@<pid>".
+--redelivery-delay-ms MS waits MS milliseconds in the handler before handling a delivery of a body this
+  process has already seen (its 2nd and later deliveries): a replay after a backward offset reset then
+  takes a while, without slowing down the first pass. The delivery line is printed after the wait.
 --rebalance-interval-ms MS: how often ali-ons re-reads the group's member list (client default 10000;
   ali-ons ignores NOTIFY_CONSUMER_IDS_CHANGED, so this is the only way it notices a new member).
 `;
@@ -50,6 +54,7 @@ const SPEC = {
   orderly: { type: 'bool' },
   instance: { type: 'string', default: null },
   'rebalance-interval-ms': { type: 'int', default: null },
+  'redelivery-delay-ms': { type: 'int', default: 0 },
   timeout: { type: 'float', default: 60 },
   verbose: { type: 'bool' },
 };
@@ -57,8 +62,9 @@ const SPEC = {
 async function main() {
   c.setName('node-consumer');
   const args = c.parseArgs(process.argv.slice(2), SPEC, HELP);
-  if ((args.expect !== null && args.expect < 0) || args['fail-first-times'] < 0 || !(args.timeout > 0)) {
-    c.log('ERROR: --expect and --fail-first-times must be >= 0, --timeout > 0');
+  if ((args.expect !== null && args.expect < 0) || args['fail-first-times'] < 0 || !(args.timeout > 0) ||
+      args['redelivery-delay-ms'] < 0) {
+    c.log('ERROR: --expect, --fail-first-times and --redelivery-delay-ms must be >= 0, --timeout > 0');
     return c.exit(c.EXIT_USAGE);
   }
   c.startWatchdog(args.timeout * 1000 + c.WATCHDOG_EXTRA_MS, 'consumer');
@@ -131,6 +137,9 @@ async function main() {
     let n = 0;
     try {
       body = msg.body ? msg.body.toString('utf8') : '';
+      if (args['redelivery-delay-ms'] > 0 && deliveries.has(body)) {
+        await new Promise(resolve => setTimeout(resolve, args['redelivery-delay-ms']));
+      }
       n = (deliveries.get(body) || 0) + 1;
       deliveries.set(body, n);
       total++;

@@ -192,3 +192,61 @@ fn sigterm_flushes_async_writes_and_offsets() {
         "shutdown logged its flush"
     );
 }
+
+#[test]
+fn corrupt_offset_store_refuses_to_start_and_keeps_its_files() {
+    let mut server = Server::standalone(&[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = server.broker_addr();
+    let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
+    rt.block_on(async {
+        client
+            .create_topic(&broker, &TopicConfig::new("Precious", 1))
+            .await
+            .unwrap();
+        client
+            .update_offset(&broker, "G", "Precious", 0, 0)
+            .await
+            .unwrap();
+    });
+    client.remoting.close();
+    server.stop();
+    // Damage the header of every log segment and every snapshot: a damaged header is not a torn
+    // tail, so the store must refuse to start rather than start with less.
+    let dir = server.data_dir().join("offsets");
+    let mut damaged = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "snap" || e == "wal") {
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[0] ^= 0xFF;
+            bytes[1] ^= 0xFF;
+            std::fs::write(&path, &bytes).unwrap();
+            damaged.push(path);
+        }
+    }
+    assert!(!damaged.is_empty(), "the offset store has files");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferromq"))
+        .args(["standalone", "--data-dir"])
+        .arg(server.data_dir())
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--namesrv-port",
+            "0",
+            "--broker-port",
+            "0",
+            "--fast-port",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started on a corrupt offset store");
+    assert!(
+        stderr.contains("offsets") && stderr.to_lowercase().contains("corrupt"),
+        "unclear error: {stderr}"
+    );
+    let kept: usize = std::fs::read_dir(&dir).unwrap().count();
+    assert!(kept >= damaged.len(), "files were deleted");
+}
