@@ -250,3 +250,45 @@ fn corrupt_offset_store_refuses_to_start_and_keeps_its_files() {
     let kept: usize = std::fs::read_dir(&dir).unwrap().count();
     assert!(kept >= damaged.len(), "files were deleted");
 }
+
+#[test]
+fn sigkill_keeps_periodic_commits_older_than_the_write_behind_window() {
+    // Default durability: commits are written out within 10 ms and fsynced within 200 ms. A
+    // SIGKILL keeps the page cache, so everything acknowledged more than 10 ms earlier survives.
+    let mut server = Server::standalone(&[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = server.broker_addr();
+    let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
+    let mut last = std::collections::BTreeMap::new();
+    rt.block_on(async {
+        client
+            .create_topic(&broker, &TopicConfig::new("Periodic", 8))
+            .await
+            .unwrap();
+        for i in 0..400i64 {
+            let (g, q) = (format!("g{}", i % 5), (i % 8) as i32);
+            client
+                .update_offset(&broker, &g, "Periodic", q, i)
+                .await
+                .unwrap();
+            last.insert((g, q), i);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    server.kill();
+    server.restart();
+    let broker = server.broker_addr();
+    rt.block_on(async {
+        let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
+        for ((g, q), want) in &last {
+            assert_eq!(
+                client
+                    .query_offset(&broker, g, "Periodic", *q)
+                    .await
+                    .unwrap(),
+                Some(*want),
+                "{g}:{q}"
+            );
+        }
+    });
+}

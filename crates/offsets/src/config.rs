@@ -53,6 +53,12 @@ pub struct Tuning {
     /// Newest changes kept in the change history (memory and snapshots). Change ids keep
     /// increasing regardless.
     pub history_limit: usize,
+    /// `None` (the default): every record is written to the log file before its call returns,
+    /// so a SIGKILL loses nothing acknowledged. `Some(d)`: records are buffered and written out
+    /// by the flusher every `d` (and before every fsync), one `pwrite` for a whole burst; a
+    /// SIGKILL may then lose up to `d` of commits acknowledged in periodic mode. Durable mode
+    /// still acknowledges only after write + fsync.
+    pub write_behind: Option<std::time::Duration>,
 }
 
 /// Default for [`Tuning::history_limit`].
@@ -66,6 +72,7 @@ impl Default for Tuning {
             keep_snapshots: 2,
             snapshot_chunk_groups: 256,
             history_limit: DEFAULT_HISTORY_LIMIT,
+            write_behind: None,
         }
     }
 }

@@ -55,10 +55,18 @@ struct Counters {
 }
 
 /// The segment being appended to.
+/// Pending bytes that make an append write them out at once (with `Tuning::write_behind`).
+const PENDING_WRITE_BYTES: usize = 256 * 1024;
+
 struct Log {
     file: Arc<File>,
     seq: u64,
+    /// End of the log, including `pending` bytes not yet written to the file.
     pos: u64,
+    /// Records appended but not yet written to the file. Empty after every append unless
+    /// `Tuning::write_behind` is set: then the flusher writes them out on its tick (and before
+    /// every fsync), so a burst of commits costs one `pwrite` instead of one each.
+    pending: Vec<u8>,
     /// Sequence number of the last appended record (the log sequence number, LSN).
     written_lsn: u64,
     snapshot_bytes: u64,
@@ -137,6 +145,7 @@ impl OffsetStore {
             tuning,
             table: RwLock::new(r.table),
             log: Mutex::new(Log {
+                pending: Vec::new(),
                 file: Arc::new(r.file),
                 seq: r.seq,
                 pos: r.pos,
@@ -623,18 +632,11 @@ impl Inner {
                 rec.len()
             )));
         }
-        if let Err(e) = log.file.write_all_at(&rec, log.pos) {
-            // Remove any partial write so later records do not land behind garbage.
-            if let Err(e2) = log.file.set_len(log.pos) {
-                self.set_poison(format!("append failed ({e}) and truncation failed ({e2})"));
-            }
-            return Err(OffsetError::io(
-                "append",
-                segment_path(&self.dir, log.seq),
-                e,
-            ));
-        }
+        log.pending.extend_from_slice(&rec);
         log.pos += rec.len() as u64;
+        if self.tuning.write_behind.is_none() || log.pending.len() >= PENDING_WRITE_BYTES {
+            self.write_pending(&mut log)?;
+        }
         log.written_lsn += 1;
         let lsn = log.written_lsn;
         {
@@ -649,6 +651,31 @@ impl Inner {
             .bytes
             .fetch_add(rec.len() as u64, Ordering::Relaxed);
         Ok(lsn)
+    }
+
+    /// Writes the pending records to the file (under the log mutex). A failure poisons the
+    /// store: the records were already applied and acknowledged, so the store must not go on as
+    /// if they were on disk.
+    fn write_pending(&self, log: &mut Log) -> Result<(), OffsetError> {
+        if log.pending.is_empty() {
+            return Ok(());
+        }
+        let at = log.pos - log.pending.len() as u64;
+        if let Err(e) = log.file.write_all_at(&log.pending, at) {
+            let err = OffsetError::io("append", segment_path(&self.dir, log.seq), e);
+            // Remove any partial write so a restart does not read garbage behind valid records.
+            let _ = log.file.set_len(at);
+            self.set_poison(err.to_string());
+            return Err(err);
+        }
+        log.pending.clear();
+        Ok(())
+    }
+
+    /// Writes pending records out without an fsync (the flusher's frequent tick).
+    fn write_out(&self) -> Result<(), OffsetError> {
+        let mut log = self.log.lock();
+        self.write_pending(&mut log)
     }
 
     fn request_sync(&self) {
@@ -667,7 +694,8 @@ impl Inner {
             return Err(self.poisoned_error());
         }
         let (file, target, seq) = {
-            let log = self.log.lock();
+            let mut log = self.log.lock();
+            self.write_pending(&mut log)?;
             (log.file.clone(), log.written_lsn, log.seq)
         };
         if target <= self.synced.borrow().lsn {
@@ -684,20 +712,33 @@ impl Inner {
     }
 
     fn flusher_loop(self: Arc<Self>) {
-        let idle = match self.durability {
+        let sync_every = match self.durability {
             Durability::Periodic { interval } => interval,
             // Durable writers request a sync; the timer is only a safety net.
             Durability::Durable { .. } => Duration::from_secs(1),
         };
+        let mut last_sync = Instant::now();
         loop {
-            let stop = {
+            let (stop, requested) = {
                 let mut c = self.ctl.lock();
                 if !c.stop && !c.requested {
-                    self.cv.wait_for(&mut c, idle);
+                    let tick = self
+                        .tuning
+                        .write_behind
+                        .map_or(sync_every, |w| w.min(sync_every));
+                    self.cv.wait_for(&mut c, tick);
                 }
+                let r = (c.stop, c.requested);
                 c.requested = false;
-                c.stop
+                r
             };
+            if !(stop || requested || last_sync.elapsed() >= sync_every) {
+                if let Err(e) = self.write_out() {
+                    error!(error = %e, "offset log write failed");
+                }
+                continue;
+            }
+            last_sync = Instant::now();
             if let Err(e) = self.sync_now() {
                 error!(error = %e, "offset log fsync failed");
             }
@@ -744,6 +785,7 @@ impl Inner {
             if self.closed.load(Ordering::SeqCst) {
                 return Err(OffsetError::Closed);
             }
+            self.write_pending(&mut log)?;
             if let Err(e) = log.file.sync_data() {
                 let err = OffsetError::io("fdatasync", segment_path(&self.dir, log.seq), e);
                 self.set_poison(err.to_string());
