@@ -189,9 +189,24 @@ impl OffsetStore {
     /// # Cancel safety
     /// Dropping the future after it started waiting leaves the record in the log: it is applied
     /// and will be fsynced, only the acknowledgement is lost.
-    pub async fn commit(&self, mut entries: Vec<(QueueKey, i64)>) -> Result<(), OffsetError> {
+    pub async fn commit(&self, entries: Vec<(QueueKey, i64)>) -> Result<(), OffsetError> {
+        self.commit_if(entries, || true).await.map(|_| ())
+    }
+
+    /// Like [`commit`](Self::commit), but `check` decides under the log lock whether to store
+    /// the batch at all (`Ok(false)`: declined, nothing written). Everything that changes the
+    /// table takes the same lock, so a check that consults state set by
+    /// [`apply_change_then`](Self::apply_change_then) cannot race with it.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub async fn commit_if(
+        &self,
+        mut entries: Vec<(QueueKey, i64)>,
+        check: impl FnOnce() -> bool,
+    ) -> Result<bool, OffsetError> {
         if entries.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         for (k, _) in &entries {
             validate_name("group", &k.group)?;
@@ -208,10 +223,14 @@ impl OffsetStore {
         }
         let ts = now_ms();
         let rec = codec::encode_commit(ts, &sorted);
+        let mut accepted = false;
         let lsn = self.inner.append(
             &rec,
             ts,
-            |_| true,
+            |_| {
+                accepted = check();
+                accepted
+            },
             |t| {
                 let mut i = 0;
                 while i < sorted.len() {
@@ -232,7 +251,10 @@ impl OffsetStore {
                 }
             },
         )?;
-        self.wait_durable(lsn).await
+        if !accepted {
+            return Ok(false);
+        }
+        self.wait_durable(lsn).await.map(|_| true)
     }
 
     /// Removes every offset of `group`. Durable like [`commit`](Self::commit).
@@ -317,6 +339,8 @@ impl OffsetStore {
         if !wrote {
             return Ok(0);
         }
+        // Deletes are operator actions: written through even with write-behind.
+        self.inner.write_out()?;
         self.wait_durable(lsn).await?;
         Ok(n)
     }
@@ -352,7 +376,21 @@ impl OffsetStore {
     /// # Errors
     /// As [`commit`](Self::commit); [`OffsetError::InvalidKey`] also for a change whose record
     /// would exceed 64 MiB.
-    pub async fn apply_change(&self, mut draft: ChangeDraft) -> Result<Change, OffsetError> {
+    pub async fn apply_change(&self, draft: ChangeDraft) -> Result<Change, OffsetError> {
+        self.apply_change_then(draft, |_| {}).await
+    }
+
+    /// Like [`apply_change`](Self::apply_change); `then` runs under the log lock right after the
+    /// change is applied to the table, before any other write (the broker installs its reset
+    /// guards there, so no client commit can slip in between).
+    ///
+    /// # Errors
+    /// As [`apply_change`](Self::apply_change).
+    pub async fn apply_change_then(
+        &self,
+        mut draft: ChangeDraft,
+        then: impl FnOnce(&Change),
+    ) -> Result<Change, OffsetError> {
         for (k, _) in &draft.set {
             validate_name("group", &k.group)?;
             validate_name("topic", &k.topic)?;
@@ -404,9 +442,15 @@ impl OffsetStore {
             |t, change| {
                 applied = Some(change.clone());
                 t.apply_change(change);
+                if let Some(c) = &applied {
+                    then(c);
+                }
             },
         )?;
         let change = applied.ok_or(OffsetError::Closed)?;
+        // Operator changes are written through even with write-behind: a reset acknowledged
+        // to an operator must survive a SIGKILL right after it.
+        self.inner.write_out()?;
         self.wait_durable(lsn).await?;
         Ok((*change).clone())
     }

@@ -94,3 +94,46 @@ async fn durable_mode_still_acknowledges_after_write_and_fsync() {
     );
     s.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn operator_changes_and_deletes_are_written_through() {
+    use ferromq_offsets::ChangeDraft;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = OffsetStoreConfig {
+        dir: d.path().to_path_buf(),
+        durability: Durability::Periodic {
+            interval: Duration::from_secs(10),
+        },
+    };
+    let s = OffsetStore::open_with(
+        cfg,
+        Tuning {
+            write_behind: Some(Duration::from_secs(60)),
+            ..Tuning::default()
+        },
+    )
+    .unwrap();
+    s.apply_change(ChangeDraft {
+        operation: "reset".into(),
+        set: vec![(k("g", "t", 0), Some(5))],
+        ..ChangeDraft::default()
+    })
+    .await
+    .unwrap();
+    s.commit(vec![(k("g", "t", 1), 9)]).await.unwrap();
+    s.delete_group_topic("g", "t").await.unwrap();
+    s.apply_change(ChangeDraft {
+        operation: "reset".into(),
+        set: vec![(k("h", "t", 0), Some(3))],
+        ..ChangeDraft::default()
+    })
+    .await
+    .unwrap();
+    // What a SIGKILL leaves: the files as they are now, with the 60 s write-behind not elapsed.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(d.path(), copy.path());
+    let after = open(copy.path());
+    assert_eq!(after.get("h", "t", 0), Some(3));
+    assert_eq!(after.get("g", "t", 0), None, "the delete is on disk too");
+    s.shutdown().unwrap();
+}
