@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_protocol::{codes, LanguageCode, RemotingCommand};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -368,7 +368,24 @@ async fn read_loop<H: Handler>(
         let reply_to = (cmd.opaque, cmd.serialize_type, cmd.is_oneway());
         let handler2 = handler.clone();
         let conn2 = conn.clone();
-        let mut fut = Box::pin(async move { handler2.handle(conn2, cmd).await });
+        let code = cmd.code;
+        // A handler bug must not take the connection down with it: a panic becomes a
+        // SYSTEM_ERROR answer and the reader goes on.
+        let mut fut = Box::pin(async move {
+            match std::panic::AssertUnwindSafe(handler2.handle(conn2, cmd))
+                .catch_unwind()
+                .await
+            {
+                Ok(resp) => resp,
+                Err(_) => {
+                    tracing::error!(code, "request handler panicked");
+                    Some(RemotingCommand::error(
+                        codes::response::SYSTEM_ERROR,
+                        format!("internal error while serving request code {code}"),
+                    ))
+                }
+            }
+        });
         // Most requests finish without waiting (an async-flush send, an offset query): run them
         // right here, which saves a task spawn and a cross-thread wake-up per request. Requests
         // that must wait (a held long poll, a sync-flush send) continue in their own task.
@@ -390,4 +407,56 @@ async fn read_loop<H: Handler>(
     conn.inner.closed.cancel();
     handler.on_close(&conn);
     conn.inner.pending.lock().clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Panicky;
+
+    impl Handler for Panicky {
+        async fn handle(
+            self: &Arc<Self>,
+            _conn: Connection,
+            req: RemotingCommand,
+        ) -> Option<RemotingCommand> {
+            if req.code == 1 {
+                panic!("handler bug");
+            }
+            Some(RemotingCommand::success())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_system_error_and_the_connection_lives_on() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let shutdown = CancellationToken::new();
+        tokio::spawn(crate::serve(
+            listener,
+            Arc::new(Panicky),
+            ConnConfig::default(),
+            shutdown.clone(),
+        ));
+        let c = Connection::connect(
+            &addr,
+            Arc::new(NoHandler),
+            &ConnConfig::default(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        let r = c
+            .request(RemotingCommand::request(1), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(r.code, codes::response::SYSTEM_ERROR);
+        let r = c
+            .request(RemotingCommand::request(2), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(r.code, codes::response::SUCCESS);
+        shutdown.cancel();
+    }
 }

@@ -81,25 +81,27 @@ pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
             format!("queueId {queue_id} and commitOffset {offset} must not be negative"),
         ));
     }
-    if b.pull_state.filter_commit(group, topic, queue_id, offset) == CommitDecision::Ignore {
-        // Upstream's answer for a commit that predates a reset: acknowledged, not stored.
-        return Ok(RemotingCommand::success().with_remark("Offset has been previously reset"));
-    }
     let key = QueueKey {
         group: group.to_string(),
         topic: topic.to_string(),
         queue_id,
     };
-    b.offsets
-        .commit(vec![(key, offset)])
+    let guards = &b.pull_state;
+    let stored = b
+        .offsets
+        .commit_if(vec![(key, offset)], || {
+            guards.filter_commit(group, topic, queue_id, offset) == CommitDecision::Accept
+        })
         .await
         .map_err(|e| offsets_error_response(&e))?;
+    if !stored {
+        // Upstream's answer for a commit that predates a reset: acknowledged, not stored.
+        return Ok(RemotingCommand::success().with_remark("Offset has been previously reset"));
+    }
     Ok(RemotingCommand::success())
 }
 
 pub fn get_all(b: &Arc<Broker>) -> Reply {
-    if b.offsets.entry_count() == 0 {
-        return Err(err(rs::SYSTEM_ERROR, "No consumer offset in this broker"));
-    }
+    // An empty table is still a document (upstream answers SUCCESS with {"offsetTable":{}}).
     Ok(RemotingCommand::success().with_body(b.offsets.to_rocketmq_json().into_bytes()))
 }

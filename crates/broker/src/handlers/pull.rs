@@ -96,20 +96,32 @@ pub async fn pull(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         ));
     }
     let sub = subscription(b, &h)?;
-    // The reset guard judges only commits the pull actually carries.
-    let commits = h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0;
-    if commits
-        && b.pull_state
-            .filter_commit(&h.group, &h.topic, h.queue_id, h.commit_offset)
-            == crate::progress::pull_state::CommitDecision::Accept
-    {
+    // The reset guard judges only commits the pull actually carries, under the offset log's
+    // lock (see progress::Progress::apply).
+    if h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
         let key = ferromq_offsets::QueueKey {
             group: h.group.clone(),
             topic: h.topic.clone(),
             queue_id: h.queue_id,
         };
-        if let Err(e) = b.offsets.commit(vec![(key, h.commit_offset)]).await {
+        let guards = &b.pull_state;
+        let check = || {
+            guards.filter_commit(&h.group, &h.topic, h.queue_id, h.commit_offset)
+                == crate::progress::pull_state::CommitDecision::Accept
+        };
+        if let Err(e) = b
+            .offsets
+            .commit_if(vec![(key, h.commit_offset)], check)
+            .await
+        {
             tracing::warn!(group = %h.group, topic = %h.topic, "offset commit with pull failed: {e}");
+        }
+    }
+    // A group pulling a queue it has no offset for resolves a pending intent first; the reset
+    // that applies it then redirects this very pull.
+    if b.offsets.get(&h.group, &h.topic, h.queue_id).is_none() {
+        if let Err(e) = b.progress().resolve(&h.group, &h.topic, h.queue_id).await {
+            tracing::warn!(group = %h.group, topic = %h.topic, "intent resolution failed: {e}");
         }
     }
     if let Some(target) = b
@@ -222,8 +234,17 @@ fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingComman
     if r.count > 0 {
         b.stats.add_get(r.count as u64);
     }
-    b.pull_state
-        .record_pull(&h.group, &h.topic, h.queue_id, r.next_begin_offset);
+    let delivered = matches!(
+        r.status,
+        GetStatus::Found | GetStatus::NoMatchedMessage | GetStatus::OffsetOverflowOne
+    );
+    b.pull_state.record_pull(
+        &h.group,
+        &h.topic,
+        h.queue_id,
+        r.next_begin_offset,
+        delivered,
+    );
     let mut resp = RemotingCommand::response(code, Some(r.status.as_str().to_string()))
         .with_ext("suggestWhichBrokerId", 0)
         .with_ext("nextBeginOffset", r.next_begin_offset)

@@ -64,7 +64,7 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
         (dlq, 0)
     } else {
         let level = if delay_level == 0 {
-            3 + msg.reconsume_times
+            msg.reconsume_times.saturating_add(3)
         } else {
             delay_level
         };
@@ -79,7 +79,7 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
         sys_flag: msg.sys_flag,
         born_timestamp: msg.born_timestamp,
         born_host: msg.born_host,
-        reconsume_times: msg.reconsume_times + 1,
+        reconsume_times: msg.reconsume_times.saturating_add(1),
         body: msg.body,
         properties: encode_properties(&props),
     };

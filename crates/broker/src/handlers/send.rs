@@ -202,6 +202,14 @@ fn without_delay(props: &str) -> String {
 /// picks the queue. The flag says whether the delay level must be dropped (DLQ).
 fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool), RemotingCommand> {
     names::validate_topic(&h.topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    if h.topic == names::SCHEDULE_TOPIC || h.topic == AUTO_CREATE_TOPIC {
+        // Upstream refuses these too: a message in the schedule topic would be re-stored to
+        // whatever REAL_TOPIC it names, bypassing validation and permissions.
+        return Err(err(
+            rs::NO_PERMISSION,
+            format!("sending to the system topic {} is not allowed", h.topic),
+        ));
+    }
     if h.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_PREPARED {
         return Err(err(
             rs::NO_PERMISSION,

@@ -125,29 +125,48 @@ impl Progress<'_> {
                 .collect(),
             undo_of: m.undo_of,
         };
-        let change = self.b.offsets.apply_change(draft).await?;
+        // Guards are installed under the offset log's lock, in the same step that applies the
+        // change: a client commit checks the guards under that lock too, so a stale commit can
+        // never land between the reset and its guard. The pre-reset offset is the value the
+        // change replaced, read under the lock.
+        let pull_state = &self.b.pull_state;
+        let change = self
+            .b
+            .offsets
+            .apply_change_then(draft, |c| {
+                for e in &c.entries {
+                    match e.after {
+                        Some(t) => pull_state.install_guard(
+                            &e.key.group,
+                            &e.key.topic,
+                            e.key.queue_id,
+                            t,
+                            e.before,
+                        ),
+                        None => pull_state.forget(&e.key.group, &e.key.topic, e.key.queue_id),
+                    }
+                }
+            })
+            .await?;
         result.change_id = Some(change.id);
         let mut touched = BTreeSet::new();
         for q in &result.queues {
-            match q.target {
-                Some(t) => self
-                    .b
-                    .pull_state
-                    .install_guard(&q.group, &q.topic, q.queue_id, t, q.current),
-                None => self.b.pull_state.forget(&q.group, &q.topic, q.queue_id),
-            }
             // A pull held at the old position re-checks now and is redirected.
             self.b.pull_hold.wake(&q.topic, q.queue_id);
             touched.insert((q.group.clone(), q.topic.clone()));
         }
-        for (group, topic) in touched {
-            let offsets: Vec<(i32, i64)> = result
-                .queues
-                .iter()
-                .filter(|q| q.group == group && q.topic == topic)
-                .filter_map(|q| q.target.map(|t| (q.queue_id, t)))
-                .collect();
-            notify::reset_clients(self.b, &group, &topic, &offsets);
+        // Resolving an intent answers the client that asked; telling its group to reset (Java
+        // clients pause ~10 s on RESET_CONSUMER_CLIENT_OFFSET) would only stall it.
+        if m.operation != "intent" {
+            for (group, topic) in touched {
+                let offsets: Vec<(i32, i64)> = result
+                    .queues
+                    .iter()
+                    .filter(|q| q.group == group && q.topic == topic)
+                    .filter_map(|q| q.target.map(|t| (q.queue_id, t)))
+                    .collect();
+                notify::reset_clients(self.b, &group, &topic, &offsets);
+            }
         }
         tracing::info!(change = change.id, operation = %change.operation, scope = %change.scope, actor = %change.actor,
             queues = change.entries.len(), "offsets changed");

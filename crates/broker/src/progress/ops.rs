@@ -217,7 +217,7 @@ impl Progress<'_> {
                 &r.topic,
                 r.queue_id,
                 current,
-                Some(requested.clamp(min, max)),
+                Some(requested.max(min).min(max)),
                 Some(requested),
                 min,
                 max,

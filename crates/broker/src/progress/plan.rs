@@ -244,7 +244,8 @@ pub(crate) fn plan_queue(
         }
         ResetSpec::PerQueue(_) => return Err(invalid("per-queue specs are resolved per queue")),
     };
-    let target = requested.clamp(min, max);
+    // Not `clamp`: min and max are read separately and a concurrent delete can make min > max.
+    let target = requested.max(min).min(max);
     Ok(with_impact(
         b,
         group,

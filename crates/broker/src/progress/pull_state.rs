@@ -68,9 +68,12 @@ impl PullState {
             .or_default()
             .entry(queue_id)
             .or_default();
+        // A reset on top of an unfinished one keeps the furthest pre-reset position: stale
+        // commits of the first position must stay ignored.
+        let previous_end = entry.guard.map_or(i64::MIN, |g| g.end_at);
         entry.guard = Some(Guard {
             target,
-            end_at: old.unwrap_or(target).max(target),
+            end_at: old.unwrap_or(target).max(target).max(previous_end),
             observed: false,
             pulled_max: target,
         });
@@ -92,8 +95,17 @@ impl PullState {
         })
     }
 
-    /// Records where a pull left the group (`nextBeginOffset`).
-    pub fn record_pull(&self, group: &str, topic: &str, queue_id: i32, next_begin: i64) {
+    /// Records where a pull left the group (`nextBeginOffset`). `delivered` says whether the pull
+    /// actually read the queue up to there (found, filtered or at the end); only such pulls move
+    /// the limit a guarded commit may reach.
+    pub fn record_pull(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        next_begin: i64,
+        delivered: bool,
+    ) {
         let mut g = self.groups.lock();
         if let Some(e) = g
             .get_mut(group)
@@ -101,7 +113,7 @@ impl PullState {
             .and_then(|q| q.get_mut(&queue_id))
         {
             e.pulled = Some(next_begin);
-            if let Some(guard) = e.guard.as_mut().filter(|g| g.observed) {
+            if let Some(guard) = e.guard.as_mut().filter(|g| g.observed && delivered) {
                 guard.pulled_max = guard.pulled_max.max(next_begin);
             }
             return;
@@ -185,20 +197,20 @@ mod tests {
     #[test]
     fn backward_reset_ignores_stale_commits_until_caught_up() {
         let s = PullState::default();
-        s.record_pull("g", "t", 0, 100);
+        s.record_pull("g", "t", 0, 100, true);
         s.install_guard("g", "t", 0, 40, Some(100));
         // Before the group pulls at 40: redirect, and ignore its old commits.
         assert_eq!(s.redirect("g", "t", 0, 100), Some(40));
         assert_eq!(s.filter_commit("g", "t", 0, 100), CommitDecision::Ignore);
         // It pulls at 40 and gets up to 72.
         assert_eq!(s.redirect("g", "t", 0, 40), None);
-        s.record_pull("g", "t", 0, 72);
+        s.record_pull("g", "t", 0, 72, true);
         // A stale commit of its pre-reset position must not skip the replay.
         assert_eq!(s.filter_commit("g", "t", 0, 100), CommitDecision::Ignore);
         assert_eq!(s.filter_commit("g", "t", 0, 39), CommitDecision::Ignore);
         assert_eq!(s.filter_commit("g", "t", 0, 70), CommitDecision::Accept);
         assert!(s.is_guarded("g", "t", 0));
-        s.record_pull("g", "t", 0, 130);
+        s.record_pull("g", "t", 0, 130, true);
         assert_eq!(s.filter_commit("g", "t", 0, 105), CommitDecision::Accept);
         assert!(
             !s.is_guarded("g", "t", 0),
@@ -213,11 +225,33 @@ mod tests {
         s.install_guard("new", "t", 3, 500, None);
         assert_eq!(s.redirect("new", "t", 3, 0), Some(500));
         assert_eq!(s.redirect("new", "t", 3, 500), None);
-        s.record_pull("new", "t", 3, 532);
+        s.record_pull("new", "t", 3, 532, true);
         assert_eq!(s.filter_commit("new", "t", 3, 499), CommitDecision::Ignore);
         assert_eq!(s.filter_commit("new", "t", 3, 510), CommitDecision::Accept);
         assert!(!s.is_guarded("new", "t", 3));
         assert_eq!(s.pull_offset("new", "t", 3), Some(532));
+        // A reset on top of an unfinished one keeps ignoring the first position's commits:
+        // 950 → 400, then 400 → 500 before the group caught up.
+        s.install_guard("new", "t", 3, 400, Some(950));
+        s.install_guard("new", "t", 3, 500, Some(400));
+        assert_eq!(s.redirect("new", "t", 3, 500), None);
+        s.record_pull("new", "t", 3, 5000, false);
+        assert_eq!(
+            s.filter_commit("new", "t", 3, 700),
+            CommitDecision::Ignore,
+            "an offset-moved answer is not a read"
+        );
+        s.record_pull("new", "t", 3, 800, true);
+        assert_eq!(s.filter_commit("new", "t", 3, 700), CommitDecision::Accept);
+        assert!(
+            s.is_guarded("new", "t", 3),
+            "700 is below the first reset's pre-reset 950"
+        );
+        assert_eq!(
+            s.filter_commit("new", "t", 3, 950),
+            CommitDecision::Ignore,
+            "stale and past what was pulled"
+        );
         s.remove_group("new");
         assert_eq!(s.pull_offset("new", "t", 3), None);
     }
