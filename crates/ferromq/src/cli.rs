@@ -31,6 +31,11 @@ pub enum Command {
     Broker(ServerArgs),
     /// Benchmark any RocketMQ-compatible broker, found through a name server.
     Bench(ferromq_bench::BenchArgs),
+    /// Administer a cluster: consumer progress (reset with dry run, describe, export/import,
+    /// clone, delete, history, undo), topics, and mqadmin's command names.
+    ///
+    /// Example: ferromq admin -n 127.0.0.1:9876 offsets reset --group orders --topic Orders --to-earliest
+    Admin(ferromq_admin::AdminArgs),
 }
 
 #[derive(Args, Debug, Default)]

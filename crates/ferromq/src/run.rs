@@ -17,6 +17,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Namesrv(args) => namesrv(args).await,
         Command::Broker(args) => broker(args).await,
         Command::Bench(args) => Ok(ferromq_bench::run(args).await?),
+        Command::Admin(args) => {
+            let code = admin(args).await;
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            std::process::exit(code)
+        }
+    }
+}
+
+/// `ferromq admin`: its result is the process exit code (0 done, 1 error, 2 bad usage,
+/// 3 partially applied); errors are one line on standard error.
+pub async fn admin(args: ferromq_admin::AdminArgs) -> i32 {
+    match ferromq_admin::run(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
     }
 }
 

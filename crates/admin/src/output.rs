@@ -1,0 +1,85 @@
+//! Tables for people, JSON for scripts.
+
+use serde::Serialize;
+
+/// Renders rows under headers, columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let mut out = line(headers.to_vec());
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+pub fn print_json<T: Serialize>(v: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
+    );
+}
+
+pub fn opt(v: Option<i64>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+/// A one-line progress bar on standard error, shown only on a terminal and for more than one step.
+pub struct Progress {
+    total: usize,
+    done: usize,
+    label: String,
+    on: bool,
+}
+
+impl Progress {
+    pub fn new(total: usize, label: &str) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            total,
+            done: 0,
+            label: label.to_string(),
+            on: total > 1 && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Marks one step done (`what` names it) and redraws the bar.
+    pub fn step(&mut self, what: &str) {
+        self.done += 1;
+        if !self.on {
+            return;
+        }
+        const WIDTH: usize = 30;
+        let filled = WIDTH * self.done / self.total.max(1);
+        eprint!(
+            "\r{} [{}{}] {}/{} {what:<30}",
+            self.label,
+            "#".repeat(filled),
+            " ".repeat(WIDTH - filled),
+            self.done,
+            self.total
+        );
+        if self.done == self.total {
+            eprintln!();
+        }
+    }
+}
