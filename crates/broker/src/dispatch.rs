@@ -58,7 +58,7 @@ pub async fn dispatch(
         rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::create(b, &req),
         rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => group::get_all(b),
         rq::GET_SUBSCRIPTIONGROUP_CONFIG => group::get_one(b, &req),
-        rq::DELETE_SUBSCRIPTIONGROUP => group::delete(b, &req).await,
+        rq::DELETE_SUBSCRIPTIONGROUP => group::delete(b, &conn, &req).await,
         // Administration
         rq::GET_BROKER_RUNTIME_INFO => admin::runtime_info(b),
         rq::GET_CONSUMER_CONNECTION_LIST => admin::consumer_connections(b, &req),

@@ -690,3 +690,65 @@ async fn import_export_lag_and_topic_deletion() {
     let _ = Duration::from_secs(1);
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleting_a_group_records_its_offsets_and_commits_need_real_queues() {
+    let c = Cluster::start(1).await;
+    let client = c.client();
+    let addr = c.broker_addr(0);
+    fill(&client, &addr, "Del", 2, 4).await;
+    client
+        .update_offset(&addr, "Gone", "Del", 1, 3)
+        .await
+        .unwrap();
+    let e = client
+        .update_offset(&addr, "Gone", "Del", 7, 3)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(rs::INVALID_PARAMETER),
+        "queue 7 does not exist"
+    );
+    // A malformed header changes nothing.
+    let bad = RemotingCommand::request(rq::DELETE_SUBSCRIPTIONGROUP)
+        .with_ext("groupName", "Gone")
+        .with_ext("cleanOffset", "perhaps");
+    assert_eq!(
+        client.remoting.invoke_raw(&addr, bad).await.unwrap().code,
+        rs::INVALID_PARAMETER
+    );
+    assert_eq!(
+        client.query_offset(&addr, "Gone", "Del", 1).await.unwrap(),
+        Some(3)
+    );
+    let del = RemotingCommand::request(rq::DELETE_SUBSCRIPTIONGROUP)
+        .with_ext("groupName", "Gone")
+        .with_ext("cleanOffset", true);
+    client.remoting.invoke(&addr, del).await.unwrap();
+    let q = requests::query_consumer_offset("Gone", "Del", 1).with_ext("setZeroIfNotFound", false);
+    assert_eq!(
+        client.remoting.invoke_raw(&addr, q).await.unwrap().code,
+        rs::QUERY_NOT_FOUND
+    );
+    let changes = history(&client, &addr).await;
+    assert_eq!(changes[0].operation, "delete");
+    assert_eq!(changes[0].entries[0].before, Some(3));
+    // ... and so it can be undone.
+    client
+        .ferro::<_, PlanResult>(
+            &addr,
+            rq::FERRO_UNDO,
+            &UndoRequest {
+                change_id: changes[0].id,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client.query_offset(&addr, "Gone", "Del", 1).await.unwrap(),
+        Some(3)
+    );
+    c.shutdown().await;
+}

@@ -10,7 +10,9 @@ use ferromq_protocol::{names, RemotingCommand};
 
 use super::{bad, err};
 use crate::dispatch::Reply;
+use crate::progress::model::DeleteRequest;
 use crate::Broker;
+use ferromq_net::Connection;
 
 pub fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let cfg: SubscriptionGroupConfig =
@@ -42,16 +44,24 @@ pub fn get_one(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     Ok(RemotingCommand::success().with_body(body::to_vec(&cfg)))
 }
 
-pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    // Parse every header before changing anything.
     let group = req.req_str("groupName").map_err(bad)?;
+    let clean = req.opt_bool("cleanOffset").map_err(bad)?.unwrap_or(false);
+    if clean {
+        // Through the progress service, so the deletion is recorded and can be undone.
+        let request = DeleteRequest {
+            group: group.to_string(),
+            topics: None,
+            dry_run: false,
+        };
+        b.progress()
+            .delete_offsets(request, &conn.remote_addr().to_string())
+            .await
+            .map_err(|e| e.to_response())?;
+    }
     b.groups.delete(group);
     b.locks.remove_group(group);
     b.pull_state.remove_group(group);
-    if req.opt_bool("cleanOffset").map_err(bad)?.unwrap_or(false) {
-        b.offsets
-            .delete_group(group)
-            .await
-            .map_err(|e| err(rs::SYSTEM_ERROR, format!("deleting offsets failed: {e}")))?;
-    }
     Ok(RemotingCommand::success())
 }

@@ -65,10 +65,20 @@ pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let queue_id = req.req_i32("queueId").map_err(bad)?;
     let offset = req.req_i64("commitOffset").map_err(bad)?;
     names::validate_group(group).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
-    if !b.topics.contains(topic) {
+    let Some(cfg) = b.topics.get(topic) else {
         return Err(err(
             rs::TOPIC_NOT_EXIST,
             format!("Topic {topic} not exist!"),
+        ));
+    };
+    if queue_id >= cfg.queue_count() {
+        // Offsets are durable: do not let a client create entries for queues that do not exist.
+        return Err(err(
+            rs::INVALID_PARAMETER,
+            format!(
+                "queueId {queue_id} does not exist: topic {topic} has {} queues",
+                cfg.queue_count()
+            ),
         ));
     }
     if offset == -1 {
