@@ -1,14 +1,53 @@
 //! Telling online consumers about a reset at once: RESET_CONSUMER_CLIENT_OFFSET (220), oneway,
 //! to every client of the group. The C++ client needs the array body (`ResetOffsetBodyForC`);
 //! Java clients read the `MessageQueue`-keyed map. Clients that ignore 220 (ali-ons) learn of
-//! the reset from their next pull (PULL_OFFSET_MOVED).
+//! the reset from their next pull (PULL_OFFSET_MOVED): a reset wakes held long polls, so that
+//! happens at once too.
+//!
+//! 220 is sent only when the topic lives on this broker alone (asked of the name server). With
+//! several brokers each would send its own notice for the same topic at the same moment, and the
+//! Apache C++ client (rocketmq-client-cpp 1.2) then stalls waiting on a pull it considers
+//! outstanding; it follows PULL_OFFSET_MOVED from every broker correctly.
 
 use ferromq_protocol::body::{write_mq_map, MessageQueue};
 use ferromq_protocol::codes::request;
 use ferromq_protocol::{LanguageCode, RemotingCommand};
 use serde::Serialize;
 
+use std::time::Duration;
+
+use ferromq_net::{ConnConfig, Connection, NoHandler};
+use ferromq_protocol::body::TopicRouteData;
+
 use crate::Broker;
+
+const ROUTE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether the name servers route `topic` to one broker only (`None` when none answers).
+async fn on_one_broker(namesrv: &[String], topic: &str) -> Option<bool> {
+    for addr in namesrv {
+        let Ok(conn) = Connection::connect(
+            addr,
+            std::sync::Arc::new(NoHandler),
+            &ConnConfig::default(),
+            ROUTE_TIMEOUT,
+        )
+        .await
+        else {
+            continue;
+        };
+        let req =
+            RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic);
+        let resp = conn.request(req, ROUTE_TIMEOUT).await;
+        conn.close();
+        if let Ok(r) = resp {
+            if let Ok(route) = ferromq_protocol::body::parse::<TopicRouteData>(&r.body) {
+                return Some(route.broker_datas.len() <= 1);
+            }
+        }
+    }
+    None
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +88,7 @@ pub fn reset_clients(b: &Broker, group: &str, topic: &str, offsets: &[(i32, i64)
             serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
         )
     };
+    let mut notices = Vec::new();
     for ch in info.channels.values() {
         let (lang, _) = ch.conn.peer_info();
         let body = if lang == LanguageCode::CPP {
@@ -62,8 +102,19 @@ pub fn reset_clients(b: &Broker, group: &str, topic: &str, offsets: &[(i32, i64)
             .with_ext("timestamp", crate::topics::now_ms())
             .with_ext("isForce", true)
             .with_body(body.into_bytes());
-        if let Err(e) = ch.conn.try_oneway(cmd) {
-            tracing::debug!(client = %ch.client_id, "reset notice not sent: {e}");
-        }
+        notices.push((ch.conn.clone(), ch.client_id.clone(), cmd));
     }
+    let namesrv = b.cfg.namesrv_addrs();
+    let topic = topic.to_string();
+    tokio::spawn(async move {
+        if on_one_broker(&namesrv, &topic).await != Some(true) {
+            tracing::debug!(%topic, "topic on several brokers (or route unknown): clients follow PULL_OFFSET_MOVED");
+            return;
+        }
+        for (conn, client, cmd) in notices {
+            if let Err(e) = conn.try_oneway(cmd) {
+                tracing::debug!(%client, "reset notice not sent: {e}");
+            }
+        }
+    });
 }
