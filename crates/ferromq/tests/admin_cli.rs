@@ -1133,3 +1133,65 @@ fn a_broker_stopped_between_plan_and_apply_is_reported_with_exit_3() {
         assert_eq!(v, Some(0));
     }
 }
+
+/// The scenario with a real client online: a C++ push consumer (PyPI rocketmq 0.4.4)
+/// consumes the topic on both brokers, the CLI resets its group backwards, and the consumer
+/// replays from the new position on every queue of both brokers.
+#[test]
+fn a_cli_reset_moves_a_live_cpp_consumer_on_both_brokers() {
+    let c = Cluster::start();
+    c.fill();
+    let group = "AdminLiveGroup";
+    let args = common::strings(&[
+        "--namesrv",
+        c.namesrv.as_str(),
+        "--topic",
+        TOPIC,
+        "--group",
+        group,
+        "--timeout",
+        "80",
+    ]);
+    let consumer = common::spawn_client(common::Client::Cpp, "consumer", &args);
+    let total = 2 * QUEUES as usize * MESSAGES as usize;
+    let is_msg = |l: &Value| l["event"] == "message";
+    consumer.wait_lines(Duration::from_secs(60), "every message once", |lines| {
+        lines.iter().filter(|l| is_msg(l)).count() >= total
+    });
+    let at_end = vec![Some(MESSAGES); 2 * QUEUES as usize];
+    assert!(
+        poll_until(Duration::from_secs(30), || c.offsets(group) == at_end),
+        "commits reached the end: {:?}",
+        c.offsets(group)
+    );
+
+    c.admin(&[
+        "offsets",
+        "reset",
+        "--group",
+        group,
+        "--topic",
+        TOPIC,
+        "--to-offset",
+        "7",
+        "--execute",
+    ])
+    .ok();
+    // Offsets 7..9 of each of the 4 queues come again: 12 more deliveries at offsets ≥ 7.
+    consumer.wait_lines(
+        Duration::from_secs(60),
+        "replay from offset 7 on every queue",
+        |lines| {
+            lines
+                .iter()
+                .filter(|l| is_msg(l) && l["queueOffset"].as_i64().is_some_and(|o| o >= 7))
+                .count()
+                >= 2 * 2 * QUEUES as usize * 3
+        },
+    );
+    assert!(
+        poll_until(Duration::from_secs(30), || c.offsets(group) == at_end),
+        "back at the end after the replay: {:?}",
+        c.offsets(group)
+    );
+}
