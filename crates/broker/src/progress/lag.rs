@@ -43,8 +43,8 @@ impl Progress<'_> {
             };
             for q in 0..cfg.read_queue_nums {
                 let committed = b.offsets.get(&req.group, topic, q);
-                let (min, max) = (b.store.min_offset(topic, q), b.store.max_offset(topic, q));
-                let from = committed.unwrap_or(min).max(min).min(max);
+                let (min, max) = super::plan::bounds(b, topic, q);
+                let from = committed.unwrap_or(min).clamp(min, max);
                 let lag = max - from;
                 let lag_ms = if lag > 0 {
                     b.store

@@ -7,7 +7,7 @@ use super::model::{
     CloneRequest, DeleteRequest, ExportRequest, HistoryRequest, HistoryResult, ImportRequest,
     OffsetRecord, PlanResult, UndoRequest,
 };
-use super::plan::{validate_group, validate_topic, with_impact};
+use super::plan::{bounds, validate_group, validate_topic, with_impact};
 use super::{invalid, Mutation, Progress, ProgressError};
 use crate::topics::now_ms;
 
@@ -33,10 +33,6 @@ impl Progress<'_> {
         for topic in &topics {
             validate_topic(topic)?;
             for (q, off) in self.b.offsets.group_topic(&req.from, topic) {
-                let (min, max) = (
-                    self.b.store.min_offset(topic, q),
-                    self.b.store.max_offset(topic, q),
-                );
                 let current = self.b.offsets.get(&req.to, topic, q);
                 queues.push(with_impact(
                     self.b,
@@ -46,8 +42,6 @@ impl Progress<'_> {
                     current,
                     Some(off),
                     Some(off),
-                    min,
-                    max,
                 ));
             }
         }
@@ -103,10 +97,6 @@ impl Progress<'_> {
         for topic in &topics {
             validate_topic(topic)?;
             for (q, off) in self.b.offsets.group_topic(&req.group, topic) {
-                let (min, max) = (
-                    self.b.store.min_offset(topic, q),
-                    self.b.store.max_offset(topic, q),
-                );
                 queues.push(with_impact(
                     self.b,
                     &req.group,
@@ -115,8 +105,6 @@ impl Progress<'_> {
                     Some(off),
                     None,
                     None,
-                    min,
-                    max,
                 ));
             }
             clear.extend(
@@ -198,10 +186,7 @@ impl Progress<'_> {
                 });
                 continue;
             }
-            let (min, max) = (
-                self.b.store.min_offset(&r.topic, r.queue_id),
-                self.b.store.max_offset(&r.topic, r.queue_id),
-            );
+            let (min, max) = bounds(self.b, &r.topic, r.queue_id);
             let requested = match by_time {
                 Some(ts) => {
                     self.b
@@ -217,10 +202,8 @@ impl Progress<'_> {
                 &r.topic,
                 r.queue_id,
                 current,
-                Some(requested.max(min).min(max)),
+                Some(requested.clamp(min, max)),
                 Some(requested),
-                min,
-                max,
             ));
         }
         self.apply(Mutation {
@@ -283,19 +266,8 @@ impl Progress<'_> {
             .iter()
             .map(|e| {
                 let (t, q) = (&e.key.topic, e.key.queue_id);
-                let (min, max) = (self.b.store.min_offset(t, q), self.b.store.max_offset(t, q));
                 let current = self.b.offsets.get(&e.key.group, t, q);
-                with_impact(
-                    self.b,
-                    &e.key.group,
-                    t,
-                    q,
-                    current,
-                    e.before,
-                    e.before,
-                    min,
-                    max,
-                )
+                with_impact(self.b, &e.key.group, t, q, current, e.before, e.before)
             })
             .collect();
         self.apply(Mutation {

@@ -231,7 +231,7 @@ pub(crate) fn plan_queue(
     current: Option<i64>,
     spec: &ResetSpec,
 ) -> Result<PlannedQueue, ProgressError> {
-    let (min, max) = (b.store.min_offset(topic, q), b.store.max_offset(topic, q));
+    let (min, max) = bounds(b, topic, q);
     let requested = match spec {
         ResetSpec::Earliest => min,
         ResetSpec::Latest => max,
@@ -244,8 +244,7 @@ pub(crate) fn plan_queue(
         }
         ResetSpec::PerQueue(_) => return Err(invalid("per-queue specs are resolved per queue")),
     };
-    // Not `clamp`: min and max are read separately and a concurrent delete can make min > max.
-    let target = requested.max(min).min(max);
+    let target = requested.clamp(min, max);
     Ok(with_impact(
         b,
         group,
@@ -254,14 +253,18 @@ pub(crate) fn plan_queue(
         current,
         Some(target),
         Some(requested),
-        min,
-        max,
     ))
+}
+
+/// A queue's `[min, max]` offsets. They are read one after the other, so a concurrent delete
+/// could make min exceed max; the pair returned always satisfies min ≤ max.
+pub(crate) fn bounds(b: &Broker, topic: &str, q: i32) -> (i64, i64) {
+    let min = b.store.min_offset(topic, q);
+    (min, b.store.max_offset(topic, q).max(min))
 }
 
 /// A planned queue with its impact: how many messages are skipped or replayed, and when they
 /// were stored.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn with_impact(
     b: &Broker,
     group: &str,
@@ -270,9 +273,8 @@ pub(crate) fn with_impact(
     current: Option<i64>,
     target: Option<i64>,
     requested: Option<i64>,
-    min: i64,
-    max: i64,
 ) -> PlannedQueue {
+    let (min, max) = bounds(b, topic, q);
     let (mut skipped, mut replayed, mut from, mut to) = (0, 0, None, None);
     if let (Some(c), Some(t)) = (current, target) {
         let (lo, hi) = (c.min(t).max(min), c.max(t).min(max));
