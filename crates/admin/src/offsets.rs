@@ -989,18 +989,7 @@ pub async fn describe(ctx: &Ctx, group: &str, topics: &[String]) -> Result<i32, 
             queues.push(q);
         }
     }
-    queues.sort_by(|a, b| {
-        (
-            a["topic"].as_str(),
-            a["brokerName"].as_str(),
-            a["queueId"].as_i64(),
-        )
-            .cmp(&(
-                b["topic"].as_str(),
-                b["brokerName"].as_str(),
-                b["queueId"].as_i64(),
-            ))
-    });
+    crate::output::sort_queues(&mut queues);
     let total: i64 = queues.iter().filter_map(|q| q["lag"].as_i64()).sum();
     let max_lag_ms = queues
         .iter()

@@ -32,6 +32,18 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Sorts per-queue JSON rows by topic, broker and queue id (what every per-queue table shows).
+pub fn sort_queues(queues: &mut [serde_json::Value]) {
+    fn key(v: &serde_json::Value) -> (Option<&str>, Option<&str>, Option<i64>) {
+        (
+            v["topic"].as_str(),
+            v["brokerName"].as_str(),
+            v["queueId"].as_i64(),
+        )
+    }
+    queues.sort_by(|a, b| key(a).cmp(&key(b)));
+}
+
 pub fn print_json<T: Serialize>(v: &T) {
     println!(
         "{}",
