@@ -1,0 +1,171 @@
+//! `offsets reset`: from flags (or a file) to a plan on every broker concerned.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ferromq_protocol::codes::request as rq;
+use serde_json::{json, Value};
+
+use super::apply::plan_apply;
+use super::transfer::{export_records, import_records};
+use super::{parse_topic_scope, ResetScope, Spec};
+use crate::args::{ApplyArgs, ResetArgs};
+use crate::cluster::Broker;
+use crate::records::{self, Record};
+use crate::{AdminError, Ctx};
+
+pub(super) async fn reset(ctx: &Ctx, a: ResetArgs) -> Result<i32, AdminError> {
+    if let Some(file) = &a.from_file {
+        if !a.topic.is_empty() || a.all_topics {
+            return Err(AdminError::Usage(
+                "--from-file names its topics: --topic and --all-topics do not apply".into(),
+            ));
+        }
+        let mut recs = records::read_records(file)?;
+        if !a.group.is_empty() {
+            recs.retain(|r| a.group.contains(&r.group));
+        }
+        if recs.is_empty() {
+            return Err(AdminError::Usage(format!(
+                "{}: no offsets to apply",
+                file.display()
+            )));
+        }
+        return import_records(ctx, recs, false, None, &a.apply, "reset --from-file").await;
+    }
+    if a.group.is_empty() && !a.all_groups {
+        return Err(AdminError::Usage(
+            "name the groups: --group G (repeatable) or --all-groups".into(),
+        ));
+    }
+    if a.topic.is_empty() && !a.all_topics {
+        return Err(AdminError::Usage(
+            "name the topics: --topic T, --topic T:0,1 (repeatable) or --all-topics".into(),
+        ));
+    }
+    let spec = if a.to_earliest {
+        Spec::Earliest
+    } else if a.to_latest {
+        Spec::Latest
+    } else if let Some(n) = a.to_offset {
+        if n < 0 {
+            return Err(AdminError::Usage("--to-offset must be ≥ 0".into()));
+        }
+        Spec::Offset(n)
+    } else if let Some(n) = a.shift_by {
+        Spec::ShiftBy(n)
+    } else if let Some(t) = a.to_datetime {
+        Spec::Timestamp(t)
+    } else if let Some(d) = a.by_duration {
+        Spec::Duration(d)
+    } else {
+        return Err(AdminError::Usage("give one reset spec".into()));
+    };
+    let topics = a
+        .topic
+        .iter()
+        .map(|t| parse_topic_scope(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scope = ResetScope {
+        groups: a.group,
+        all_groups: a.all_groups,
+        topics,
+        all_topics: a.all_topics,
+        allow_intents: a.allow_intents,
+    };
+    reset_core(ctx, scope, spec, &a.apply).await
+}
+
+/// Plans a reset on every broker concerned, then (with `execute`) applies it broker by broker.
+pub async fn reset_core(
+    ctx: &Ctx,
+    scope: ResetScope,
+    spec: Spec,
+    apply: &ApplyArgs,
+) -> Result<i32, AdminError> {
+    let all = ctx.cluster.all_brokers().await?;
+    let mut groups = scope.groups.clone();
+    let mut known: Vec<Record> = Vec::new();
+    if scope.all_groups || scope.all_topics {
+        ctx.cluster.require_ferro(&all, "offsets reset").await?;
+        known = export_records(ctx, &all, &groups).await?;
+    }
+    if scope.all_groups {
+        let set: BTreeSet<String> = known.iter().map(|r| r.group.clone()).collect();
+        groups = set.into_iter().collect();
+        if groups.is_empty() {
+            return Err(AdminError::Failed(
+                "--all-groups: no group has offsets on the brokers".into(),
+            ));
+        }
+    }
+    // Per broker: the topic scopes to send.
+    let mut per_broker: BTreeMap<Broker, Vec<Value>> = BTreeMap::new();
+    if scope.all_topics {
+        let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in &known {
+            if groups.contains(&r.group) {
+                seen.entry(r.broker_name.clone().unwrap_or_default())
+                    .or_default()
+                    .insert(r.topic.clone());
+            }
+        }
+        for b in &all {
+            if let Some(ts) = seen.get(&b.name) {
+                per_broker.insert(
+                    b.clone(),
+                    ts.iter()
+                        .map(|t| json!({"topic": t, "queues": null}))
+                        .collect(),
+                );
+            }
+        }
+        if per_broker.is_empty() {
+            return Err(AdminError::Failed(format!(
+                "--all-topics: the group(s) {} have no offsets on any broker",
+                groups.join(", ")
+            )));
+        }
+    } else {
+        for (topic, queues) in &scope.topics {
+            let holders = match ctx.cluster.topic_brokers(topic).await? {
+                Some(h) => h.into_iter().map(|(b, _)| b).collect(),
+                None if scope.allow_intents => all.clone(),
+                None => {
+                    return Err(AdminError::Failed(format!(
+                        "topic {topic} does not exist; pass --allow-intents to store an intent \
+                         applied when it is created"
+                    )))
+                }
+            };
+            for b in holders {
+                per_broker
+                    .entry(b)
+                    .or_default()
+                    .push(json!({"topic": topic, "queues": queues}));
+            }
+        }
+    }
+    let brokers: Vec<Broker> = per_broker.keys().cloned().collect();
+    ctx.cluster.require_ferro(&brokers, "offsets reset").await?;
+    let jobs = per_broker
+        .into_iter()
+        .map(|(b, topics)| {
+            let body = json!({
+                "groups": groups,
+                "topics": topics,
+                "spec": spec.json(),
+                "allowIntents": scope.allow_intents,
+            });
+            (b, body)
+        })
+        .collect();
+    plan_apply(
+        ctx,
+        rq::FERRO_RESET_OFFSETS,
+        jobs,
+        apply,
+        groups.len(),
+        "reset",
+    )
+    .await
+}
