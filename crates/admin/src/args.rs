@@ -76,7 +76,8 @@ pub enum AdminCommand {
         name = "resetOffsetByTime",
         after_help = "Examples:\n  \
         ferromq admin resetOffsetByTime -g orders -t Orders -s now\n  \
-        ferromq admin resetOffsetByTime -g orders -t Orders -s 2025-11-24#10:00:00:000"
+        ferromq admin resetOffsetByTime -g orders -t Orders -s 2025-11-24#10:00:00:000\n  \
+        ferromq admin resetOffsetByTime -g orders -t Orders -s now -b 127.0.0.1:10911 -q 3 -o 1200"
     )]
     ResetOffsetByTime {
         /// Consumer group.
@@ -88,9 +89,21 @@ pub enum AdminCommand {
         /// Time: now, epoch ms, yyyy-MM-dd#HH:mm:ss:SSS or ISO 8601.
         #[arg(short = 's', long = "timestamp", value_parser = parse_time)]
         timestamp: i64,
-        /// Force (upstream flag; ferromq brokers always move the offset).
+        /// Force: when false, only move offsets backwards (never skip unconsumed messages).
         #[arg(short = 'f', long = "force", default_value = "true", action = clap::ArgAction::Set)]
         force: bool,
+        /// Only the brokers of this cluster.
+        #[arg(short = 'c', long = "cluster")]
+        cluster: Option<String>,
+        /// Single-queue mode: the broker address (with -q).
+        #[arg(short = 'b', long = "broker", requires = "queue")]
+        broker_addr: Option<String>,
+        /// Single-queue mode: the queue id (with -b).
+        #[arg(short = 'q', long = "queue", requires = "broker_addr")]
+        queue: Option<i32>,
+        /// Single-queue mode: this offset instead of the one found by time.
+        #[arg(short = 'o', long = "offset", requires = "queue")]
+        offset: Option<i64>,
     },
     /// mqadmin skipAccumulatedMessage: move a group to the end of every queue (applies at once).
     #[command(
@@ -105,6 +118,9 @@ pub enum AdminCommand {
         topic: String,
         #[arg(short = 'f', long = "force", default_value = "true", action = clap::ArgAction::Set)]
         force: bool,
+        /// Only the brokers of this cluster.
+        #[arg(short = 'c', long = "cluster")]
+        cluster: Option<String>,
     },
     /// mqadmin cloneGroupOffset: copy a group's offsets to another group (applies at once).
     #[command(
@@ -122,7 +138,8 @@ pub enum AdminCommand {
         /// Topic (all topics of the source group when omitted).
         #[arg(short = 't', long = "topic")]
         topic: Option<String>,
-        /// Upstream flag, accepted and ignored.
+        /// Upstream flag, accepted for scripts; like mqadmin's own cloneGroupOffset it does not
+        /// change the result (offsets of offline groups are always copied).
         #[arg(short = 'o', long = "offline")]
         offline: Option<bool>,
     },
@@ -137,6 +154,13 @@ pub enum AdminCommand {
         group: Option<String>,
         #[arg(short = 't', long = "topicName")]
         topic: Option<String>,
+        /// Also list the group's connected clients (mqadmin -s true).
+        #[arg(short = 's', long = "showClientIP", default_value = "false", action = clap::ArgAction::Set)]
+        show_clients: bool,
+        /// Only the brokers of this cluster (accepted for mqadmin scripts; groups are shown
+        /// across every broker that holds their topics).
+        #[arg(short = 'c', long = "cluster")]
+        cluster: Option<String>,
     },
     /// mqadmin topicList: every topic the name server knows.
     #[command(
@@ -178,6 +202,14 @@ pub enum AdminCommand {
         perm: i32,
         #[arg(short = 'o', long = "order", default_value = "false", action = clap::ArgAction::Set)]
         order: bool,
+        /// Topic attributes, mqadmin style: +key=value[,+key=value] (a leading - removes one).
+        #[arg(short = 'a', long = "attributes")]
+        attributes: Option<String>,
+        /// Upstream unit flags, accepted for scripts (ferromq has no unit mode).
+        #[arg(short = 'u', long = "unit", hide = true)]
+        unit: Option<bool>,
+        #[arg(short = 's', long = "hasUnitSub", hide = true)]
+        has_unit_sub: Option<bool>,
     },
     /// mqadmin topicStatus: min/max offset and last store time of every queue of a topic.
     #[command(
@@ -239,8 +271,9 @@ pub enum AdminCommand {
     DeleteTopic {
         #[arg(short = 't', long = "topic")]
         topic: String,
+        /// The cluster to delete it from (every broker holding the topic when omitted).
         #[arg(short = 'c', long = "clusterName")]
-        cluster: String,
+        cluster: Option<String>,
     },
 }
 

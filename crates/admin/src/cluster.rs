@@ -148,26 +148,67 @@ impl Cluster {
 
     /// Whether the broker serves ferromq's extensions (FERRO_CAPABILITIES).
     pub async fn is_ferro(&self, b: &Broker) -> Result<bool, AdminError> {
+        self.probe(b).await?.ok_or_else(|| AdminError::Broker {
+            broker: b.name.clone(),
+            addr: b.addr.clone(),
+            message: "does not answer".into(),
+        })
+    }
+
+    /// Whether `b` serves ferromq's extensions; `Ok(None)` when it does not answer at all (the
+    /// operation then reports it as failed instead of refusing to start).
+    pub async fn probe(&self, b: &Broker) -> Result<Option<bool>, AdminError> {
         if self.no_extensions {
-            return Ok(false);
+            return Ok(Some(false));
         }
-        let r = self
+        let r = match self
             .client
             .remoting
             .invoke_raw(&b.addr, RemotingCommand::request(rq::FERRO_CAPABILITIES))
             .await
-            .map_err(|e| AdminError::broker(b, &e))?;
+        {
+            Ok(r) => r,
+            Err(ClientError::Net(_)) => return Ok(None),
+            Err(e) => return Err(AdminError::broker(b, &e)),
+        };
         if r.code != rs::SUCCESS {
-            return Ok(false);
+            return Ok(Some(false));
         }
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
-        Ok(v.get("server").and_then(|s| s.as_str()) == Some("ferromq"))
+        Ok(Some(
+            v.get("server").and_then(|s| s.as_str()) == Some("ferromq"),
+        ))
     }
 
-    /// Fails with a clear message when a broker does not serve ferromq's extensions.
+    /// Whether every broker that answers serves ferromq's extensions (brokers that do not
+    /// answer are left to the operation, which reports them). Fails when none answers.
+    pub async fn all_ferro(&self, brokers: &[Broker]) -> Result<bool, AdminError> {
+        let mut answered = false;
+        for b in brokers {
+            match self.probe(b).await? {
+                Some(false) => return Ok(false),
+                Some(true) => answered = true,
+                None => {}
+            }
+        }
+        if !answered && !brokers.is_empty() {
+            return Err(AdminError::Failed(format!(
+                "no broker answers: {}",
+                brokers
+                    .iter()
+                    .map(|b| format!("{} ({})", b.name, b.addr))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(true)
+    }
+
+    /// Fails with a clear message when a broker does not serve ferromq's extensions. Brokers
+    /// that do not answer are skipped: the operation reports them as failed.
     pub async fn require_ferro(&self, brokers: &[Broker], what: &str) -> Result<(), AdminError> {
         for b in brokers {
-            if !self.is_ferro(b).await? {
+            if self.probe(b).await? == Some(false) {
                 return Err(AdminError::NotSupported(format!(
                     "broker {} ({}) {}: {what} needs ferromq's offset extensions; use the \
                      upstream commands (resetOffsetByTime, skipAccumulatedMessage, \

@@ -30,31 +30,51 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             topic,
             timestamp,
             force,
+            cluster,
+            broker_addr,
+            queue,
+            offset,
         } => {
-            reset_upstream(
-                ctx,
+            let spec = match offset {
+                Some(o) if o < 0 => {
+                    return Err(AdminError::Usage("-o/--offset must be ≥ 0".into()))
+                }
+                Some(o) => Spec::Offset(o),
+                None => Spec::Timestamp(timestamp),
+            };
+            let target = UpstreamReset {
                 group,
                 topic,
-                Spec::Timestamp(timestamp),
                 timestamp,
                 force,
-            )
-            .await
+                cluster,
+                single: broker_addr.zip(queue),
+                offset,
+            };
+            reset_upstream(ctx, target, spec).await
         }
         AdminCommand::SkipAccumulatedMessage {
             group,
             topic,
             force,
-        } => reset_upstream(ctx, group, topic, Spec::Latest, -1, force).await,
+            cluster,
+        } => {
+            let target = UpstreamReset {
+                group,
+                topic,
+                timestamp: -1,
+                force,
+                cluster,
+                single: None,
+                offset: None,
+            };
+            reset_upstream(ctx, target, Spec::Latest).await
+        }
         AdminCommand::CloneGroupOffset {
             src, dst, topic, ..
         } => {
             let all = ctx.cluster.all_brokers().await?;
-            let mut ferro = true;
-            for b in &all {
-                ferro &= ctx.cluster.is_ferro(b).await?;
-            }
-            if ferro {
+            if ctx.cluster.all_ferro(&all).await? {
                 let topics: Vec<String> = topic.into_iter().collect();
                 return offsets::clone(ctx, &src, &dst, &topics, &at_once()).await;
             }
@@ -78,10 +98,22 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             })
             .await
         }
-        AdminCommand::ConsumerProgress { group, topic } => match group {
+        AdminCommand::ConsumerProgress {
+            group,
+            topic,
+            show_clients,
+            cluster: _,
+        } => match group {
             Some(g) => {
                 let topics: Vec<String> = topic.into_iter().collect();
-                offsets::describe(ctx, &g, &topics).await
+                let code = offsets::describe(ctx, &g, &topics).await?;
+                if show_clients && ctx.output == Output::Table {
+                    println!();
+                    if let Err(e) = consumer_connection(ctx, &g).await {
+                        println!("no client connected: {e}");
+                    }
+                }
+                Ok(code)
             }
             None => progress_all(ctx).await,
         },
@@ -102,11 +134,16 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             write,
             perm,
             order,
+            attributes,
+            ..
         } => {
             let mut cfg = TopicConfig::new(&topic, read);
             cfg.write_queue_nums = write;
             cfg.perm = perm;
             cfg.order = order;
+            if let Some(a) = attributes {
+                cfg.attributes = parse_attributes(&a)?;
+            }
             let targets = match broker_addr {
                 Some(a) => vec![Broker {
                     name: a.clone(),
@@ -127,7 +164,17 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             .await
         }
         AdminCommand::DeleteTopic { topic, cluster } => {
-            let targets = masters_of(ctx, &cluster).await?;
+            let targets = match &cluster {
+                Some(c) => masters_of(ctx, c).await?,
+                None => ctx
+                    .cluster
+                    .topic_brokers(&topic)
+                    .await?
+                    .ok_or_else(|| AdminError::Failed(format!("topic {topic} does not exist")))?
+                    .into_iter()
+                    .map(|(b, _)| b)
+                    .collect(),
+            };
             let code = each_broker(ctx, &targets, "deleteTopic", |b| {
                 let topic = topic.clone();
                 async move {
@@ -143,9 +190,11 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             })
             .await?;
             for ns in &ctx.cluster.namesrv {
-                let cmd = RemotingCommand::request(rq::DELETE_TOPIC_IN_NAMESRV)
-                    .with_ext("topic", &topic)
-                    .with_ext("clusterName", &cluster);
+                let mut cmd =
+                    RemotingCommand::request(rq::DELETE_TOPIC_IN_NAMESRV).with_ext("topic", &topic);
+                if let Some(c) = &cluster {
+                    cmd.put_ext("clusterName", c);
+                }
                 if let Err(e) = ctx.cluster.client.remoting.invoke(ns, cmd).await {
                     eprintln!("warning: name server {ns}: {e}");
                 }
@@ -211,55 +260,121 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
     }
 }
 
-/// resetOffsetByTime / skipAccumulatedMessage: the modern reset, applied at once, on ferromq
-/// brokers; INVOKE_BROKER_TO_RESET_OFFSET (222) on others.
-async fn reset_upstream(
-    ctx: &Ctx,
+/// What resetOffsetByTime / skipAccumulatedMessage were asked to do.
+struct UpstreamReset {
     group: String,
     topic: String,
-    spec: Spec,
+    /// The time for INVOKE_BROKER_TO_RESET_OFFSET (−1: the end of each queue).
     timestamp: i64,
     force: bool,
-) -> Result<i32, AdminError> {
+    cluster: Option<String>,
+    /// Single-queue mode: broker address and queue id.
+    single: Option<(String, i32)>,
+    /// Single-queue mode: an explicit offset.
+    offset: Option<i64>,
+}
+
+/// Parses mqadmin's `+key=value,+key2=value2` (a `-key` entry removes the key, so it is left
+/// out of a new topic's attributes).
+fn parse_attributes(s: &str) -> Result<std::collections::BTreeMap<String, String>, AdminError> {
+    let mut out = std::collections::BTreeMap::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if part.starts_with('-') {
+            continue;
+        }
+        let kv = part.strip_prefix('+').ok_or_else(|| {
+            AdminError::Usage(format!(
+                "attribute {part:?}: write +key=value (or -key to remove one)"
+            ))
+        })?;
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            _ => {
+                return Err(AdminError::Usage(format!(
+                    "attribute {part:?}: write +key=value"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// resetOffsetByTime / skipAccumulatedMessage: the modern reset, applied at once, on ferromq
+/// brokers; INVOKE_BROKER_TO_RESET_OFFSET (222) on others (with UPDATE_CONSUMER_OFFSET first in
+/// single-queue mode, as mqadmin does).
+async fn reset_upstream(ctx: &Ctx, r: UpstreamReset, spec: Spec) -> Result<i32, AdminError> {
     let holders = ctx
         .cluster
-        .topic_brokers(&topic)
+        .topic_brokers(&r.topic)
         .await?
-        .ok_or_else(|| AdminError::Failed(format!("topic {topic} does not exist")))?;
-    let brokers: Vec<Broker> = holders.into_iter().map(|(b, _)| b).collect();
-    let mut all_ferro = true;
-    for b in &brokers {
-        all_ferro &= ctx.cluster.is_ferro(b).await?;
+        .ok_or_else(|| AdminError::Failed(format!("topic {} does not exist", r.topic)))?;
+    let mut brokers: Vec<Broker> = holders.into_iter().map(|(b, _)| b).collect();
+    if let Some(c) = &r.cluster {
+        let members = masters_of(ctx, c).await?;
+        brokers.retain(|b| members.iter().any(|m| m.name == b.name));
     }
-    if all_ferro && !force {
-        return reset_not_forward(ctx, &brokers, &group, &topic, &spec).await;
+    if let Some((addr, _)) = &r.single {
+        brokers.retain(|b| b.addr == *addr || b.name == *addr);
+    }
+    if brokers.is_empty() {
+        return Err(AdminError::Failed(format!(
+            "no broker {}holds topic {}",
+            match (&r.single, &r.cluster) {
+                (Some((a, _)), _) => format!("at {a} "),
+                (None, Some(c)) => format!("of cluster {c} "),
+                _ => String::new(),
+            },
+            r.topic
+        )));
+    }
+    let queues = r.single.as_ref().map(|(_, q)| vec![*q]);
+    let all_ferro = ctx.cluster.all_ferro(&brokers).await?;
+    if all_ferro && !r.force {
+        return reset_not_forward(ctx, &brokers, &r.group, &r.topic, queues, &spec).await;
     }
     if all_ferro {
         let scope = ResetScope {
-            groups: vec![group],
+            groups: vec![r.group],
             all_groups: false,
-            topics: vec![(topic, None)],
+            topics: vec![(r.topic, queues)],
             all_topics: false,
             allow_intents: false,
+            brokers: Some(brokers.iter().map(|b| b.name.clone()).collect()),
         };
         return offsets::reset_core(ctx, scope, spec, &at_once()).await;
     }
-    each_broker(ctx, &brokers, "reset", |b| {
-        let (group, topic) = (group.clone(), topic.clone());
-        async move {
-            let cmd = RemotingCommand::request(rq::INVOKE_BROKER_TO_RESET_OFFSET)
-                .with_ext("group", &group)
-                .with_ext("topic", &topic)
-                .with_ext("timestamp", timestamp)
-                .with_ext("isForce", force)
-                .with_ext("offset", -1);
+    let r = &r;
+    each_broker(ctx, &brokers, "reset", |b| async move {
+        let remoting = &ctx.cluster.client.remoting;
+        let mut cmd = RemotingCommand::request(rq::INVOKE_BROKER_TO_RESET_OFFSET)
+            .with_ext("group", &r.group)
+            .with_ext("topic", &r.topic)
+            .with_ext("timestamp", r.timestamp)
+            .with_ext("isForce", r.force)
+            .with_ext("offset", -1);
+        if let Some((_, q)) = &r.single {
+            let offset = match r.offset {
+                Some(o) => o,
+                None => {
+                    let search = RemotingCommand::request(rq::SEARCH_OFFSET_BY_TIMESTAMP)
+                        .with_ext("topic", &r.topic)
+                        .with_ext("queueId", *q)
+                        .with_ext("timestamp", r.timestamp);
+                    let found = remoting.invoke(&b.addr, search).await?;
+                    found.opt_i64("offset").ok().flatten().unwrap_or(0)
+                }
+            };
             ctx.cluster
                 .client
-                .remoting
-                .invoke(&b.addr, cmd)
-                .await
-                .map(|_| ())
+                .update_offset(&b.addr, &r.group, &r.topic, *q, offset)
+                .await?;
+            cmd.put_ext("queueId", *q);
+            cmd.put_ext("offset", offset);
+            cmd.put_ext("timestamp", 0);
         }
+        remoting.invoke(&b.addr, cmd).await.map(|_| ())
     })
     .await
 }
@@ -601,13 +716,14 @@ async fn reset_not_forward(
     brokers: &[Broker],
     group: &str,
     topic: &str,
+    queues: Option<Vec<i32>>,
     spec: &Spec,
 ) -> Result<i32, AdminError> {
     let mut jobs = Vec::new();
     for b in brokers {
         let req = json!({
             "groups": [group],
-            "topics": [{"topic": topic, "queues": null}],
+            "topics": [{"topic": topic, "queues": queues}],
             "spec": spec.json(),
             "dryRun": true,
         });

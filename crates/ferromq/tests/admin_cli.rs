@@ -30,7 +30,6 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 struct Proc {
     child: Option<Child>,
     lines: Arc<Mutex<Vec<String>>>,
-    label: String,
 }
 
 impl Proc {
@@ -59,7 +58,6 @@ impl Proc {
         let p = Proc {
             child: Some(child),
             lines,
-            label: label.into(),
         };
         let ok = poll_until(Duration::from_secs(30), || {
             p.lines
@@ -74,26 +72,6 @@ impl Proc {
 
     fn output(&self) -> String {
         self.lines.lock().unwrap().join("\n")
-    }
-
-    /// SIGTERM and wait (≤ 15 s).
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(c.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-            panic!("{} did not stop on SIGTERM:\n{}", self.label, self.output());
-        }
     }
 }
 
@@ -1071,19 +1049,32 @@ fn offsets_family_and_upstream_aliases_over_two_brokers() {
     drop(c.procs);
 }
 
+/// Sends `signal` (STOP or CONT) to a server process.
+fn signal(p: &Proc, signal: &str) {
+    let pid = p.child.as_ref().expect("running").id();
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{signal} {pid}");
+}
+
+/// A broker that is stopped (SIGSTOP: still registered, connections accepted, no answers) while
+/// the command runs: the plan covers the broker that answers, the dry run says the plan is
+/// incomplete (exit 3), `--execute` applies on the other broker and reports the failure and the
+/// undo command (exit 3); the stopped broker is left as it was.
 #[test]
-fn a_broker_stopped_between_plan_and_apply_is_reported_with_exit_3() {
-    let mut c = Cluster::start();
+fn a_stopped_broker_is_reported_with_exit_3() {
+    let c = Cluster::start();
     c.fill();
     c.commit_all("gp", COMMITTED);
-    // Between planning and applying (a test hook waiting for a file), stop broker-b.
-    let gate = c._dir.path().join("apply-gate");
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args([
-            "admin",
-            "-n",
-            &c.namesrv,
+    signal(&c.procs[2], "STOP");
+    let reset = |extra: &[&str]| {
+        let mut args = vec![
+            "--timeout",
+            "2s",
             "offsets",
             "reset",
             "--group",
@@ -1091,46 +1082,27 @@ fn a_broker_stopped_between_plan_and_apply_is_reported_with_exit_3() {
             "--topic",
             TOPIC,
             "--to-earliest",
-            "--execute",
-        ])
-        .env("FERROMQ_ADMIN_TEST_APPLY_GATE", &gate)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for the "planned" line on stderr, then hand the rest of stderr back to wait_out.
-    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        let n = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
-        assert!(n > 0, "admin ended before planning:\n{seen}");
-        seen.push_str(&line);
-        if line.starts_with("planned") {
-            break;
-        }
-    }
-    c.procs[2].stop();
-    std::fs::write(&gate, b"go").unwrap();
-    child.stderr = None;
-    let rest = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut err, &mut s);
-        s
-    });
-    let mut o = wait_out(child, start);
-    o.stderr = rest.join().unwrap();
-    let o = o.code(3);
+        ];
+        args.extend_from_slice(extra);
+        c.admin(&args)
+    };
+    let dry = reset(&[]).code(3);
+    assert!(dry.stderr.contains("plan is incomplete"), "{}", dry.stderr);
+    assert!(dry.stderr.contains("broker-b"), "{}", dry.stderr);
+    let o = reset(&["--execute"]).code(3);
     assert!(o.stdout.contains("FAILED on broker-b"), "{}", o.stdout);
     assert!(o.stdout.contains("applied on broker-a"), "{}", o.stdout);
+    assert!(o.stderr.contains("PARTIALLY APPLIED"), "{}", o.stderr);
     assert!(o.stderr.contains("offsets undo"), "{}", o.stderr);
-    let a = &c.brokers[0].1;
-    for q in 0..QUEUES {
-        let v =
-            c.rt.block_on(c.client.query_offset(a, "gp", TOPIC, q))
-                .unwrap();
-        assert_eq!(v, Some(0));
+    signal(&c.procs[2], "CONT");
+    for (name, addr) in &c.brokers {
+        for q in 0..QUEUES {
+            let v =
+                c.rt.block_on(c.client.query_offset(addr, "gp", TOPIC, q))
+                    .unwrap();
+            let want = if name == "broker-a" { 0 } else { COMMITTED };
+            assert_eq!(v, Some(want), "{name} queue {q}");
+        }
     }
 }
 
@@ -1139,6 +1111,21 @@ fn a_broker_stopped_between_plan_and_apply_is_reported_with_exit_3() {
 /// replays from the new position on every queue of both brokers.
 #[test]
 fn a_cli_reset_moves_a_live_cpp_consumer_on_both_brokers() {
+    live_consumer_replays_after_a_cli_reset(common::Client::Cpp, &[]);
+}
+
+/// The same with npm ali-ons, reset through mqadmin's single-queue form on each queue of both
+/// brokers (`resetOffsetByTime -b -q -o`).
+#[test]
+fn an_mqadmin_reset_moves_a_live_ali_ons_consumer_on_both_brokers() {
+    live_consumer_replays_after_a_cli_reset(common::Client::Node, &["resetOffsetByTime"]);
+}
+
+/// A live consumer of `client` consumes everything, the CLI moves its group back to offset 7 on
+/// every queue of both brokers (`offsets reset --to-offset 7`, or with `how` =
+/// `["resetOffsetByTime"]` one mqadmin single-queue reset per queue), and the consumer replays
+/// offsets 7..9 of every queue.
+fn live_consumer_replays_after_a_cli_reset(client: common::Client, how: &[&str]) {
     let c = Cluster::start();
     c.fill();
     let group = "AdminLiveGroup";
@@ -1152,7 +1139,7 @@ fn a_cli_reset_moves_a_live_cpp_consumer_on_both_brokers() {
         "--timeout",
         "80",
     ]);
-    let consumer = common::spawn_client(common::Client::Cpp, "consumer", &args);
+    let consumer = common::spawn_client(client, "consumer", &args);
     let total = 2 * QUEUES as usize * MESSAGES as usize;
     let is_msg = |l: &Value| l["event"] == "message";
     consumer.wait_lines(Duration::from_secs(60), "every message once", |lines| {
@@ -1164,19 +1151,31 @@ fn a_cli_reset_moves_a_live_cpp_consumer_on_both_brokers() {
         "commits reached the end: {:?}",
         c.offsets(group)
     );
-
-    c.admin(&[
-        "offsets",
-        "reset",
-        "--group",
-        group,
-        "--topic",
-        TOPIC,
-        "--to-offset",
-        "7",
-        "--execute",
-    ])
-    .ok();
+    if how.is_empty() {
+        c.admin(&[
+            "offsets",
+            "reset",
+            "--group",
+            group,
+            "--topic",
+            TOPIC,
+            "--to-offset",
+            "7",
+            "--execute",
+        ])
+        .ok();
+    } else {
+        for (_, addr) in &c.brokers {
+            for q in 0..QUEUES {
+                let q = q.to_string();
+                let mut args = how.to_vec();
+                args.extend_from_slice(&[
+                    "-g", group, "-t", TOPIC, "-s", "now", "-b", addr, "-q", &q, "-o", "7",
+                ]);
+                c.admin(&args).ok();
+            }
+        }
+    }
     // Offsets 7..9 of each of the 4 queues come again: 12 more deliveries at offsets ≥ 7.
     consumer.wait_lines(
         Duration::from_secs(60),
@@ -1194,4 +1193,157 @@ fn a_cli_reset_moves_a_live_cpp_consumer_on_both_brokers() {
         "back at the end after the replay: {:?}",
         c.offsets(group)
     );
+}
+
+/// mqadmin's flags beyond the basics: single-queue resetOffsetByTime (-b/-q/-o), -c cluster,
+/// consumerProgress -s, updateTopic -a, deleteTopic without -c.
+#[test]
+fn mqadmin_flags_single_queue_cluster_attributes_and_delete() {
+    let c = Cluster::start();
+    c.fill();
+    c.commit_all("gm", COMMITTED);
+    let a = c.brokers[0].1.clone();
+    c.admin(&[
+        "resetOffsetByTime",
+        "-g",
+        "gm",
+        "-t",
+        TOPIC,
+        "-s",
+        "now",
+        "-b",
+        &a,
+        "-q",
+        "1",
+        "-o",
+        "2",
+    ])
+    .ok();
+    let mut want = vec![Some(COMMITTED); (2 * QUEUES) as usize];
+    want[1] = Some(2);
+    assert_eq!(c.offsets("gm"), want);
+    // -q without -b is bad usage; an unknown cluster is an error.
+    c.admin(&[
+        "resetOffsetByTime",
+        "-g",
+        "gm",
+        "-t",
+        TOPIC,
+        "-s",
+        "now",
+        "-q",
+        "1",
+    ])
+    .code(2);
+    let o = c
+        .admin(&[
+            "skipAccumulatedMessage",
+            "-g",
+            "gm",
+            "-t",
+            TOPIC,
+            "-c",
+            "NoSuchCluster",
+        ])
+        .code(1);
+    assert!(o.stderr.contains("NoSuchCluster"), "{}", o.stderr);
+    c.admin(&[
+        "skipAccumulatedMessage",
+        "-g",
+        "gm",
+        "-t",
+        TOPIC,
+        "-c",
+        "DefaultCluster",
+    ])
+    .ok();
+    assert_eq!(c.offsets("gm"), vec![Some(MESSAGES); (2 * QUEUES) as usize]);
+    let o = c
+        .admin(&["consumerProgress", "-g", "gm", "-s", "true"])
+        .ok();
+    assert!(o.stdout.contains(TOPIC), "{}", o.stdout);
+    // updateTopic with attributes on every master, then deleteTopic without -c.
+    c.admin(&[
+        "updateTopic",
+        "-t",
+        "Attr",
+        "-c",
+        "DefaultCluster",
+        "-r",
+        "2",
+        "-w",
+        "2",
+        "-a",
+        "+x=1",
+    ])
+    .ok();
+    c.admin(&[
+        "updateTopic",
+        "-t",
+        "Attr",
+        "-c",
+        "DefaultCluster",
+        "-a",
+        "x=1",
+    ])
+    .code(2);
+    let routed = poll_until(Duration::from_secs(20), || {
+        c.admin(&["topicList"])
+            .stdout
+            .lines()
+            .any(|l| l.trim() == "Attr")
+    });
+    assert!(routed, "Attr not routed");
+    c.admin(&["deleteTopic", "-t", "Attr"]).ok();
+    let gone = poll_until(Duration::from_secs(20), || {
+        !c.admin(&["topicList"])
+            .stdout
+            .lines()
+            .any(|l| l.trim() == "Attr")
+    });
+    assert!(gone, "Attr still routed after deleteTopic");
+}
+
+/// The confirmation prompt on a real terminal (a pty from `script`): "n" changes nothing and
+/// exits 1, "y" applies.
+#[test]
+fn changing_several_groups_asks_on_a_terminal() {
+    let c = Cluster::start();
+    c.fill();
+    c.commit_all("t1", COMMITTED);
+    c.commit_all("t2", COMMITTED);
+    let run = |answer: &str| -> (i32, String) {
+        let cmd = format!(
+            "{} admin -n {} offsets reset --group t1 --group t2 --topic {TOPIC} --to-earliest --execute",
+            env!("CARGO_BIN_EXE_ferromq"),
+            c.namesrv
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux");
+        let mut stdin = child.stdin.take().unwrap();
+        thread::sleep(Duration::from_millis(1500));
+        std::io::Write::write_all(&mut stdin, answer.as_bytes()).unwrap();
+        let start = Instant::now();
+        let mut out = wait_out(child, start);
+        drop(stdin);
+        out.stdout.push_str(&out.stderr);
+        (out.code, out.stdout)
+    };
+    let (code, out) = run("n\n");
+    assert!(out.contains("Apply this change to 2 groups?"), "{out}");
+    assert!(out.contains("not confirmed"), "{out}");
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        c.offsets("t1"),
+        vec![Some(COMMITTED); (2 * QUEUES) as usize]
+    );
+    let (code, out) = run("y\n");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(c.offsets("t1"), vec![Some(0); (2 * QUEUES) as usize]);
+    assert_eq!(c.offsets("t2"), vec![Some(0); (2 * QUEUES) as usize]);
 }

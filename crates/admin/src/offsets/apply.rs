@@ -1,8 +1,8 @@
 //! Plan on every broker, then apply broker by broker; the report of both.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 
+use ferromq_client::ClientError;
 use ferromq_protocol::codes::response as rs;
 use serde_json::Value;
 
@@ -14,7 +14,7 @@ use crate::time::format_ms;
 use crate::{AdminError, Ctx, EXIT_OK, EXIT_PARTIAL};
 
 /// The outcome on one broker.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
 struct BrokerOutcome {
     broker_name: String,
@@ -24,7 +24,7 @@ struct BrokerOutcome {
     intents: Vec<Value>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
 struct Failure {
     broker_name: String,
@@ -177,25 +177,45 @@ pub async fn plan_apply(
         b
     };
     let mut plans = Vec::new();
+    // Brokers that did not answer the plan: reported, not applied, and the others go on (the
+    // exit code then says "partial"). Any other planning error refuses the whole operation.
+    let mut unreachable = Vec::new();
     let mut bar = Progress::new(jobs.len(), "planning");
     for (b, body) in &jobs {
         bar.step(&b.name);
-        let r: PlanResult = ctx
+        match ctx
             .cluster
-            .ferro(b, code, &with_dry(body, true))
+            .ferro::<_, PlanResult>(b, code, &with_dry(body, true))
             .await
-            .map_err(|e| {
+        {
+            Ok(r) => plans.push((outcome(b, r), body)),
+            Err(e @ ClientError::Net(_)) => unreachable.push(Failure {
+                broker_name: b.name.clone(),
+                addr: b.addr.clone(),
+                error: format!("does not answer: {e}"),
+            }),
+            Err(e) => {
                 let hint = if e.code() == Some(rs::TOPIC_NOT_EXIST) {
                     " (pass --allow-intents to store an intent applied when it is created)"
                 } else {
                     ""
                 };
-                AdminError::Failed(format!(
+                return Err(AdminError::Failed(format!(
                     "planning failed on broker {} ({}): {e}{hint}; nothing was applied",
                     b.name, b.addr
-                ))
-            })?;
-        plans.push(outcome(b, r));
+                )));
+            }
+        }
+    }
+    if plans.is_empty() {
+        return Err(AdminError::Failed(format!(
+            "no broker answers ({}); nothing was applied",
+            unreachable
+                .iter()
+                .map(|f| format!("{} at {}", f.broker_name, f.addr))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     let report = |brokers: Vec<BrokerOutcome>, failed: Vec<Failure>, dry_run: bool| Report {
         operation: operation.to_string(),
@@ -204,7 +224,11 @@ pub async fn plan_apply(
         brokers,
         failed,
     };
-    let plan = report(plans, Vec::new(), true);
+    let plan = report(
+        plans.iter().map(|(o, _)| o.clone()).collect(),
+        unreachable.clone(),
+        true,
+    );
     if let Some(path) = &apply.export {
         let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
         std::fs::write(path, text)
@@ -213,6 +237,13 @@ pub async fn plan_apply(
     }
     if !apply.execute {
         print_report(&plan, ctx.output);
+        if !unreachable.is_empty() {
+            eprintln!(
+                "error: the plan is incomplete: {} did not answer",
+                names(&unreachable)
+            );
+            return Ok(EXIT_PARTIAL);
+        }
         return Ok(EXIT_OK);
     }
     if groups > 1 && !apply.yes {
@@ -221,28 +252,21 @@ pub async fn plan_apply(
         }
         confirm(groups)?;
     }
-    // For tests of partial failures: between planning and applying, wait (≤ 60 s) until the
-    // file FERROMQ_ADMIN_TEST_APPLY_GATE exists.
-    if let Some(gate) = std::env::var_os("FERROMQ_ADMIN_TEST_APPLY_GATE") {
-        eprintln!("planned; waiting for {}", Path::new(&gate).display());
-        for _ in 0..600 {
-            if Path::new(&gate).exists() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
     let mut done = Vec::new();
-    let mut failed = Vec::new();
-    let mut bar = Progress::new(jobs.len(), "applying");
-    for (b, body) in &jobs {
+    let mut failed = unreachable;
+    let mut bar = Progress::new(plans.len(), "applying");
+    for (planned, body) in &plans {
+        let b = Broker {
+            name: planned.broker_name.clone(),
+            addr: planned.addr.clone(),
+        };
         bar.step(&b.name);
         match ctx
             .cluster
-            .ferro::<_, PlanResult>(b, code, &with_dry(body, false))
+            .ferro::<_, PlanResult>(&b, code, &with_dry(body, false))
             .await
         {
-            Ok(r) => done.push(outcome(b, r)),
+            Ok(r) => done.push(outcome(&b, r)),
             Err(e) => failed.push(Failure {
                 broker_name: b.name.clone(),
                 addr: b.addr.clone(),
@@ -280,12 +304,16 @@ pub async fn plan_apply(
             .map(|b| b.broker_name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        rep.failed
-            .iter()
-            .map(|b| b.broker_name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        names(&rep.failed),
         undo.join(" ; ")
     );
     Ok(EXIT_PARTIAL)
+}
+
+fn names(failed: &[Failure]) -> String {
+    failed
+        .iter()
+        .map(|f| f.broker_name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

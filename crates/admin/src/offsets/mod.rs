@@ -130,6 +130,8 @@ pub struct ResetScope {
     pub topics: Vec<(String, Option<Vec<i32>>)>,
     pub all_topics: bool,
     pub allow_intents: bool,
+    /// Only these brokers (names or addresses); all brokers concerned when `None`.
+    pub brokers: Option<Vec<String>>,
 }
 
 #[cfg(test)]

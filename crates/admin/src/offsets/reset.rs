@@ -71,6 +71,7 @@ pub(super) async fn reset(ctx: &Ctx, a: ResetArgs) -> Result<i32, AdminError> {
         topics,
         all_topics: a.all_topics,
         allow_intents: a.allow_intents,
+        brokers: None,
     };
     reset_core(ctx, scope, spec, &a.apply).await
 }
@@ -143,6 +144,15 @@ pub async fn reset_core(
                     .or_default()
                     .push(json!({"topic": topic, "queues": queues}));
             }
+        }
+    }
+    if let Some(only) = &scope.brokers {
+        per_broker.retain(|b, _| only.iter().any(|o| *o == b.name || *o == b.addr));
+        if per_broker.is_empty() {
+            return Err(AdminError::Failed(format!(
+                "none of the brokers concerned is {}",
+                only.join(" or ")
+            )));
         }
     }
     let brokers: Vec<Broker> = per_broker.keys().cloned().collect();
