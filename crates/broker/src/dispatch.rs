@@ -8,7 +8,9 @@ use ferromq_net::Connection;
 use ferromq_protocol::codes::request as rq;
 use ferromq_protocol::RemotingCommand;
 
-use crate::handlers::{admin, client, group, offset, progress, pull, query, retry, send, topic};
+use crate::handlers::{
+    admin, client, group, mirror, offset, progress, pull, query, retry, send, topic,
+};
 use crate::Broker;
 
 /// What a handler returns: the response, or an error response.
@@ -34,6 +36,8 @@ pub async fn dispatch(
         rq::INVOKE_BROKER_TO_RESET_OFFSET => progress::invoke_reset(b, &conn, &req).await,
         rq::CLONE_GROUP_OFFSET => progress::clone_group(b, &conn, &req).await,
         rq::GET_CONSUME_STATS => progress::consume_stats(b, &req),
+        rq::FERRO_MIRROR_APPEND => mirror::append(b, &req).await,
+        rq::FERRO_SYNC_OFFSETS => mirror::sync_offsets(b, &req).await,
         code if rq::FERRO_RANGE.contains(&code) => progress::ferro(b, &conn, &req).await,
         // Queue positions and messages
         rq::GET_MAX_OFFSET => query::max_offset(b, &req),

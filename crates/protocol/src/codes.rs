@@ -88,6 +88,13 @@ pub mod request {
     pub const FERRO_IMPORT_OFFSETS: i32 = 9008;
     /// Export offsets with the store time of the message at each.
     pub const FERRO_EXPORT_OFFSETS: i32 = 9009;
+    /// Append records pulled from another cluster to one queue, keeping their born time, host
+    /// and properties, optionally only at an expected queue offset (`ferromq mirror`).
+    pub const FERRO_MIRROR_APPEND: i32 = 9010;
+    /// Store offsets copied from another cluster, skipping groups with live consumers here.
+    pub const FERRO_SYNC_OFFSETS: i32 = 9011;
+    /// The last ferromq code this build serves.
+    pub const FERRO_LAST: i32 = FERRO_SYNC_OFFSETS;
 }
 
 /// Response codes.
@@ -116,6 +123,9 @@ pub mod response {
     pub const INVALID_PARAMETER: i32 = 29;
     pub const CONSUMER_NOT_ONLINE: i32 = 206;
     pub const ILLEGAL_OPERATION: i32 = 604;
+    /// ferromq: FERRO_MIRROR_APPEND found the queue at another offset than expected; the
+    /// `actualQueueOffset` header field has it. Nothing was written.
+    pub const QUEUE_OFFSET_MISMATCH: i32 = 9100;
 }
 
 /// `PullSysFlag` bits.

@@ -47,6 +47,19 @@ pub enum StoreError {
     /// A write or fsync failed earlier; reopen the store to recover.
     #[error("the store refuses writes after an earlier failure: {0}")]
     Poisoned(String),
+    /// [`crate::MessageStore::put_expecting`]: the queue's next offset is not the expected one
+    /// (another writer appended, or the caller's view is stale). Nothing was written.
+    #[error("queue {topic}:{queue_id} is at offset {actual}, not at the expected {expected}")]
+    UnexpectedQueueOffset {
+        /// The queue's topic.
+        topic: String,
+        /// The queue id.
+        queue_id: i32,
+        /// The offset the caller expected the first record to get.
+        expected: i64,
+        /// The queue's real next offset.
+        actual: i64,
+    },
     /// Data on disk that recovery could not repair.
     #[error("corrupt store data in {path}: {reason}")]
     Corrupt {

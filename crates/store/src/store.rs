@@ -114,10 +114,64 @@ impl MessageStore {
         Ok(results)
     }
 
+    /// Appends records that all go to one queue, only if that queue's next offset is
+    /// `expected_queue_offset` (checked under the writer lock, so no other append can slip in
+    /// between). A mirror uses it to copy a source queue without ever writing a message twice:
+    /// after a crash its view may be stale, and a stale append is refused instead of duplicated.
+    ///
+    /// # Errors
+    /// [`StoreError::UnexpectedQueueOffset`] (nothing written); records for more than one queue
+    /// give [`StoreError::InvalidRecord`]; otherwise as [`MessageStore::put`].
+    pub async fn put_expecting(
+        &self,
+        records: Vec<AppendRecord>,
+        expected_queue_offset: i64,
+    ) -> Result<Vec<PutResult>, StoreError> {
+        let Some(first) = records.first() else {
+            return Ok(Vec::new());
+        };
+        if records
+            .iter()
+            .any(|r| r.topic != first.topic || r.queue_id != first.queue_id)
+        {
+            return Err(StoreError::InvalidRecord(
+                "a conditional append must target one queue",
+            ));
+        }
+        let (topic, queue_id) = (first.topic.clone(), first.queue_id);
+        let (results, end) = self.append_checked(records, now_ms(), |shared| {
+            let actual = shared.queues.get_or_create(&topic, queue_id).max();
+            if actual == expected_queue_offset {
+                Ok(())
+            } else {
+                Err(StoreError::UnexpectedQueueOffset {
+                    topic: topic.clone(),
+                    queue_id,
+                    expected: expected_queue_offset,
+                    actual,
+                })
+            }
+        })?;
+        if let FlushMode::Sync { timeout } = self.shared.config.flush {
+            self.wait_flushed(end, timeout).await?;
+        }
+        Ok(results)
+    }
+
     fn append(
         &self,
         records: Vec<AppendRecord>,
         now: i64,
+    ) -> Result<(Vec<PutResult>, i64), StoreError> {
+        self.append_checked(records, now, |_| Ok(()))
+    }
+
+    /// Appends under the writer lock after `precondition` accepted the current state.
+    fn append_checked(
+        &self,
+        records: Vec<AppendRecord>,
+        now: i64,
+        precondition: impl FnOnce(&Shared) -> Result<(), StoreError>,
     ) -> Result<(Vec<PutResult>, i64), StoreError> {
         let limit = self.shared.config.record_limit();
         for r in &records {
@@ -133,6 +187,7 @@ impl MessageStore {
         if records.is_empty() {
             return Ok((Vec::new(), w.pos));
         }
+        precondition(&self.shared)?;
         w.append(&self.shared, records, now)
             .inspect_err(|e| self.shared.poison(format!("append failed: {e}")))
     }

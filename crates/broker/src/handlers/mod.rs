@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod client;
 pub mod group;
+pub mod mirror;
 pub mod offset;
 pub mod progress;
 pub mod pull;
@@ -14,7 +15,7 @@ pub mod topic;
 
 mod store_path;
 
-pub(crate) use store_path::{store_messages, Outgoing};
+pub(crate) use store_path::{store_messages, store_messages_at, Outgoing};
 
 use ferromq_protocol::HeaderError;
 use ferromq_protocol::RemotingCommand;

@@ -40,7 +40,7 @@ pub async fn ferro(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) ->
         rq::FERRO_CAPABILITIES => json_ok(&serde_json::json!({
             "server": "ferromq",
             "version": env!("CARGO_PKG_VERSION"),
-            "codes": (*rq::FERRO_RANGE.start()..=rq::FERRO_EXPORT_OFFSETS).collect::<Vec<i32>>(),
+            "codes": (*rq::FERRO_RANGE.start()..=rq::FERRO_LAST).collect::<Vec<i32>>(),
         })),
         rq::FERRO_RESET_OFFSETS => json_ok(
             &p.reset(json_body::<ResetRequest>(req)?, &actor)

@@ -44,6 +44,16 @@ pub(crate) async fn store_messages(
     b: &Broker,
     msgs: Vec<Outgoing>,
 ) -> Result<Vec<Stored>, StoreError> {
+    store_messages_at(b, msgs, None).await
+}
+
+/// [`store_messages`], with `expect` = the queue offset the first message must get (all
+/// messages then go to one queue; see `MessageStore::put_expecting`).
+pub(crate) async fn store_messages_at(
+    b: &Broker,
+    msgs: Vec<Outgoing>,
+    expect: Option<i64>,
+) -> Result<Vec<Stored>, StoreError> {
     let mut records = Vec::with_capacity(msgs.len());
     let mut places = Vec::with_capacity(msgs.len());
     let mut bytes_total = 0u64;
@@ -78,7 +88,10 @@ pub(crate) async fn store_messages(
         });
     }
     let count = records.len() as u64;
-    let results = b.store.put(records).await;
+    let results = match expect {
+        Some(offset) => b.store.put_expecting(records, offset).await,
+        None => b.store.put(records).await,
+    };
     // Wake held pulls even on a flush timeout: the messages are written and readable.
     for (topic, q) in &places {
         b.pull_hold.wake(topic, *q);

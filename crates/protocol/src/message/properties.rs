@@ -29,6 +29,16 @@ pub mod prop {
     pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
     pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
     pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    /// ferromq mirror: where a mirrored message came from, `<broker>|<queueId>|<queueOffset>`
+    /// on the source cluster (lets a restarted mirror find what it already copied).
+    pub const MIRROR_SOURCE: &str = "FERRO_MIRROR_SRC";
+    /// ferromq mirror: the message's offset msgId on the source cluster.
+    pub const MIRROR_MSG_ID: &str = "FERRO_MIRROR_MSGID";
+    /// ferromq mirror: the label of the cluster the message was first written to (kept across
+    /// hops, so a mirror running the other way after a failover does not copy it back).
+    pub const MIRROR_ORIGIN: &str = "FERRO_MIRROR_ORIGIN";
+    /// ferromq mirror: the store time on the source cluster, ms since the epoch.
+    pub const MIRROR_STORE_TIME: &str = "FERRO_MIRROR_STORE_TS";
 }
 
 /// Parses a properties string. Malformed segments are skipped, as upstream does.

@@ -1,0 +1,221 @@
+//! The two ferromq codes `ferromq mirror` writes with: FERRO_MIRROR_APPEND (9010) copies records
+//! pulled from a source cluster into one queue, FERRO_SYNC_OFFSETS (9011) stores offsets
+//! translated from the source. `docs/protocol.md` documents both.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ferromq_offsets::QueueKey;
+use ferromq_protocol::body;
+use ferromq_protocol::codes::{response as rs, sys_flag};
+use ferromq_protocol::message::{decode_records, encode_properties, parse_properties, prop};
+use ferromq_protocol::{names, RemotingCommand};
+use ferromq_store::StoreError;
+use serde::{Deserialize, Serialize};
+
+use super::{bad, err, store_messages_at, Outgoing};
+use crate::dispatch::Reply;
+use crate::error::{offsets_error_response, store_error_response};
+use crate::Broker;
+
+/// Properties that already did their work on the source: a copy must not be delayed again.
+const SPENT_PROPERTIES: [&str; 4] = [
+    prop::DELAY,
+    prop::TIMER_DELIVER_MS,
+    prop::TIMER_DELAY_SEC,
+    prop::TIMER_DELAY_MS,
+];
+
+/// FERRO_MIRROR_APPEND: header `topic`, `queueId`, `sourceBroker`, `origin` and optionally
+/// `expectedQueueOffset`; body = message records exactly as a PULL_MESSAGE answer carries them.
+/// All or nothing: a record too large for this broker refuses the whole request and names its
+/// source offset.
+pub async fn append(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let topic = req.req_str("topic").map_err(bad)?;
+    let queue_id = req.req_i32("queueId").map_err(bad)?;
+    let source_broker = req.req_str("sourceBroker").map_err(bad)?;
+    let origin = req.req_str("origin").map_err(bad)?;
+    let expected = req.opt_i64("expectedQueueOffset").map_err(bad)?;
+    let Some(cfg) = b.topics.get(topic) else {
+        return Err(err(
+            rs::TOPIC_NOT_EXIST,
+            format!("topic {topic} does not exist"),
+        ));
+    };
+    if queue_id < 0 || queue_id >= cfg.queue_count() {
+        return Err(err(
+            rs::INVALID_PARAMETER,
+            format!(
+                "queueId {queue_id} does not exist: topic {topic} has {} queues",
+                cfg.queue_count()
+            ),
+        ));
+    }
+    let records = decode_records(&req.body)
+        .map_err(|e| err(rs::MESSAGE_ILLEGAL, format!("malformed records: {e}")))?;
+    let mut msgs = Vec::with_capacity(records.len());
+    for m in records {
+        if m.body.len() > b.cfg.max_message_size {
+            let mut resp = err(
+                rs::MESSAGE_ILLEGAL,
+                format!(
+                    "the message at source offset {} ({}) has a {}-byte body, over this \
+                     broker's maximum of {} bytes",
+                    m.queue_offset,
+                    m.offset_msg_id(),
+                    m.body.len(),
+                    b.cfg.max_message_size
+                ),
+            );
+            resp.put_ext("sourceOffset", m.queue_offset);
+            return Err(resp);
+        }
+        if m.topic != topic {
+            return Err(err(
+                rs::MESSAGE_ILLEGAL,
+                format!("a record of topic {} in an append to {topic}", m.topic),
+            ));
+        }
+        let mut props = parse_properties(&m.properties);
+        for p in SPENT_PROPERTIES {
+            props.remove(p);
+        }
+        props.insert(
+            prop::MIRROR_SOURCE.into(),
+            format!("{source_broker}|{}|{}", m.queue_id, m.queue_offset),
+        );
+        props.insert(prop::MIRROR_MSG_ID.into(), m.offset_msg_id());
+        props
+            .entry(prop::MIRROR_ORIGIN.into())
+            .or_insert_with(|| origin.to_string());
+        props
+            .entry(prop::MIRROR_STORE_TIME.into())
+            .or_insert_with(|| m.store_timestamp.to_string());
+        msgs.push(Outgoing {
+            topic: topic.to_string(),
+            queue_id,
+            flag: m.flag,
+            sys_flag: m.sys_flag & !sys_flag::TRANSACTION_MASK,
+            born_timestamp: m.born_timestamp,
+            born_host: m.born_host,
+            reconsume_times: m.reconsume_times,
+            body: m.body,
+            properties: encode_properties(&props),
+        });
+    }
+    if msgs.is_empty() {
+        return Ok(RemotingCommand::success()
+            .with_ext("count", 0)
+            .with_ext("nextQueueOffset", b.store.max_offset(topic, queue_id)));
+    }
+    let count = msgs.len() as i64;
+    let stored = store_messages_at(b, msgs, expected)
+        .await
+        .map_err(|e| match e {
+            StoreError::UnexpectedQueueOffset { actual, .. } => {
+                let mut resp = err(rs::QUEUE_OFFSET_MISMATCH, e.to_string());
+                resp.put_ext("actualQueueOffset", actual);
+                resp
+            }
+            e => store_error_response(&e),
+        })?;
+    let first = stored
+        .first()
+        .map(|s| s.put.queue_offset)
+        .ok_or_else(|| err(rs::SYSTEM_ERROR, "store returned no result"))?;
+    Ok(RemotingCommand::success()
+        .with_ext("queueOffset", first)
+        .with_ext("count", count)
+        .with_ext("nextQueueOffset", first + count))
+}
+
+/// One offset in a FERRO_SYNC_OFFSETS request.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncEntry {
+    pub group: String,
+    pub topic: String,
+    pub queue_id: i32,
+    pub offset: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncRequest {
+    entries: Vec<SyncEntry>,
+    /// Leave groups with consumers connected to this broker alone.
+    #[serde(default = "yes")]
+    skip_online_groups: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rejected {
+    #[serde(flatten)]
+    entry: SyncEntry,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncResult {
+    applied: usize,
+    skipped_online_groups: Vec<String>,
+    rejected: Vec<Rejected>,
+}
+
+/// FERRO_SYNC_OFFSETS: stores the entries (independent of subscriptions, so groups this
+/// cluster never saw are ready), except those of groups online here (unless told otherwise)
+/// and those naming queues that do not exist. Durable like a client commit.
+pub async fn sync_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let r: SyncRequest = body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    let mut online = BTreeSet::new();
+    let mut rejected = Vec::new();
+    let mut entries = Vec::with_capacity(r.entries.len());
+    for e in r.entries {
+        if r.skip_online_groups && b.clients.is_online(&e.group) {
+            online.insert(e.group);
+            continue;
+        }
+        let problem =
+            if let Err(m) = names::validate_group(&e.group) {
+                Some(m.to_string())
+            } else if e.offset < 0 {
+                Some("negative offset".to_string())
+            } else {
+                match b.topics.get(&e.topic) {
+                    None => Some(format!("topic {} does not exist", e.topic)),
+                    Some(cfg) if e.queue_id < 0 || e.queue_id >= cfg.queue_count() => Some(
+                        format!("topic {} has {} queues", e.topic, cfg.queue_count()),
+                    ),
+                    Some(_) => None,
+                }
+            };
+        match problem {
+            Some(reason) => rejected.push(Rejected { entry: e, reason }),
+            None => entries.push((
+                QueueKey {
+                    group: e.group,
+                    topic: e.topic,
+                    queue_id: e.queue_id,
+                },
+                e.offset,
+            )),
+        }
+    }
+    let applied = entries.len();
+    b.offsets
+        .commit(entries)
+        .await
+        .map_err(|e| offsets_error_response(&e))?;
+    let res = SyncResult {
+        applied,
+        skipped_online_groups: online.into_iter().collect(),
+        rejected,
+    };
+    Ok(RemotingCommand::success().with_body(body::to_vec(&res)))
+}
