@@ -36,6 +36,11 @@ pub enum Command {
     ///
     /// Example: ferromq admin -n 127.0.0.1:9876 offsets reset --group orders --topic Orders --to-earliest
     Admin(ferromq_admin::AdminArgs),
+    /// Mirror messages and consumer progress to a backup cluster (disaster recovery), with
+    /// exact offset translation; `status` and `failover` for operators.
+    ///
+    /// Example: ferromq mirror --source-namesrv 10.0.0.1:9876 --target-namesrv 10.1.0.1:9876 --topics 'Orders.*'
+    Mirror(ferromq_mirror::MirrorArgs),
 }
 
 #[derive(Args, Debug, Default)]

@@ -4,6 +4,7 @@
 //! - `ferromq namesrv` / `ferromq broker --namesrv host:port`: the roles apart, for clusters.
 //! - `ferromq bench produce|consume`: load generators for any RocketMQ-compatible broker.
 //! - `ferromq admin …`: the operator's tool (consumer progress, topics, mqadmin's names).
+//! - `ferromq mirror …`: disaster recovery to a backup cluster (messages and offsets).
 
 mod cli;
 mod config;

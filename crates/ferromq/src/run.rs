@@ -22,6 +22,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = std::io::Write::flush(&mut std::io::stdout());
             std::process::exit(code)
         }
+        Command::Mirror(args) => {
+            let code = match ferromq_mirror::main(args).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    match e {
+                        ferromq_mirror::MirrorError::Usage(_) => 2,
+                        _ => 1,
+                    }
+                }
+            };
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            std::process::exit(code)
+        }
     }
 }
 

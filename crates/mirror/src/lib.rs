@@ -13,6 +13,95 @@
 //! - [`metrics`]: [`metrics::Metrics`] — counters, rates and lag figures, as a JSON snapshot or
 //!   Prometheus text.
 
+pub mod args;
+mod copier;
+mod http;
 pub mod map;
 pub mod metrics;
+mod remote;
+pub mod report;
+mod runner;
 pub mod state;
+
+pub use args::{MirrorArgs, MirrorCommand, RunArgs, RunConfig};
+pub use runner::Mirror;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Why the mirror could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    /// Bad flags or a state dir that does not fit.
+    #[error("{0}")]
+    Usage(String),
+    /// The state dir is locked, corrupt or unwritable.
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error("{0}")]
+    Io(String),
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `ferromq mirror …`: runs the mirror until SIGINT/SIGTERM or a failover, or one of the
+/// `status` / `failover` commands. Returns the exit code.
+///
+/// # Errors
+/// Bad flags, a locked/corrupt/foreign state dir, an HTTP port in use.
+pub async fn main(args: MirrorArgs) -> Result<i32, MirrorError> {
+    match args.command {
+        Some(MirrorCommand::Status { state_dir, output }) => {
+            report::status_command(&state_dir, &output)
+        }
+        Some(MirrorCommand::Failover {
+            state_dir,
+            wait_secs,
+        }) => tokio::task::spawn_blocking(move || {
+            report::failover_command(&state_dir, Duration::from_secs(wait_secs))
+        })
+        .await
+        .map_err(|e| MirrorError::Io(e.to_string()))?,
+        None => {
+            let cfg = args.run.validate().map_err(MirrorError::Usage)?;
+            let mirror = Mirror::open(cfg)?;
+            if let Some(addr) = mirror.cfg.metrics_addr {
+                http::serve(mirror.clone(), addr).await?;
+            }
+            let stop = mirror.stop_token();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("signal received: stopping the mirror");
+                stop.cancel();
+            });
+            mirror.run().await?;
+            Ok(0)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -60,6 +60,35 @@ pub struct QueueState {
     pub map: QueueMap,
     /// Why mirroring of this queue is stopped, if it is.
     pub error: Option<String>,
+    /// Source messages that are copies of target messages (their origin is the target, as
+    /// after a failover when mirroring back): where the originals are on the target. They are
+    /// not copied again, but offsets pointing at them translate exactly.
+    #[serde(default)]
+    pub aliases: QueueMap,
+}
+
+impl QueueState {
+    /// A queue not copied yet.
+    pub fn new(target_broker: &str) -> Self {
+        Self {
+            target_broker: target_broker.to_string(),
+            map: QueueMap::default(),
+            error: None,
+            aliases: QueueMap::default(),
+        }
+    }
+
+    /// The target offset for a group whose next message on the source is at `src`: through
+    /// the aliases up to their end, through the copy map after.
+    pub fn translate(&self, src: i64) -> Option<crate::map::Translation> {
+        match self.aliases.src_next() {
+            Some(end) if src <= end => self
+                .aliases
+                .translate(src)
+                .or_else(|| self.map.translate(src)),
+            _ => self.map.translate(src),
+        }
+    }
 }
 
 /// The last offset sync of a group queue: the source offset seen and the target offset written.
@@ -441,6 +470,7 @@ mod tests {
                 target_broker: "broker-b".into(),
                 map,
                 error: None,
+                aliases: QueueMap::starting_at(0, 0),
             },
         );
         s.queues.insert(
@@ -449,6 +479,7 @@ mod tests {
                 target_broker: "broker-b".into(),
                 map: QueueMap::default(),
                 error: Some("topic missing on target".into()),
+                aliases: QueueMap::default(),
             },
         );
         s.applied.insert(

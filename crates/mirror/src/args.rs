@@ -1,0 +1,158 @@
+//! Command-line arguments of `ferromq mirror`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+/// `ferromq mirror [run flags] | status | failover`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct MirrorArgs {
+    #[command(subcommand)]
+    pub command: Option<MirrorCommand>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MirrorCommand {
+    /// Per topic and group: message lag, offset-sync lag and the last error of a running (or
+    /// stopped) mirror, read from its state dir.
+    #[command(after_help = "Examples:\n  ferromq mirror status --state-dir ./mirror-state")]
+    Status {
+        #[arg(long, default_value = "mirror-state")]
+        state_dir: PathBuf,
+        /// `table` or `json`.
+        #[arg(long, default_value = "table")]
+        output: String,
+    },
+    /// Stop the running mirror at a consistent point (messages copied up to what the source
+    /// holds, if it still answers; offsets synced once more) and print what to switch.
+    #[command(after_help = "Examples:\n  ferromq mirror failover --state-dir ./mirror-state")]
+    Failover {
+        #[arg(long, default_value = "mirror-state")]
+        state_dir: PathBuf,
+        /// How long to wait for the mirror to finish.
+        #[arg(long, default_value = "60", value_name = "SECONDS")]
+        wait_secs: u64,
+    },
+}
+
+/// Running the mirror.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Name servers of the source cluster (`host:port[;host:port]`); any broker speaking the
+    /// RocketMQ protocol (only upstream request codes are used to read it).
+    #[arg(long)]
+    pub source_namesrv: Option<String>,
+    /// Name servers of the target cluster (ferromq brokers).
+    #[arg(long)]
+    pub target_namesrv: Option<String>,
+    /// Topics to mirror (a regular expression matched against the whole name).
+    #[arg(long, default_value = ".*")]
+    pub topics: String,
+    /// Consumer groups whose offsets (and retry topics) are mirrored (whole-name regex).
+    #[arg(long, default_value = ".*")]
+    pub groups: String,
+    /// Where the offset translation and the status live (locked while the mirror runs).
+    #[arg(long, default_value = "mirror-state")]
+    pub state_dir: PathBuf,
+    /// Prometheus metrics (`/metrics`) and status (`/status`) over HTTP; `off` disables.
+    #[arg(long, default_value = "127.0.0.1:9877")]
+    pub metrics_addr: String,
+    /// Also overwrite the offsets of groups that have live consumers on the target.
+    #[arg(long)]
+    pub force_groups: bool,
+    /// Label stamped on copied messages as their origin (default: the source name servers).
+    #[arg(long)]
+    pub source_label: Option<String>,
+    /// Label of the target cluster: messages whose origin is this label are not copied (so a
+    /// mirror run the other way after a failover does not copy the backup's copies back).
+    #[arg(long)]
+    pub target_label: Option<String>,
+    /// How often the source's offsets are read.
+    #[arg(long, default_value = "200")]
+    pub offset_interval_ms: u64,
+    /// How often topics and groups are discovered.
+    #[arg(long, default_value = "3000")]
+    pub discovery_interval_ms: u64,
+    /// Messages per pull.
+    #[arg(long, default_value = "64")]
+    pub batch: i32,
+    /// Request timeout.
+    #[arg(long, default_value = "5")]
+    pub timeout_secs: u64,
+    /// Consumer group name the mirror pulls with on the source (nothing is committed with it).
+    #[arg(long, default_value = "ferromq-mirror")]
+    pub pull_group: String,
+}
+
+/// Validated run settings.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub source_namesrv: String,
+    pub target_namesrv: String,
+    pub topics: regex::Regex,
+    pub groups: regex::Regex,
+    pub state_dir: PathBuf,
+    pub metrics_addr: Option<SocketAddr>,
+    pub force_groups: bool,
+    pub source_label: String,
+    pub target_label: String,
+    pub offset_interval: Duration,
+    pub discovery_interval: Duration,
+    pub batch: i32,
+    pub timeout: Duration,
+    pub pull_group: String,
+}
+
+impl RunArgs {
+    /// Checks the flags.
+    ///
+    /// # Errors
+    /// A one-line message naming the bad flag.
+    pub fn validate(&self) -> Result<RunConfig, String> {
+        let source = self
+            .source_namesrv
+            .clone()
+            .ok_or("--source-namesrv is required")?;
+        let target = self
+            .target_namesrv
+            .clone()
+            .ok_or("--target-namesrv is required")?;
+        if source == target {
+            return Err("--source-namesrv and --target-namesrv are the same".into());
+        }
+        let whole = |flag: &str, re: &str| {
+            regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("{flag}: {e}"))
+        };
+        let metrics_addr = match self.metrics_addr.as_str() {
+            "off" | "" => None,
+            a => Some(
+                a.parse()
+                    .map_err(|e| format!("--metrics-addr {a}: {e}"))?,
+            ),
+        };
+        if !(1..=1024).contains(&self.batch) {
+            return Err("--batch must be within 1..=1024".into());
+        }
+        Ok(RunConfig {
+            source_label: self.source_label.clone().unwrap_or_else(|| source.clone()),
+            target_label: self.target_label.clone().unwrap_or_else(|| target.clone()),
+            source_namesrv: source,
+            target_namesrv: target,
+            topics: whole("--topics", &self.topics)?,
+            groups: whole("--groups", &self.groups)?,
+            state_dir: self.state_dir.clone(),
+            metrics_addr,
+            force_groups: self.force_groups,
+            offset_interval: Duration::from_millis(self.offset_interval_ms.max(10)),
+            discovery_interval: Duration::from_millis(self.discovery_interval_ms.max(100)),
+            batch: self.batch,
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            pull_group: self.pull_group.clone(),
+        })
+    }
+}

@@ -1,0 +1,418 @@
+//! Copies one source queue to the same queue id on the target, in order, and records where
+//! every message landed. Exactly once across restarts: the target itself says what is already
+//! there (copies carry their source position), and appends are conditional on the target
+//! queue's next offset, so a stale view is refused instead of duplicated.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use ferromq_protocol::codes::response as rs;
+use ferromq_protocol::message::{decode_record, find_property, prop};
+use tokio_util::sync::CancellationToken;
+
+use crate::map::QueueMap;
+use crate::remote::Appended;
+use crate::runner::Mirror;
+use crate::state::QueueKey;
+
+/// Appends are split so that one request stays well under the 16 MiB frame limit.
+const MAX_APPEND_BYTES: usize = 4 << 20;
+/// How long a pull waits on the source for new messages.
+const LONG_POLL_MS: i64 = 1000;
+
+/// Exponential backoff between failed attempts.
+pub(crate) struct Backoff(Duration);
+
+impl Backoff {
+    pub fn new() -> Self {
+        Self(Duration::from_millis(100))
+    }
+    pub fn reset(&mut self) {
+        self.0 = Duration::from_millis(100);
+    }
+    pub async fn wait(&mut self, stop: &CancellationToken) {
+        tokio::select! {
+            _ = tokio::time::sleep(self.0) => {}
+            _ = stop.cancelled() => {}
+        }
+        self.0 = (self.0 * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// One message of a pull answer: its source offset, its bytes, and whether to copy it.
+struct Pulled {
+    offset: i64,
+    raw: Bytes,
+    copy: bool,
+    /// Not copied because it is a copy of a target message: that message's target offset.
+    alias: Option<i64>,
+}
+
+/// Why a copier stopped for good.
+enum Stop {
+    Cancelled,
+    Refused(String),
+}
+
+pub(crate) async fn run(m: Arc<Mirror>, key: QueueKey, src_addr: String, tgt_addr: String) {
+    let stop = m.stop.clone();
+    let mut backoff = Backoff::new();
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        match reconcile(&m, &key, &src_addr, &tgt_addr).await {
+            Ok(()) => break,
+            Err(e) => {
+                m.queue_error(&key, Some(format!("reconciling with the target: {e}")));
+                backoff.wait(&stop).await;
+            }
+        }
+    }
+    backoff.reset();
+    match copy_loop(&m, &key, &src_addr, &tgt_addr, &mut backoff).await {
+        Stop::Cancelled => {}
+        Stop::Refused(reason) => {
+            tracing::error!(topic = %key.topic, broker = %key.broker, queue = key.queue_id,
+                "queue stopped: {reason}");
+            m.queue_error(&key, Some(format!("stopped: {reason}")));
+            m.metrics.add_error("refused");
+        }
+    }
+}
+
+/// Brings the queue's map up to date with the target: messages copied there but not yet in
+/// the map (the mirror stopped before saving) are added; foreign messages move the target
+/// position on. A queue seen for the first time starts at the source's first message.
+async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(), String> {
+    let target_max = m
+        .target
+        .max_offset(tgt, &key.topic, key.queue_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut map = m.map_of(key).unwrap_or_default();
+    let mut pos = match map.tgt_next() {
+        Some(t) if t > target_max => {
+            return Err(format!(
+                "the target queue ends at {target_max}, before what this mirror copied ({t}): \
+                 the target lost data or the state dir belongs to another target"
+            ))
+        }
+        Some(t) => t,
+        None => m
+            .target
+            .min_offset(tgt, &key.topic, key.queue_id)
+            .await
+            .map_err(|e| e.to_string())?,
+    };
+    while pos < target_max {
+        let r = m
+            .target
+            .pull_raw(tgt, &m.cfg.pull_group, &key.topic, key.queue_id, pos, 256, 0)
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.code != rs::SUCCESS {
+            if r.next_begin_offset > pos {
+                pos = r.next_begin_offset;
+                continue;
+            }
+            return Err(format!("reading the target queue at {pos}: code {}", r.code));
+        }
+        let mut rest = r.body.clone();
+        while !rest.is_empty() {
+            let (msg, used) = decode_record(&rest).map_err(|e| e.to_string())?;
+            rest = rest.slice(used..);
+            let ours = find_property(&msg.properties, prop::MIRROR_SOURCE)
+                .and_then(parse_source)
+                .filter(|(b, q, _)| *b == key.broker && *q == key.queue_id)
+                .map(|(_, _, o)| o);
+            match ours {
+                Some(src_off) if map.src_next().is_none_or(|n| src_off >= n) => {
+                    if map.src_next().is_none() || map.tgt_next().is_none() {
+                        map = QueueMap::starting_at(src_off, msg.queue_offset);
+                    }
+                    map.record_run(src_off, msg.queue_offset, 1)
+                        .map_err(|e| e.to_string())?;
+                }
+                _ => {
+                    if map.tgt_next().is_some_and(|t| t <= msg.queue_offset) {
+                        map.advance_target(msg.queue_offset + 1)
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            pos = msg.queue_offset + 1;
+        }
+    }
+    if map.src_next().is_none() || map.tgt_next().is_none() {
+        let start = m
+            .source
+            .min_offset(src, &key.topic, key.queue_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        map = QueueMap::starting_at(start, target_max);
+    } else if map.tgt_next().is_some_and(|t| t < target_max) {
+        map.advance_target(target_max).map_err(|e| e.to_string())?;
+    }
+    m.set_map(key, map);
+    m.queue_error(key, None);
+    Ok(())
+}
+
+/// `<broker>|<queueId>|<offset>`.
+pub(crate) fn parse_source(s: &str) -> Option<(&str, i32, i64)> {
+    let mut it = s.rsplitn(3, '|');
+    let off = it.next()?.parse().ok()?;
+    let q = it.next()?.parse().ok()?;
+    let b = it.next()?;
+    Some((b, q, off))
+}
+
+async fn copy_loop(
+    m: &Mirror,
+    key: &QueueKey,
+    src: &str,
+    tgt: &str,
+    backoff: &mut Backoff,
+) -> Stop {
+    let stop = &m.stop;
+    loop {
+        if stop.is_cancelled() || m.drained(key) {
+            return Stop::Cancelled;
+        }
+        let Some(map) = m.map_of(key) else {
+            return Stop::Cancelled;
+        };
+        let (Some(next), Some(tgt_next)) = (map.src_next(), map.tgt_next()) else {
+            return Stop::Cancelled;
+        };
+        let pulled = tokio::select! {
+            r = m.source.pull_raw(src, &m.cfg.pull_group, &key.topic, key.queue_id, next,
+                m.cfg.batch, LONG_POLL_MS) => r,
+            _ = stop.cancelled() => return Stop::Cancelled,
+        };
+        let r = match pulled {
+            Ok(r) => r,
+            Err(e) => {
+                m.queue_error(key, Some(format!("source: {e}")));
+                m.metrics.add_error("source");
+                backoff.wait(stop).await;
+                continue;
+            }
+        };
+        if r.max_offset >= 0 {
+            m.set_source_max(key, r.max_offset);
+        }
+        match r.code {
+            rs::SUCCESS => {}
+            rs::PULL_NOT_FOUND => {
+                m.queue_error(key, None);
+                continue;
+            }
+            _ if r.next_begin_offset > next => {
+                // The source no longer has [next, nextBegin) (retention): nothing to copy.
+                let _ = m.update_map(key, |map| map.skip(r.next_begin_offset));
+                continue;
+            }
+            code => {
+                let why = if r.max_offset >= 0 && r.max_offset < next {
+                    format!(
+                        "the source queue ends at {}, before what was already copied ({next}): \
+                         the source lost data",
+                        r.max_offset
+                    )
+                } else {
+                    format!("pull answered code {code} at offset {next}")
+                };
+                m.queue_error(key, Some(why));
+                backoff.wait(stop).await;
+                continue;
+            }
+        }
+        let msgs = match split(&r.body, &m.cfg.target_label, key) {
+            Ok(v) => v,
+            Err(e) => {
+                m.queue_error(key, Some(format!("source sent a bad record: {e}")));
+                backoff.wait(stop).await;
+                continue;
+            }
+        };
+        match append(m, key, tgt, next, tgt_next, &msgs).await {
+            Ok(None) => {
+                backoff.reset();
+                m.queue_error(key, None);
+            }
+            Ok(Some(stop)) => return stop,
+            Err(AppendError::Moved(e)) => {
+                // Someone else wrote to the target queue, or a copy sent before a restart
+                // landed late: find out what is there, then go on from the new position.
+                tracing::warn!(topic = %key.topic, queue = key.queue_id, "{e}; reconciling");
+                if let Err(e) = reconcile(m, key, src, tgt).await {
+                    m.queue_error(key, Some(format!("reconciling with the target: {e}")));
+                    backoff.wait(stop).await;
+                }
+            }
+            Err(AppendError::Failed(e)) => {
+                m.queue_error(key, Some(e));
+                m.metrics.add_error("target");
+                backoff.wait(stop).await;
+            }
+        }
+    }
+}
+
+/// Splits a pull body into messages; those whose origin is the target cluster are not copied.
+fn split(body: &Bytes, target_label: &str, key: &QueueKey) -> Result<Vec<Pulled>, String> {
+    let mut out = Vec::new();
+    let mut rest = body.clone();
+    while !rest.is_empty() {
+        let (msg, used) = decode_record(&rest).map_err(|e| e.to_string())?;
+        let copy = find_property(&msg.properties, prop::MIRROR_ORIGIN) != Some(target_label);
+        let alias = if copy {
+            None
+        } else {
+            find_property(&msg.properties, prop::MIRROR_SOURCE)
+                .and_then(parse_source)
+                .filter(|(b, q, _)| *b == key.broker && *q == key.queue_id)
+                .map(|(_, _, o)| o)
+        };
+        out.push(Pulled {
+            offset: msg.queue_offset,
+            raw: rest.slice(..used),
+            copy,
+            alias,
+        });
+        rest = rest.slice(used..);
+    }
+    Ok(out)
+}
+
+enum AppendError {
+    /// The target queue is not where the map says.
+    Moved(String),
+    Failed(String),
+}
+
+impl From<crate::map::MapError> for AppendError {
+    fn from(e: crate::map::MapError) -> Self {
+        AppendError::Failed(e.to_string())
+    }
+}
+
+/// Appends the messages to copy (in chunks), records the runs, and skips the others.
+/// `Ok(Some(stop))` when the queue must stop.
+async fn append(
+    m: &Mirror,
+    key: &QueueKey,
+    tgt: &str,
+    mut next: i64,
+    mut tgt_next: i64,
+    msgs: &[Pulled],
+) -> Result<Option<Stop>, AppendError> {
+    let mut i = 0;
+    while i < msgs.len() {
+        // Leading messages not to copy, and any gap before the first: skipped.
+        while i < msgs.len() && !msgs[i].copy {
+            if let Some(tgt) = msgs[i].alias {
+                m.add_alias(key, msgs[i].offset, tgt);
+            }
+            i += 1;
+        }
+        let upto = msgs.get(i).map_or_else(
+            || msgs.last().map_or(next, |p| p.offset + 1),
+            |p| p.offset,
+        );
+        if upto > next {
+            m.update_map(key, |map| map.skip(upto))?;
+        }
+        if i == msgs.len() {
+            break;
+        }
+        // A run of consecutive messages to copy, up to MAX_APPEND_BYTES.
+        let start = i;
+        let mut bytes = 0;
+        while i < msgs.len()
+            && msgs[i].copy
+            && msgs[i].offset == msgs[start].offset + (i - start) as i64
+            && (i == start || bytes + msgs[i].raw.len() <= MAX_APPEND_BYTES)
+        {
+            bytes += msgs[i].raw.len();
+            i += 1;
+        }
+        let run = &msgs[start..i];
+        let mut body = BytesMut::with_capacity(bytes);
+        for p in run {
+            body.extend_from_slice(&p.raw);
+        }
+        let result = m
+            .target
+            .append(
+                tgt,
+                &key.topic,
+                key.queue_id,
+                &key.broker,
+                &m.cfg.source_label,
+                tgt_next,
+                body.freeze(),
+            )
+            .await
+            .map_err(|e| AppendError::Failed(format!("target: {e}")))?;
+        match result {
+            Appended::Stored { first } => {
+                let len = run.len() as i64;
+                m.update_map(key, |map| map.record_run(run[0].offset, first, len))?;
+                m.metrics.add_messages(len as u64, bytes as u64);
+                next = run[0].offset + len;
+                tgt_next = first + len;
+            }
+            Appended::Mismatch { actual } => {
+                return Err(AppendError::Moved(format!(
+                    "target queue at {actual}, expected {tgt_next}"
+                )));
+            }
+            Appended::Refused {
+                source_offset,
+                reason,
+            } => {
+                let ok = run.iter().take_while(|p| p.offset < source_offset).count();
+                if ok > 0 {
+                    // Copy what comes before the refused message, then stop there.
+                    let body: Vec<u8> = run[..ok].iter().flat_map(|p| p.raw.to_vec()).collect();
+                    if let Ok(Appended::Stored { first }) = m
+                        .target
+                        .append(
+                            tgt,
+                            &key.topic,
+                            key.queue_id,
+                            &key.broker,
+                            &m.cfg.source_label,
+                            tgt_next,
+                            Bytes::from(body),
+                        )
+                        .await
+                    {
+                        let _ = m.update_map(key, |map| {
+                            map.record_run(run[0].offset, first, ok as i64)
+                        });
+                    }
+                }
+                return Ok(Some(Stop::Refused(reason)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_positions_parse() {
+        assert_eq!(parse_source("broker-a|3|1200"), Some(("broker-a", 3, 1200)));
+        assert_eq!(parse_source("b|x|1"), None);
+        assert_eq!(parse_source("a|b|c|2|5"), Some(("a|b|c", 2, 5)));
+        assert_eq!(parse_source("nope"), None);
+    }
+}

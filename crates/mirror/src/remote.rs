@@ -1,0 +1,244 @@
+//! The calls the mirror makes. Reads from the source use upstream request codes only; writes to
+//! the target add ferromq's FERRO_MIRROR_APPEND and FERRO_SYNC_OFFSETS.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferromq_client::requests::{self, Pull};
+use ferromq_client::{ClientError, MqClient};
+use ferromq_protocol::body::{self, SubscriptionGroupConfig, TopicConfig, TopicConfigWrapper};
+use ferromq_protocol::codes::{request as rq, response as rs};
+use ferromq_protocol::RemotingCommand;
+use serde::{Deserialize, Serialize};
+
+/// One cluster, through its name servers.
+pub struct Remote {
+    pub client: MqClient,
+}
+
+/// A raw pull answer: code, offsets, and the records exactly as the broker sent them.
+pub struct RawPull {
+    pub code: i32,
+    pub next_begin_offset: i64,
+    pub max_offset: i64,
+    pub body: Bytes,
+}
+
+/// One offset for FERRO_SYNC_OFFSETS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncEntry {
+    pub group: String,
+    pub topic: String,
+    pub queue_id: i32,
+    pub offset: i64,
+}
+
+/// FERRO_SYNC_OFFSETS's answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncResult {
+    pub applied: usize,
+    pub skipped_online_groups: Vec<String>,
+    pub rejected: Vec<serde_json::Value>,
+}
+
+/// What FERRO_MIRROR_APPEND answered.
+pub enum Appended {
+    /// Stored at `first` and after.
+    Stored { first: i64 },
+    /// The target queue is at `actual`, not where the mirror expected: nothing stored.
+    Mismatch { actual: i64 },
+    /// The message at `source_offset` is refused (too large); nothing stored.
+    Refused { source_offset: i64, reason: String },
+}
+
+impl Remote {
+    pub fn new(namesrv: &str, timeout: Duration) -> Self {
+        Self {
+            client: MqClient::new(namesrv, timeout),
+        }
+    }
+
+    /// (broker name, master address) of every broker.
+    pub async fn brokers(&self) -> Result<BTreeMap<String, String>, ClientError> {
+        Ok(self.client.broker_addrs().await?.into_iter().collect())
+    }
+
+    /// GET_ALL_TOPIC_CONFIG (21).
+    pub async fn topic_configs(
+        &self,
+        addr: &str,
+    ) -> Result<BTreeMap<String, TopicConfig>, ClientError> {
+        let r = self
+            .client
+            .remoting
+            .invoke(addr, RemotingCommand::request(rq::GET_ALL_TOPIC_CONFIG))
+            .await?;
+        let w: TopicConfigWrapper = body::parse(&r.body).map_err(ClientError::Decode)?;
+        Ok(w.topic_config_table)
+    }
+
+    /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): the raw JSON of each group's config.
+    pub async fn group_configs(
+        &self,
+        addr: &str,
+    ) -> Result<BTreeMap<String, serde_json::Value>, ClientError> {
+        let r = self
+            .client
+            .remoting
+            .invoke(
+                addr,
+                RemotingCommand::request(rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+            )
+            .await?;
+        let v: serde_json::Value = body::parse(&r.body).map_err(ClientError::Decode)?;
+        Ok(v.get("subscriptionGroupTable")
+            .and_then(|t| t.as_object())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    /// GET_ALL_CONSUMER_OFFSET (43): (group, topic, queue, offset).
+    pub async fn all_offsets(
+        &self,
+        addr: &str,
+    ) -> Result<Vec<(String, String, i32, i64)>, ClientError> {
+        let r = self
+            .client
+            .remoting
+            .invoke(addr, RemotingCommand::request(rq::GET_ALL_CONSUMER_OFFSET))
+            .await?;
+        let entries = ferromq_offsets::parse_rocketmq_offsets(&r.body)
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        Ok(entries
+            .into_iter()
+            .map(|(k, o)| (k.group, k.topic, k.queue_id, o))
+            .collect())
+    }
+
+    /// PULL_MESSAGE (11) with subscription `*`, nothing committed; the body is kept raw.
+    pub async fn pull_raw(
+        &self,
+        addr: &str,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max: i32,
+        suspend_ms: i64,
+    ) -> Result<RawPull, ClientError> {
+        let p = Pull {
+            group,
+            topic,
+            queue_id,
+            offset,
+            max_msgs: max,
+            subscription: Some("*"),
+            suspend_ms,
+            commit_offset: None,
+        };
+        let r = self.client.remoting.invoke_raw(addr, requests::pull(&p)).await?;
+        let get = |k: &'static str| r.opt_i64(k).ok().flatten().unwrap_or(-1);
+        Ok(RawPull {
+            code: r.code,
+            next_begin_offset: get("nextBeginOffset"),
+            max_offset: get("maxOffset"),
+            body: r.body.clone(),
+        })
+    }
+
+    /// GET_MIN_OFFSET (31).
+    pub async fn min_offset(&self, addr: &str, topic: &str, q: i32) -> Result<i64, ClientError> {
+        let r = self
+            .client
+            .remoting
+            .invoke(addr, requests::topic_queue(rq::GET_MIN_OFFSET, topic, q))
+            .await?;
+        r.req_i64("offset")
+            .map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// GET_MAX_OFFSET (30).
+    pub async fn max_offset(&self, addr: &str, topic: &str, q: i32) -> Result<i64, ClientError> {
+        self.client.max_offset(addr, topic, q).await
+    }
+
+    /// UPDATE_AND_CREATE_TOPIC (17).
+    pub async fn create_topic(&self, addr: &str, cfg: &TopicConfig) -> Result<(), ClientError> {
+        self.client.create_topic(addr, cfg).await
+    }
+
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) with the source's config as it was read.
+    pub async fn create_group(
+        &self,
+        addr: &str,
+        name: &str,
+        cfg: &serde_json::Value,
+    ) -> Result<(), ClientError> {
+        let mut cfg = cfg.clone();
+        if !cfg.is_object() {
+            cfg = serde_json::to_value(SubscriptionGroupConfig::new(name))
+                .map_err(|e| ClientError::Decode(e.to_string()))?;
+        }
+        let cmd = RemotingCommand::request(rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(body::to_vec(&cfg));
+        self.client.remoting.invoke(addr, cmd).await.map(|_| ())
+    }
+
+    /// FERRO_MIRROR_APPEND (9010).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn append(
+        &self,
+        addr: &str,
+        topic: &str,
+        queue_id: i32,
+        source_broker: &str,
+        origin: &str,
+        expected: i64,
+        records: Bytes,
+    ) -> Result<Appended, ClientError> {
+        let cmd = RemotingCommand::request(rq::FERRO_MIRROR_APPEND)
+            .with_ext("topic", topic)
+            .with_ext("queueId", queue_id)
+            .with_ext("sourceBroker", source_broker)
+            .with_ext("origin", origin)
+            .with_ext("expectedQueueOffset", expected)
+            .with_body(records);
+        let r = self.client.remoting.invoke_raw(addr, cmd).await?;
+        let ext = |k: &'static str| r.opt_i64(k).ok().flatten();
+        match r.code {
+            rs::SUCCESS => Ok(Appended::Stored {
+                first: ext("queueOffset").unwrap_or(expected),
+            }),
+            rs::QUEUE_OFFSET_MISMATCH => Ok(Appended::Mismatch {
+                actual: ext("actualQueueOffset").unwrap_or(-1),
+            }),
+            rs::MESSAGE_ILLEGAL if ext("sourceOffset").is_some() => Ok(Appended::Refused {
+                source_offset: ext("sourceOffset").unwrap_or(-1),
+                reason: r.remark.clone().unwrap_or_default(),
+            }),
+            code => Err(ClientError::Server {
+                code,
+                remark: r.remark.clone().unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// FERRO_SYNC_OFFSETS (9011).
+    pub async fn sync_offsets(
+        &self,
+        addr: &str,
+        entries: &[SyncEntry],
+        skip_online_groups: bool,
+    ) -> Result<SyncResult, ClientError> {
+        self.client
+            .ferro(
+                addr,
+                rq::FERRO_SYNC_OFFSETS,
+                &serde_json::json!({"entries": entries, "skipOnlineGroups": skip_online_groups}),
+            )
+            .await
+    }
+}
