@@ -1,0 +1,451 @@
+//! `ferromq mirror` end to end: two clusters (a `ferromq standalone` each, both with a broker
+//! named broker-a), a producer writing to the primary the whole time, real consumers (the C++
+//! client through PyPI rocketmq 0.4.4 and npm ali-ons) consuming part of it with committed
+//! offsets, an admin reset on the primary for a group that was never online, the mirror
+//! SIGKILLed and restarted in the middle; then the primary is SIGKILLed and the same groups
+//! start on the backup.
+//!
+//! Checked: every acknowledged message is on the backup at the same queue and offset with the
+//! same body; each group's first message on the backup is the one at its last commit (or reset
+//! point) on the primary; nothing is delivered twice.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{free_port, poll_until, spawn_client, strings, Client, Server};
+use ferromq_client::requests::Pull;
+use ferromq_client::MqClient;
+use ferromq_protocol::body::TopicConfig;
+use ferromq_protocol::codes::response as rs;
+use ferromq_protocol::message::{find_property, prop};
+use serde_json::Value;
+
+const TOPIC: &str = "DrOrders";
+const QUEUES: i32 = 4;
+
+/// A `ferromq mirror` process; SIGKILLed on drop.
+struct MirrorProc {
+    child: Option<Child>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl MirrorProc {
+    fn start(source: &str, target: &str, state: &std::path::Path, extra: &[&str]) -> MirrorProc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferromq"))
+            .args([
+                "mirror",
+                "--source-namesrv",
+                source,
+                "--target-namesrv",
+                target,
+                "--state-dir",
+                &state.display().to_string(),
+                "--metrics-addr",
+                &format!("127.0.0.1:{}", free_port()),
+                "--offset-interval-ms",
+                "100",
+                "--discovery-interval-ms",
+                "500",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ferromq mirror");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for r in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            thread::spawn(move || {
+                for l in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(l);
+                }
+            });
+        }
+        MirrorProc {
+            child: Some(child),
+            lines,
+        }
+    }
+
+    fn output(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits (≤ `timeout`) for the process to exit by itself; its exit code.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    self.child = None;
+                    return st.code();
+                }
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for MirrorProc {
+    fn drop(&mut self) {
+        if self.child.is_some() && thread::panicking() {
+            eprintln!("--- mirror output ---\n{}", self.output());
+        }
+        self.kill();
+    }
+}
+
+/// ferromq's own client for one cluster, driven synchronously.
+struct Cluster {
+    rt: tokio::runtime::Runtime,
+    client: MqClient,
+    broker: String,
+    namesrv: String,
+}
+
+impl Cluster {
+    fn new(s: &Server) -> Cluster {
+        Cluster {
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: MqClient::new(&s.namesrv_addr(), Duration::from_secs(5)),
+            broker: s.broker_addr(),
+            namesrv: s.namesrv_addr(),
+        }
+    }
+
+    fn max(&self, q: i32) -> i64 {
+        self.rt
+            .block_on(self.client.max_offset(&self.broker, TOPIC, q))
+            .expect("max offset")
+    }
+
+    fn offsets(&self, group: &str) -> Vec<Option<i64>> {
+        (0..QUEUES)
+            .map(|q| {
+                self.rt
+                    .block_on(self.client.query_offset(&self.broker, group, TOPIC, q))
+                    .expect("query offset")
+            })
+            .collect()
+    }
+
+    /// Every message of a queue: (offset, body, source msgId property).
+    fn read_all(&self, q: i32) -> Vec<(i64, String, Option<String>)> {
+        let mut out = Vec::new();
+        let mut next = 0;
+        let max = self.max(q);
+        while next < max {
+            let p = Pull {
+                group: "dr_reader",
+                topic: TOPIC,
+                queue_id: q,
+                offset: next,
+                max_msgs: 256,
+                subscription: Some("*"),
+                suspend_ms: 0,
+                commit_offset: None,
+            };
+            let r = self
+                .rt
+                .block_on(self.client.pull(&self.broker, &p))
+                .expect("pull");
+            assert_eq!(r.code, rs::SUCCESS, "pull {q}@{next}");
+            for m in r.messages {
+                let id = find_property(&m.properties, prop::MIRROR_MSG_ID).map(String::from);
+                out.push((
+                    m.queue_offset,
+                    String::from_utf8_lossy(&m.body).into_owned(),
+                    id,
+                ));
+                next = m.queue_offset + 1;
+            }
+        }
+        out
+    }
+}
+
+/// Sends to the primary until told to stop: ~400 msg/s round robin over the queues; every
+/// acknowledged send is recorded as (queue, offset) → body.
+fn producer(
+    namesrv: String,
+    broker: String,
+    stop: Arc<AtomicBool>,
+) -> thread::JoinHandle<BTreeMap<(i32, i64), String>> {
+    thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = MqClient::new(&namesrv, Duration::from_secs(5));
+        let mut acked = BTreeMap::new();
+        let mut seq = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let q = (seq % QUEUES as u64) as i32;
+            let body = format!("dr-{seq}");
+            if let Ok(r) = rt.block_on(client.send(
+                &broker,
+                "dr_producer",
+                TOPIC,
+                q,
+                Bytes::from(body.clone()),
+                "",
+            )) {
+                acked.insert((r.queue_id, r.queue_offset), body);
+            }
+            seq += 1;
+            thread::sleep(Duration::from_micros(2500));
+        }
+        acked
+    })
+}
+
+fn admin(namesrv: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
+        .arg("admin")
+        .arg("-n")
+        .arg(namesrv)
+        .args(args)
+        .output()
+        .expect("ferromq admin");
+    assert!(
+        out.status.success(),
+        "admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn consumer_args(namesrv: &str, group: &str, extra: &[&str]) -> Vec<String> {
+    let mut v = strings(&["--namesrv", namesrv, "--topic", TOPIC, "--group", group]);
+    v.extend(strings(extra));
+    v
+}
+
+/// Per queue, the queue offsets of the messages delivered successfully.
+fn delivered(lines: &[Value]) -> HashMap<i32, Vec<i64>> {
+    let mut by_q: HashMap<i32, Vec<i64>> = HashMap::new();
+    for l in lines {
+        if l["event"] == "message" && l["result"] != "retry" {
+            by_q.entry(l["queueId"].as_i64().unwrap_or(-1) as i32)
+                .or_default()
+                .push(l["queueOffset"].as_i64().unwrap_or(-1));
+        }
+    }
+    by_q
+}
+
+#[test]
+fn failover_to_the_backup_with_real_clients_and_a_mirror_restart() {
+    let mut primary = Server::standalone(&[]);
+    let backup = Server::standalone(&[]);
+    let a = Cluster::new(&primary);
+    let b = Cluster::new(&backup);
+    a.rt.block_on(
+        a.client
+            .create_topic(&a.broker, &TopicConfig::new(TOPIC, QUEUES)),
+    )
+    .expect("create topic");
+    let state = tempfile::tempdir().unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let producing = producer(a.namesrv.clone(), a.broker.clone(), stop.clone());
+    let mut mirror = MirrorProc::start(&a.namesrv, &b.namesrv, state.path(), &[]);
+    thread::sleep(Duration::from_millis(1500));
+
+    // Real consumers take part of the stream on the primary, commit, and leave.
+    let cpp = spawn_client(
+        Client::Cpp,
+        "consumer",
+        &consumer_args(&a.namesrv, "DrCpp", &["--timeout", "6"]),
+    );
+    let node = spawn_client(
+        Client::Node,
+        "consumer",
+        &consumer_args(&a.namesrv, "DrNode", &["--timeout", "6"]),
+    );
+    // The mirror dies in the middle and comes back on the same state dir.
+    thread::sleep(Duration::from_secs(3));
+    mirror.kill();
+    thread::sleep(Duration::from_millis(500));
+    let mut mirror = MirrorProc::start(&a.namesrv, &b.namesrv, state.path(), &[]);
+    for mut c in [cpp, node] {
+        c.wait(Duration::from_secs(40));
+        assert!(!c.messages().is_empty(), "{} consumed nothing", c.label());
+    }
+    // A group that was never online gets a starting point on the primary.
+    admin(
+        &a.namesrv,
+        &[
+            "offsets",
+            "reset",
+            "--group",
+            "DrPreset",
+            "--topic",
+            TOPIC,
+            "--to-offset",
+            "40",
+            "--execute",
+        ],
+    );
+    let reset_at = Instant::now();
+    let preset_synced = poll_until(Duration::from_secs(10), || {
+        b.offsets("DrPreset") == vec![Some(40); QUEUES as usize]
+    });
+    let sync_lag = reset_at.elapsed();
+    assert!(
+        preset_synced,
+        "preset reached the backup: {:?}",
+        b.offsets("DrPreset")
+    );
+    eprintln!("offset sync of an admin reset: {sync_lag:?}");
+    thread::sleep(Duration::from_millis(800));
+    stop.store(true, Ordering::Relaxed);
+    let acked = producing.join().unwrap();
+    assert!(acked.len() > 2000, "produced only {}", acked.len());
+
+    // Wait until the backup holds everything and the group offsets agree.
+    let groups = ["DrCpp", "DrNode", "DrPreset"];
+    let caught_up = poll_until(Duration::from_secs(30), || {
+        (0..QUEUES).all(|q| b.max(q) == a.max(q))
+            && groups.iter().all(|g| b.offsets(g) == a.offsets(g))
+    });
+    let committed: BTreeMap<&str, Vec<Option<i64>>> =
+        groups.iter().map(|g| (*g, a.offsets(g))).collect();
+    assert!(
+        caught_up,
+        "backup caught up: max a={:?} b={:?}, offsets a={committed:?} b={:?}",
+        (0..QUEUES).map(|q| a.max(q)).collect::<Vec<_>>(),
+        (0..QUEUES).map(|q| b.max(q)).collect::<Vec<_>>(),
+        groups.iter().map(|g| b.offsets(g)).collect::<Vec<_>>()
+    );
+    let ends: Vec<i64> = (0..QUEUES).map(|q| a.max(q)).collect();
+    let status = Command::new(env!("CARGO_BIN_EXE_ferromq"))
+        .args([
+            "mirror",
+            "status",
+            "--state-dir",
+            &state.path().display().to_string(),
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).expect("status json");
+    assert_eq!(status["phase"], "running", "{status}");
+    assert_eq!(status["topics"][0]["messageLag"], 0, "{status}");
+
+    // The primary is lost.
+    primary.kill();
+
+    // Every acknowledged message is on the backup, same queue, offset and body, with its source id.
+    for q in 0..QUEUES {
+        let got = b.read_all(q);
+        let want: Vec<(i64, &String)> = acked
+            .range((q, 0)..(q, i64::MAX))
+            .map(|((_, o), body)| (*o, body))
+            .collect();
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "queue {q}: backup has {} of {}",
+            got.len(),
+            want.len()
+        );
+        for ((o, body, id), (wo, wbody)) in got.iter().zip(&want) {
+            assert_eq!((o, body), (wo, *wbody), "queue {q}");
+            assert!(id.is_some(), "queue {q} offset {o}: no source msgId");
+        }
+    }
+
+    // The same groups start on the backup and go on exactly where they were.
+    let mut runs = Vec::new();
+    for (group, kind) in [
+        ("DrCpp", Client::Cpp),
+        ("DrNode", Client::Node),
+        ("DrPreset", Client::Cpp),
+    ] {
+        let start = &committed[group];
+        let expect: i64 = (0..QUEUES as usize)
+            .map(|q| ends[q] - start[q].unwrap_or(0))
+            .sum();
+        let args = consumer_args(
+            &b.namesrv,
+            group,
+            &[
+                "--expect",
+                &expect.to_string(),
+                "--linger",
+                "2",
+                "--timeout",
+                "60",
+            ],
+        );
+        runs.push((group, spawn_client(kind, "consumer", &args), expect));
+    }
+    for (group, mut c, expect) in runs {
+        c.wait(Duration::from_secs(80));
+        let by_q = delivered(&c.lines());
+        let start = &committed[group];
+        let mut total = 0;
+        for q in 0..QUEUES {
+            let mut offs = by_q.get(&q).cloned().unwrap_or_default();
+            let first = start[q as usize].unwrap_or(0);
+            let n = offs.len();
+            offs.sort_unstable();
+            offs.dedup();
+            assert_eq!(
+                offs.len(),
+                n,
+                "{group} queue {q}: a message was delivered twice"
+            );
+            let want: Vec<i64> = (first..ends[q as usize]).collect();
+            assert_eq!(
+                offs, want,
+                "{group} queue {q}: starts at {first}, runs to the end"
+            );
+            total += n as i64;
+        }
+        assert_eq!(total, expect, "{group}");
+    }
+    mirror.kill();
+}
+
+/// A state dir whose file is damaged: the mirror refuses to start and says why.
+#[test]
+fn a_corrupt_state_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("state.json"),
+        "ferromq-mirror-state 1 00000000 5\n{}{}x",
+    )
+    .unwrap();
+    let mut m = MirrorProc::start("127.0.0.1:1", "127.0.0.1:2", dir.path(), &[]);
+    let code = m.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(1), "{}", m.output());
+    assert!(m.output().contains("corrupt"), "{}", m.output());
+}
