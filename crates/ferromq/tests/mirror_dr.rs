@@ -449,3 +449,198 @@ fn a_corrupt_state_dir_is_refused() {
     assert_eq!(code, Some(1), "{}", m.output());
     assert!(m.output().contains("corrupt"), "{}", m.output());
 }
+
+fn send_n(c: &Cluster, topic: &str, q: i32, n: usize, size: usize) {
+    c.rt.block_on(async {
+        for _ in 0..n {
+            c.client
+                .send(
+                    &c.broker,
+                    "dr_producer",
+                    topic,
+                    q,
+                    Bytes::from(vec![b'x'; size]),
+                    "",
+                )
+                .await
+                .expect("send");
+        }
+    });
+}
+
+fn topic_max(c: &Cluster, topic: &str, q: i32) -> i64 {
+    c.rt.block_on(c.client.max_offset(&c.broker, topic, q))
+        .unwrap_or(-1)
+}
+
+fn mirror_status(state: &std::path::Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
+        .args([
+            "mirror",
+            "status",
+            "--state-dir",
+            &state.display().to_string(),
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn topic_error(status: &Value, topic: &str) -> String {
+    status["topics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["topic"] == topic)
+        .and_then(|t| t["error"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Bad input: a topic with another queue count on the target is refused with a clear message;
+/// a message larger than the target accepts stops only its queue; the source going down is
+/// reported and the mirror resumes when it is back.
+#[test]
+fn mismatched_topics_oversized_messages_and_a_source_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("small.toml");
+    std::fs::write(&cfg, "[broker]\nmax-message-size = 65536\n").unwrap();
+    let mut primary = Server::standalone(&[]);
+    let backup = Server::standalone(&["--config", &cfg.display().to_string()]);
+    let a = Cluster::new(&primary);
+    let b = Cluster::new(&backup);
+    for (t, n) in [("DrSame", 2), ("DrMismatch", 4), ("DrBig", 2)] {
+        a.rt.block_on(a.client.create_topic(&a.broker, &TopicConfig::new(t, n)))
+            .unwrap();
+    }
+    b.rt.block_on(
+        b.client
+            .create_topic(&b.broker, &TopicConfig::new("DrMismatch", 2)),
+    )
+    .unwrap();
+    for q in 0..2 {
+        send_n(&a, "DrSame", q, 10, 100);
+        send_n(&a, "DrMismatch", q, 3, 100);
+    }
+    send_n(&a, "DrBig", 0, 10, 100);
+    send_n(&a, "DrBig", 1, 5, 100);
+    send_n(&a, "DrBig", 1, 1, 100 * 1024);
+    send_n(&a, "DrBig", 1, 4, 100);
+    let state = dir.path().join("state");
+    let _mirror = MirrorProc::start(&a.namesrv, &b.namesrv, &state, &[]);
+
+    let copied = poll_until(Duration::from_secs(20), || {
+        (0..2).all(|q| topic_max(&b, "DrSame", q) == 10)
+            && topic_max(&b, "DrBig", 0) == 10
+            && topic_max(&b, "DrBig", 1) == 5
+            && topic_error(&mirror_status(&state), "DrBig").contains("stopped")
+            && topic_error(&mirror_status(&state), "DrMismatch").contains("not mirrored")
+    });
+    let s = mirror_status(&state);
+    assert!(copied, "status: {s:#}");
+    assert!(
+        topic_error(&s, "DrBig").contains("source offset 5"),
+        "{s:#}"
+    );
+    assert!(
+        topic_error(&s, "DrMismatch").contains("4/4 read/write queues"),
+        "{s:#}"
+    );
+
+    // The source goes down: reported; back up: the mirror resumes by itself.
+    primary.kill();
+    let reported = poll_until(Duration::from_secs(20), || {
+        let s = mirror_status(&state);
+        !s["errors"].as_array().is_none_or(|e| e.is_empty())
+            || topic_error(&s, "DrSame").contains("source")
+    });
+    assert!(reported, "outage reported: {:#}", mirror_status(&state));
+    primary.restart();
+    let a = Cluster::new(&primary);
+    for q in 0..2 {
+        send_n(&a, "DrSame", q, 5, 100);
+    }
+    let resumed = poll_until(Duration::from_secs(30), || {
+        (0..2).all(|q| topic_max(&b, "DrSame", q) == 15)
+    });
+    assert!(
+        resumed,
+        "resumed after the outage: {:#}",
+        mirror_status(&state)
+    );
+}
+
+/// Failover through the command, then failback: mirroring the backup to the old primary
+/// copies only what was produced on the backup, and offsets that point at copies translate to
+/// the originals.
+#[test]
+fn failover_command_then_failback_without_duplicates() {
+    let primary = Server::standalone(&[]);
+    let backup = Server::standalone(&[]);
+    let a = Cluster::new(&primary);
+    let b = Cluster::new(&backup);
+    a.rt.block_on(
+        a.client
+            .create_topic(&a.broker, &TopicConfig::new(TOPIC, 2)),
+    )
+    .unwrap();
+    for q in 0..2 {
+        send_n(&a, TOPIC, q, 200, 100);
+        a.rt.block_on(a.client.update_offset(&a.broker, "FbGroup", TOPIC, q, 150))
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let forward = dir.path().join("forward");
+    let mut m = MirrorProc::start(&a.namesrv, &b.namesrv, &forward, &[]);
+    assert!(poll_until(Duration::from_secs(20), || {
+        b.offsets("FbGroup")[..2] == [Some(150), Some(150)]
+    }));
+    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
+        .args([
+            "mirror",
+            "failover",
+            "--state-dir",
+            &forward.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Failover complete"), "{text}");
+    assert!(text.contains(&b.namesrv), "{text}");
+    assert_eq!(
+        m.wait_exit(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        m.output()
+    );
+
+    // Life goes on on the backup.
+    for q in 0..2 {
+        send_n(&b, TOPIC, q, 50, 100);
+        b.rt.block_on(b.client.update_offset(&b.broker, "FbGroup", TOPIC, q, 120))
+            .unwrap();
+        b.rt.block_on(b.client.update_offset(&b.broker, "FbDone", TOPIC, q, 250))
+            .unwrap();
+    }
+    let back = dir.path().join("back");
+    let _m = MirrorProc::start(&b.namesrv, &a.namesrv, &back, &[]);
+    let synced = poll_until(Duration::from_secs(20), || {
+        (0..2).all(|q| topic_max(&a, TOPIC, q) == 250)
+            && a.offsets("FbGroup")[..2] == [Some(120), Some(120)]
+            && a.offsets("FbDone")[..2] == [Some(250), Some(250)]
+    });
+    assert!(
+        synced,
+        "failback: max {:?}, FbGroup {:?}, FbDone {:?}",
+        (0..2).map(|q| topic_max(&a, TOPIC, q)).collect::<Vec<_>>(),
+        a.offsets("FbGroup"),
+        a.offsets("FbDone")
+    );
+}
