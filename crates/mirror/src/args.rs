@@ -130,10 +130,7 @@ impl RunArgs {
         };
         let metrics_addr = match self.metrics_addr.as_str() {
             "off" | "" => None,
-            a => Some(
-                a.parse()
-                    .map_err(|e| format!("--metrics-addr {a}: {e}"))?,
-            ),
+            a => Some(a.parse().map_err(|e| format!("--metrics-addr {a}: {e}"))?),
         };
         if !(1..=1024).contains(&self.batch) {
             return Err("--batch must be within 1..=1024".into());

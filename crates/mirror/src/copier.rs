@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferromq_client::requests::Pull;
 use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::message::{decode_record, find_property, prop};
 use tokio_util::sync::CancellationToken;
@@ -109,7 +110,7 @@ async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(
     while pos < target_max {
         let r = m
             .target
-            .pull_raw(tgt, &m.cfg.pull_group, &key.topic, key.queue_id, pos, 256, 0)
+            .pull_raw(tgt, &pull(m, key, pos, 256, 0))
             .await
             .map_err(|e| e.to_string())?;
         if r.code != rs::SUCCESS {
@@ -117,7 +118,10 @@ async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(
                 pos = r.next_begin_offset;
                 continue;
             }
-            return Err(format!("reading the target queue at {pos}: code {}", r.code));
+            return Err(format!(
+                "reading the target queue at {pos}: code {}",
+                r.code
+            ));
         }
         let mut rest = r.body.clone();
         while !rest.is_empty() {
@@ -160,6 +164,20 @@ async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(
     Ok(())
 }
 
+/// A pull of every message (`*`) that commits nothing.
+fn pull<'a>(m: &'a Mirror, key: &'a QueueKey, offset: i64, max: i32, suspend_ms: i64) -> Pull<'a> {
+    Pull {
+        group: &m.cfg.pull_group,
+        topic: &key.topic,
+        queue_id: key.queue_id,
+        offset,
+        max_msgs: max,
+        subscription: Some("*"),
+        suspend_ms,
+        commit_offset: None,
+    }
+}
+
 /// `<broker>|<queueId>|<offset>`.
 pub(crate) fn parse_source(s: &str) -> Option<(&str, i32, i64)> {
     let mut it = s.rsplitn(3, '|');
@@ -187,9 +205,9 @@ async fn copy_loop(
         let (Some(next), Some(tgt_next)) = (map.src_next(), map.tgt_next()) else {
             return Stop::Cancelled;
         };
+        let request = pull(m, key, next, m.cfg.batch, LONG_POLL_MS);
         let pulled = tokio::select! {
-            r = m.source.pull_raw(src, &m.cfg.pull_group, &key.topic, key.queue_id, next,
-                m.cfg.batch, LONG_POLL_MS) => r,
+            r = m.source.pull_raw(src, &request) => r,
             _ = stop.cancelled() => return Stop::Cancelled,
         };
         let r = match pulled {
@@ -319,10 +337,9 @@ async fn append(
             }
             i += 1;
         }
-        let upto = msgs.get(i).map_or_else(
-            || msgs.last().map_or(next, |p| p.offset + 1),
-            |p| p.offset,
-        );
+        let upto = msgs
+            .get(i)
+            .map_or_else(|| msgs.last().map_or(next, |p| p.offset + 1), |p| p.offset);
         if upto > next {
             m.update_map(key, |map| map.skip(upto))?;
         }
@@ -392,9 +409,8 @@ async fn append(
                         )
                         .await
                     {
-                        let _ = m.update_map(key, |map| {
-                            map.record_run(run[0].offset, first, ok as i64)
-                        });
+                        let _ = m
+                            .update_map(key, |map| map.record_run(run[0].offset, first, ok as i64));
                     }
                 }
                 return Ok(Some(Stop::Refused(reason)));

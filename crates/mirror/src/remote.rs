@@ -118,28 +118,13 @@ impl Remote {
             .collect())
     }
 
-    /// PULL_MESSAGE (11) with subscription `*`, nothing committed; the body is kept raw.
-    pub async fn pull_raw(
-        &self,
-        addr: &str,
-        group: &str,
-        topic: &str,
-        queue_id: i32,
-        offset: i64,
-        max: i32,
-        suspend_ms: i64,
-    ) -> Result<RawPull, ClientError> {
-        let p = Pull {
-            group,
-            topic,
-            queue_id,
-            offset,
-            max_msgs: max,
-            subscription: Some("*"),
-            suspend_ms,
-            commit_offset: None,
-        };
-        let r = self.client.remoting.invoke_raw(addr, requests::pull(&p)).await?;
+    /// PULL_MESSAGE (11); the body is kept raw (the records are forwarded as they are).
+    pub async fn pull_raw(&self, addr: &str, p: &Pull<'_>) -> Result<RawPull, ClientError> {
+        let r = self
+            .client
+            .remoting
+            .invoke_raw(addr, requests::pull(p))
+            .await?;
         let get = |k: &'static str| r.opt_i64(k).ok().flatten().unwrap_or(-1);
         Ok(RawPull {
             code: r.code,

@@ -147,6 +147,44 @@ impl FailoverReport {
     }
 }
 
+/// A progress bar on a terminal: messages copied out of what the source holds, with rates
+/// and lags in the message.
+pub struct ProgressBar(indicatif::ProgressBar);
+
+impl ProgressBar {
+    /// `None` unless standard error is a terminal (logs get [`log_progress`] lines instead).
+    pub fn on_terminal() -> Option<Self> {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} mirrored {pos}/{len} messages [{bar:30}] {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        Some(Self(bar))
+    }
+
+    pub fn show(&self, s: &Status) {
+        let lag: i64 = s.topics.iter().map(|t| t.message_lag).sum();
+        let done: i64 = s.topics.iter().map(|t| t.mirrored_to).sum();
+        self.0.set_length((done + lag).max(0) as u64);
+        self.0.set_position(done.max(0) as u64);
+        self.0.set_message(format!(
+            "{:.0} msg/s, lag {lag}, offset sync p99 {:.0} ms{}",
+            s.metrics.messages_per_sec,
+            s.metrics.offset_sync_lag.p99_ms,
+            if s.errors.is_empty() {
+                ""
+            } else {
+                ", errors (see status)"
+            }
+        ));
+    }
+}
+
 /// One log line of progress (for logs without a terminal).
 pub fn log_progress(s: &Status) {
     let lag: i64 = s.topics.iter().map(|t| t.message_lag).sum();
@@ -221,7 +259,10 @@ pub fn render_status(s: &Status) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(&["TOPIC", "QUEUES", "MESSAGE LAG", "LAST ERROR"], &rows));
+    out.push_str(&table(
+        &["TOPIC", "QUEUES", "MESSAGE LAG", "LAST ERROR"],
+        &rows,
+    ));
     out.push_str("\n\n");
     let rows: Vec<Vec<String>> = s
         .groups

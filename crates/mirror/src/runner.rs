@@ -14,8 +14,10 @@ use crate::args::RunConfig;
 use crate::map::{Kind, MapError, QueueMap};
 use crate::metrics::Metrics;
 use crate::remote::{Remote, SyncEntry};
-use crate::report::{self, FailoverReport, GroupStatus, Status, TopicStatus, FAILOVER_REPORT,
-    FAILOVER_REQUEST, STATUS_FILE};
+use crate::report::{
+    self, FailoverReport, GroupStatus, Status, TopicStatus, FAILOVER_REPORT, FAILOVER_REQUEST,
+    STATUS_FILE,
+};
 use crate::state::{Applied, GroupQueueKey, MirrorState, QueueKey, QueueState, StateDir};
 use crate::{copier, MirrorError};
 
@@ -37,6 +39,9 @@ const SYSTEM_GROUP_PREFIXES: [&str; 7] = [
     "SELF_TEST_",
     "CID_ONSAPI_",
 ];
+
+/// How often every translated offset is written again, changed or not.
+const FULL_RESYNC_EVERY: Duration = Duration::from_secs(60);
 
 /// What the mirror knows but does not persist.
 #[derive(Default)]
@@ -277,7 +282,10 @@ impl Mirror {
                 ));
                 continue;
             };
-            if let Err(e) = self.discover_broker(name, src_addr, tgt_addr, &sources).await {
+            if let Err(e) = self
+                .discover_broker(name, src_addr, tgt_addr, &sources)
+                .await
+            {
                 problems.push(format!("broker {name}: {e}"));
             }
         }
@@ -393,9 +401,17 @@ impl Mirror {
 
     async fn sync_loop(self: Arc<Self>) {
         let mut last_poll = Instant::now();
+        let mut last_full = Instant::now();
         loop {
             let polled = Instant::now();
+            // Now and then (and after any failure) forget what was written, so every offset is
+            // written again: a target that restarted or was restored gets them back.
+            if last_full.elapsed() >= FULL_RESYNC_EVERY {
+                last_full = Instant::now();
+                self.state.lock().applied.clear();
+            }
             if let Err(e) = self.sync_once(last_poll).await {
+                last_full = Instant::now() - FULL_RESYNC_EVERY;
                 self.metrics.add_error("offsets");
                 let mut rt = self.rt.lock();
                 if rt.errors.get("offsets") != Some(&e) {
@@ -448,7 +464,12 @@ impl Mirror {
                 let Some(tr) = q.translate(off) else {
                     continue;
                 };
-                if state.applied.get(&key) == Some(&Applied { src: off, tgt: tr.tgt }) {
+                if state.applied.get(&key)
+                    == Some(&Applied {
+                        src: off,
+                        tgt: tr.tgt,
+                    })
+                {
                     rt.pending.remove(&key);
                     continue;
                 }
@@ -563,16 +584,20 @@ impl Mirror {
     async fn housekeeping_loop(self: Arc<Self>) {
         let mut failing_over = false;
         let mut last_log = Instant::now();
+        let bar = report::ProgressBar::on_terminal();
         loop {
             self.metrics.tick();
             let status = self.status("running");
+            if let Some(bar) = &bar {
+                bar.show(&status);
+            }
             if let Err(e) = self.save() {
                 tracing::error!("saving the mirror state: {e}");
             }
             if let Err(e) = self.dir.write_json(STATUS_FILE, &status) {
                 tracing::warn!("writing {STATUS_FILE}: {e}");
             }
-            if last_log.elapsed() >= Duration::from_secs(10) {
+            if bar.is_none() && last_log.elapsed() >= Duration::from_secs(10) {
                 last_log = Instant::now();
                 report::log_progress(&status);
             }
