@@ -358,21 +358,7 @@ async fn append(
             i += 1;
         }
         let run = &msgs[start..i];
-        let mut body = BytesMut::with_capacity(bytes);
-        for p in run {
-            body.extend_from_slice(&p.raw);
-        }
-        let result = m
-            .target
-            .append(
-                tgt,
-                &key.topic,
-                key.queue_id,
-                &key.broker,
-                &m.cfg.source_label,
-                tgt_next,
-                body.freeze(),
-            )
+        let result = append_run(m, key, tgt, tgt_next, run)
             .await
             .map_err(|e| AppendError::Failed(format!("target: {e}")))?;
         match result {
@@ -392,22 +378,11 @@ async fn append(
                 source_offset,
                 reason,
             } => {
+                // Copy what comes before the refused message, then stop there.
                 let ok = run.iter().take_while(|p| p.offset < source_offset).count();
                 if ok > 0 {
-                    // Copy what comes before the refused message, then stop there.
-                    let body: Vec<u8> = run[..ok].iter().flat_map(|p| p.raw.to_vec()).collect();
-                    if let Ok(Appended::Stored { first }) = m
-                        .target
-                        .append(
-                            tgt,
-                            &key.topic,
-                            key.queue_id,
-                            &key.broker,
-                            &m.cfg.source_label,
-                            tgt_next,
-                            Bytes::from(body),
-                        )
-                        .await
+                    if let Ok(Appended::Stored { first }) =
+                        append_run(m, key, tgt, tgt_next, &run[..ok]).await
                     {
                         let _ = m
                             .update_map(key, |map| map.record_run(run[0].offset, first, ok as i64));
@@ -418,6 +393,31 @@ async fn append(
         }
     }
     Ok(None)
+}
+
+/// One FERRO_MIRROR_APPEND of consecutive messages, expected at `expected` on the target.
+async fn append_run(
+    m: &Mirror,
+    key: &QueueKey,
+    tgt: &str,
+    expected: i64,
+    run: &[Pulled],
+) -> Result<Appended, ferromq_client::ClientError> {
+    let mut body = BytesMut::with_capacity(run.iter().map(|p| p.raw.len()).sum());
+    for p in run {
+        body.extend_from_slice(&p.raw);
+    }
+    m.target
+        .append(
+            tgt,
+            &key.topic,
+            key.queue_id,
+            &key.broker,
+            &m.cfg.source_label,
+            expected,
+            body.freeze(),
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -7,10 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferromq_client::requests::{self, Pull};
 use ferromq_client::{ClientError, MqClient};
+pub use ferromq_protocol::body::SyncOffsetEntry as SyncEntry;
 use ferromq_protocol::body::{self, SubscriptionGroupConfig, TopicConfig, TopicConfigWrapper};
 use ferromq_protocol::codes::{request as rq, response as rs};
 use ferromq_protocol::RemotingCommand;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// One cluster, through its name servers.
 pub struct Remote {
@@ -23,16 +24,6 @@ pub struct RawPull {
     pub next_begin_offset: i64,
     pub max_offset: i64,
     pub body: Bytes,
-}
-
-/// One offset for FERRO_SYNC_OFFSETS.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncEntry {
-    pub group: String,
-    pub topic: String,
-    pub queue_id: i32,
-    pub offset: i64,
 }
 
 /// FERRO_SYNC_OFFSETS's answer.

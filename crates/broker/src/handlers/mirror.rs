@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ferromq_offsets::QueueKey;
-use ferromq_protocol::body;
+use ferromq_protocol::body::{self, SyncOffsetEntry as SyncEntry};
 use ferromq_protocol::codes::{response as rs, sys_flag};
 use ferromq_protocol::message::{decode_records, encode_properties, parse_properties, prop};
 use ferromq_protocol::{names, RemotingCommand};
@@ -127,16 +127,6 @@ pub async fn append(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         .with_ext("queueOffset", first)
         .with_ext("count", count)
         .with_ext("nextQueueOffset", first + count))
-}
-
-/// One offset in a FERRO_SYNC_OFFSETS request.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncEntry {
-    pub group: String,
-    pub topic: String,
-    pub queue_id: i32,
-    pub offset: i64,
 }
 
 #[derive(Debug, Deserialize)]
