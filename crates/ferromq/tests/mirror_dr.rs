@@ -570,6 +570,27 @@ fn mismatched_topics_oversized_messages_and_a_source_outage() {
         "resumed after the outage: {:#}",
         mirror_status(&state)
     );
+
+    // The target restarts too: the mirror goes on without copying anything twice.
+    let mut backup = backup;
+    backup.restart();
+    let b = Cluster::new(&backup);
+    for q in 0..2 {
+        send_n(&a, "DrSame", q, 5, 100);
+    }
+    let resumed = poll_until(Duration::from_secs(30), || {
+        (0..2).all(|q| topic_max(&b, "DrSame", q) == 20)
+    });
+    assert!(
+        resumed,
+        "resumed after a target restart: {:#}",
+        mirror_status(&state)
+    );
+    thread::sleep(Duration::from_millis(500));
+    assert!(
+        (0..2).all(|q| topic_max(&b, "DrSame", q) == 20),
+        "nothing copied twice"
+    );
 }
 
 /// Failover through the command, then failback: mirroring the backup to the old primary
