@@ -79,24 +79,14 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
                 return offsets::clone(ctx, &src, &dst, &topics, &at_once()).await;
             }
             // CLONE_GROUP_OFFSET (314) on every master.
-            each_broker(ctx, &all, "cloneGroupOffset", |b| {
-                let mut cmd = RemotingCommand::request(rq::CLONE_GROUP_OFFSET)
-                    .with_ext("srcGroup", &src)
-                    .with_ext("destGroup", &dst)
-                    .with_ext("offline", true);
-                if let Some(t) = &topic {
-                    cmd.put_ext("topic", t);
-                }
-                async move {
-                    ctx.cluster
-                        .client
-                        .remoting
-                        .invoke(&b.addr, cmd)
-                        .await
-                        .map(|_| ())
-                }
-            })
-            .await
+            let mut cmd = RemotingCommand::request(rq::CLONE_GROUP_OFFSET)
+                .with_ext("srcGroup", &src)
+                .with_ext("destGroup", &dst)
+                .with_ext("offline", true);
+            if let Some(t) = &topic {
+                cmd.put_ext("topic", t);
+            }
+            each_broker_send(ctx, &all, "cloneGroupOffset", &cmd).await
         }
         AdminCommand::ConsumerProgress {
             group,
@@ -151,17 +141,8 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
                 }],
                 None => masters_of(ctx, cluster.as_deref().unwrap_or_default()).await?,
             };
-            each_broker(ctx, &targets, "updateTopic", |b| {
-                let cfg = cfg.clone();
-                async move {
-                    ctx.cluster
-                        .client
-                        .create_topic(&b.addr, &cfg)
-                        .await
-                        .map(|_| ())
-                }
-            })
-            .await
+            let cmd = ferromq_client::requests::create_topic(&cfg);
+            each_broker_send(ctx, &targets, "updateTopic", &cmd).await
         }
         AdminCommand::DeleteTopic { topic, cluster } => {
             let targets = match &cluster {
@@ -175,20 +156,9 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
                     .map(|(b, _)| b)
                     .collect(),
             };
-            let code = each_broker(ctx, &targets, "deleteTopic", |b| {
-                let topic = topic.clone();
-                async move {
-                    let cmd = RemotingCommand::request(rq::DELETE_TOPIC_IN_BROKER)
-                        .with_ext("topic", &topic);
-                    ctx.cluster
-                        .client
-                        .remoting
-                        .invoke(&b.addr, cmd)
-                        .await
-                        .map(|_| ())
-                }
-            })
-            .await?;
+            let cmd =
+                RemotingCommand::request(rq::DELETE_TOPIC_IN_BROKER).with_ext("topic", &topic);
+            let code = each_broker_send(ctx, &targets, "deleteTopic", &cmd).await?;
             for ns in &ctx.cluster.namesrv {
                 let mut cmd =
                     RemotingCommand::request(rq::DELETE_TOPIC_IN_NAMESRV).with_ext("topic", &topic);
@@ -219,20 +189,9 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             broker_addr,
         } => {
             let targets = where_to(ctx, cluster, broker_addr).await?;
-            let cfg = body::to_vec(&SubscriptionGroupConfig::new(&group));
-            each_broker(ctx, &targets, "updateSubGroup", |b| {
-                let cmd = RemotingCommand::request(rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-                    .with_body(cfg.clone());
-                async move {
-                    ctx.cluster
-                        .client
-                        .remoting
-                        .invoke(&b.addr, cmd)
-                        .await
-                        .map(|_| ())
-                }
-            })
-            .await
+            let cmd = RemotingCommand::request(rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+                .with_body(body::to_vec(&SubscriptionGroupConfig::new(&group)));
+            each_broker_send(ctx, &targets, "updateSubGroup", &cmd).await
         }
         AdminCommand::DeleteSubGroup {
             group,
@@ -241,20 +200,10 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             remove_offset,
         } => {
             let targets = where_to(ctx, cluster, broker_addr).await?;
-            each_broker(ctx, &targets, "deleteSubGroup", |b| {
-                let cmd = RemotingCommand::request(rq::DELETE_SUBSCRIPTIONGROUP)
-                    .with_ext("groupName", &group)
-                    .with_ext("cleanOffset", remove_offset);
-                async move {
-                    ctx.cluster
-                        .client
-                        .remoting
-                        .invoke(&b.addr, cmd)
-                        .await
-                        .map(|_| ())
-                }
-            })
-            .await
+            let cmd = RemotingCommand::request(rq::DELETE_SUBSCRIPTIONGROUP)
+                .with_ext("groupName", &group)
+                .with_ext("cleanOffset", remove_offset);
+            each_broker_send(ctx, &targets, "deleteSubGroup", &cmd).await
         }
         AdminCommand::Offsets { .. } | AdminCommand::Completions { .. } => Ok(EXIT_OK),
     }
@@ -375,6 +324,27 @@ async fn reset_upstream(ctx: &Ctx, r: UpstreamReset, spec: Spec) -> Result<i32, 
             cmd.put_ext("timestamp", 0);
         }
         remoting.invoke(&b.addr, cmd).await.map(|_| ())
+    })
+    .await
+}
+
+/// Sends the same request to every broker (see [`each_broker`]).
+async fn each_broker_send(
+    ctx: &Ctx,
+    brokers: &[Broker],
+    what: &str,
+    cmd: &RemotingCommand,
+) -> Result<i32, AdminError> {
+    each_broker(ctx, brokers, what, |b| {
+        let cmd = cmd.clone();
+        async move {
+            ctx.cluster
+                .client
+                .remoting
+                .invoke(&b.addr, cmd)
+                .await
+                .map(|_| ())
+        }
     })
     .await
 }
