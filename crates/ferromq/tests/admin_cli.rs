@@ -10,7 +10,6 @@ mod common;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,61 +25,17 @@ const MESSAGES: i64 = 10;
 const COMMITTED: i64 = 5;
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A `ferromq` server process (namesrv or broker); killed on drop.
-struct Proc {
-    child: Option<Child>,
-    lines: Arc<Mutex<Vec<String>>>,
-}
+/// A `ferromq` server process (namesrv or broker) started until its `ferromq ready` line.
+struct Proc(common::Captured);
 
 impl Proc {
     fn start(label: &str, args: &[String]) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ferromq");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for r in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let lines = lines.clone();
-            thread::spawn(move || {
-                use std::io::BufRead;
-                for l in std::io::BufReader::new(r).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(l);
-                }
-            });
-        }
-        let p = Proc {
-            child: Some(child),
-            lines,
-        };
-        let ok = poll_until(Duration::from_secs(30), || {
-            p.lines
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.starts_with("ferromq ready"))
-        });
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferromq"));
+        cmd.args(args).env("RUST_LOG", "warn");
+        let p = common::Captured::spawn(cmd);
+        let ok = p.wait_for_line("ferromq ready", Duration::from_secs(30));
         assert!(ok, "{label} did not start:\n{}", p.output());
-        p
-    }
-
-    fn output(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        Proc(p)
     }
 }
 
@@ -1051,7 +1006,7 @@ fn offsets_family_and_upstream_aliases_over_two_brokers() {
 
 /// Sends `signal` (STOP or CONT) to a server process.
 fn signal(p: &Proc, signal: &str) {
-    let pid = p.child.as_ref().expect("running").id();
+    let pid = p.0.pid().expect("running");
     let ok = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())

@@ -12,15 +12,14 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{free_port, poll_until, spawn_client, strings, Client, Server};
+use common::{free_port, poll_until, spawn_client, strings, Captured, Client, Server};
 use ferromq_client::requests::Pull;
 use ferromq_client::MqClient;
 use ferromq_protocol::body::TopicConfig;
@@ -31,89 +30,28 @@ use serde_json::Value;
 const TOPIC: &str = "DrOrders";
 const QUEUES: i32 = 4;
 
-/// A `ferromq mirror` process; SIGKILLed on drop.
-struct MirrorProc {
-    child: Option<Child>,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl MirrorProc {
-    fn start(source: &str, target: &str, state: &std::path::Path, extra: &[&str]) -> MirrorProc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-            .args([
-                "mirror",
-                "--source-namesrv",
-                source,
-                "--target-namesrv",
-                target,
-                "--state-dir",
-                &state.display().to_string(),
-                "--metrics-addr",
-                &format!("127.0.0.1:{}", free_port()),
-                "--offset-interval-ms",
-                "100",
-                "--discovery-interval-ms",
-                "500",
-            ])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ferromq mirror");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for r in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let lines = lines.clone();
-            thread::spawn(move || {
-                for l in std::io::BufReader::new(r).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(l);
-                }
-            });
-        }
-        MirrorProc {
-            child: Some(child),
-            lines,
-        }
-    }
-
-    fn output(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Waits (≤ `timeout`) for the process to exit by itself; its exit code.
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(st)) = c.try_wait() {
-                    self.child = None;
-                    return st.code();
-                }
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for MirrorProc {
-    fn drop(&mut self) {
-        if self.child.is_some() && thread::panicking() {
-            eprintln!("--- mirror output ---\n{}", self.output());
-        }
-        self.kill();
-    }
+/// Starts a `ferromq mirror` process (SIGKILLed on drop), with fast offset and discovery
+/// intervals.
+fn start_mirror(source: &str, target: &str, state: &std::path::Path, extra: &[&str]) -> Captured {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferromq"));
+    cmd.args([
+        "mirror",
+        "--source-namesrv",
+        source,
+        "--target-namesrv",
+        target,
+        "--state-dir",
+        &state.display().to_string(),
+        "--metrics-addr",
+        &format!("127.0.0.1:{}", free_port()),
+        "--offset-interval-ms",
+        "100",
+        "--discovery-interval-ms",
+        "500",
+    ])
+    .args(extra)
+    .env("RUST_LOG", "info");
+    Captured::spawn(cmd)
 }
 
 /// ferromq's own client for one cluster, driven synchronously.
@@ -274,7 +212,7 @@ fn failover_to_the_backup_with_real_clients_and_a_mirror_restart() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let producing = producer(a.namesrv.clone(), a.broker.clone(), stop.clone());
-    let mut mirror = MirrorProc::start(&a.namesrv, &b.namesrv, state.path(), &[]);
+    let mut mirror = start_mirror(&a.namesrv, &b.namesrv, state.path(), &[]);
     thread::sleep(Duration::from_millis(1500));
 
     // Real consumers take part of the stream on the primary, commit, and leave.
@@ -292,7 +230,7 @@ fn failover_to_the_backup_with_real_clients_and_a_mirror_restart() {
     thread::sleep(Duration::from_secs(3));
     mirror.kill();
     thread::sleep(Duration::from_millis(500));
-    let mut mirror = MirrorProc::start(&a.namesrv, &b.namesrv, state.path(), &[]);
+    let mut mirror = start_mirror(&a.namesrv, &b.namesrv, state.path(), &[]);
     for mut c in [cpp, node] {
         c.wait(Duration::from_secs(40));
         assert!(!c.messages().is_empty(), "{} consumed nothing", c.label());
@@ -444,7 +382,7 @@ fn a_corrupt_state_dir_is_refused() {
         "ferromq-mirror-state 1 00000000 5\n{}{}x",
     )
     .unwrap();
-    let mut m = MirrorProc::start("127.0.0.1:1", "127.0.0.1:2", dir.path(), &[]);
+    let mut m = start_mirror("127.0.0.1:1", "127.0.0.1:2", dir.path(), &[]);
     let code = m.wait_exit(Duration::from_secs(10));
     assert_eq!(code, Some(1), "{}", m.output());
     assert!(m.output().contains("corrupt"), "{}", m.output());
@@ -529,7 +467,7 @@ fn mismatched_topics_oversized_messages_and_a_source_outage() {
     send_n(&a, "DrBig", 1, 1, 100 * 1024);
     send_n(&a, "DrBig", 1, 4, 100);
     let state = dir.path().join("state");
-    let _mirror = MirrorProc::start(&a.namesrv, &b.namesrv, &state, &[]);
+    let _mirror = start_mirror(&a.namesrv, &b.namesrv, &state, &[]);
 
     let copied = poll_until(Duration::from_secs(20), || {
         (0..2).all(|q| topic_max(&b, "DrSame", q) == 10)
@@ -614,7 +552,7 @@ fn failover_command_then_failback_without_duplicates() {
     }
     let dir = tempfile::tempdir().unwrap();
     let forward = dir.path().join("forward");
-    let mut m = MirrorProc::start(&a.namesrv, &b.namesrv, &forward, &[]);
+    let mut m = start_mirror(&a.namesrv, &b.namesrv, &forward, &[]);
     assert!(poll_until(Duration::from_secs(20), || {
         b.offsets("FbGroup")[..2] == [Some(150), Some(150)]
     }));
@@ -651,7 +589,7 @@ fn failover_command_then_failback_without_duplicates() {
             .unwrap();
     }
     let back = dir.path().join("back");
-    let _m = MirrorProc::start(&b.namesrv, &a.namesrv, &back, &[]);
+    let _m = start_mirror(&b.namesrv, &a.namesrv, &back, &[]);
     let synced = poll_until(Duration::from_secs(20), || {
         (0..2).all(|q| topic_max(&a, TOPIC, q) == 250)
             && a.offsets("FbGroup")[..2] == [Some(120), Some(120)]

@@ -1066,3 +1066,90 @@ pub fn tag_of(v: &Value, key: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
 }
+
+/// A child process whose stdout and stderr lines are collected as they come; SIGKILLed on drop
+/// (its output is printed then if the test is failing).
+pub struct Captured {
+    child: Option<Child>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Captured {
+    /// Spawns `cmd` with both output streams captured (stdin closed).
+    pub fn spawn(mut cmd: Command) -> Captured {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn process");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for r in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            thread::spawn(move || {
+                for l in BufReader::new(r).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(l);
+                }
+            });
+        }
+        Captured {
+            child: Some(child),
+            lines,
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Waits (≤ `timeout`) for a line starting with `prefix`.
+    pub fn wait_for_line(&self, prefix: &str, timeout: Duration) -> bool {
+        poll_until(timeout, || {
+            self.lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with(prefix))
+        })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits (≤ `timeout`) for the process to exit by itself; its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    self.child = None;
+                    return st.code();
+                }
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Captured {
+    fn drop(&mut self) {
+        if self.child.is_some() && thread::panicking() {
+            eprintln!("--- process output ---\n{}", self.output());
+        }
+        self.kill();
+    }
+}
