@@ -5,6 +5,10 @@
 //! rewrites such text into standard JSON: numeric and bare keys are quoted, and object keys become
 //! their compact JSON text as a string key (parse it again with [`parse_object_key`]).
 //! [`from_slice`] tries standard JSON first and normalises only when that fails.
+//!
+//! Cost is linear in the input: every byte is read once, and an object key's text is escaped
+//! once. Object keys may not themselves contain object keys (fastjson never writes that, and
+//! each such level would escape the level inside it again, doubling the text per level).
 
 use serde::de::DeserializeOwned;
 
@@ -46,7 +50,11 @@ pub fn parse_object_key<T: DeserializeOwned>(key: &str) -> Result<T, serde_json:
 /// # Errors
 /// [`NormalizeError`] for text that is not JSON even with fastjson's liberties.
 pub fn normalize(input: &[u8]) -> Result<String, NormalizeError> {
-    let mut p = Parser { s: input, i: 0 };
+    let mut p = Parser {
+        s: input,
+        i: 0,
+        in_key: false,
+    };
     let mut out = String::with_capacity(input.len() + 16);
     p.ws();
     p.value(&mut out, 0)?;
@@ -60,6 +68,8 @@ pub fn normalize(input: &[u8]) -> Result<String, NormalizeError> {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Inside an object-valued key: another one there is refused.
+    in_key: bool,
 }
 
 impl Parser<'_> {
@@ -177,8 +187,14 @@ impl Parser<'_> {
                 Some(b'"') => self.string(out)?,
                 Some(b'{') | Some(b'[') => {
                     // An object-valued key: normalise it, then write its text as a string key.
+                    if self.in_key {
+                        return Err(self.err("object key inside an object key"));
+                    }
                     let mut key = String::new();
-                    self.value(&mut key, depth + 1)?;
+                    self.in_key = true;
+                    let parsed = self.value(&mut key, depth + 1);
+                    self.in_key = false;
+                    parsed?;
                     let compact: serde_json::Value =
                         serde_json::from_str(&key).map_err(|_| self.err("bad object key"))?;
                     let quoted = serde_json::to_string(&compact.to_string())
@@ -256,7 +272,45 @@ mod tests {
         assert!(normalize(&[b'['; 1000]).is_err());
     }
 
+    #[test]
+    fn nested_object_keys_are_refused_in_linear_time() {
+        // The 141-byte header that used to double its escaping per level (2^28 bytes at depth
+        // 28): now refused at the second level.
+        let mut text = String::from("1");
+        for _ in 0..28 {
+            text = format!("{{{{\"a\":{text}}}:1}}");
+        }
+        let started = std::time::Instant::now();
+        let e = normalize(text.as_bytes()).unwrap_err();
+        assert_eq!(e.what, "object key inside an object key");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // One level, as fastjson writes MessageQueue keys, still works.
+        let v: Value = from_slice(br#"{{"topic":"T","queueId":1}:5}"#).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn output_is_linear_in_the_input() {
+        // Many sibling object keys: each is escaped once.
+        let one = r#"{"brokerName":"b\"q","queueId":0,"topic":"T"}:1"#;
+        let input = format!("{{{}}}", vec![one; 10_000].join(","));
+        let out = normalize(input.as_bytes()).unwrap();
+        assert!(
+            out.len() <= 2 * input.len() + 64,
+            "{} -> {}",
+            input.len(),
+            out.len()
+        );
+    }
+
     proptest! {
+        #[test]
+        fn output_is_bounded(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+            if let Ok(out) = normalize(&data) {
+                prop_assert!(out.len() <= 4 * data.len() + 64);
+            }
+        }
+
         #[test]
         fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = normalize(&data);

@@ -11,6 +11,7 @@
 //! - [`message`]: the stored message record (the bytes a pull returns), properties, msgId, tag hash.
 //! - [`body`]: JSON bodies (heartbeat, route, topic and group configs, message queues).
 //! - [`names`]: topic and group name rules and the retry/DLQ naming scheme.
+//! - [`limits`]: every count a request can carry, checked in one place.
 
 pub mod body;
 pub mod codes;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod frame;
 pub mod header;
 pub mod json;
+pub mod limits;
 pub mod message;
 pub mod names;
 

@@ -1,4 +1,4 @@
-//! The two header encodings. Both decode into the same [`RemotingCommand`] fields.
+//! The two header encodings. Both decode into the same [`crate::RemotingCommand`] fields.
 
 pub mod binary;
 pub mod json;
