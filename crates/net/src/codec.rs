@@ -6,6 +6,9 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::NetError;
 
+/// Most the read buffer grows ahead of the bytes that have arrived.
+const READ_RESERVE_STEP: usize = 64 * 1024;
+
 /// Frame codec. A frame larger than `max_frame` is an error: the connection is closed
 /// before any of it is buffered.
 #[derive(Debug, Clone)]
@@ -40,7 +43,9 @@ impl Decoder for RemotingCodec {
             .into());
         }
         if src.len() < 4 + len {
-            src.reserve(4 + len - src.len());
+            // Grow with what actually arrives, not with what the length prefix promises: four
+            // bytes claiming 16 MiB must not reserve 16 MiB per idle connection.
+            src.reserve((4 + len - src.len()).min(READ_RESERVE_STEP));
             return Ok(None);
         }
         src.advance(4);
@@ -74,6 +79,19 @@ mod tests {
             codec.decode(&mut buf),
             Err(NetError::Protocol(ProtocolError::FrameTooLarge { .. }))
         ));
+    }
+
+    #[test]
+    fn a_length_prefix_alone_does_not_reserve_the_frame() {
+        let mut codec = RemotingCodec::new(16 << 20);
+        let mut buf = BytesMut::new();
+        buf.put_u32(16 << 20);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert!(
+            buf.capacity() <= 4 + READ_RESERVE_STEP,
+            "{}",
+            buf.capacity()
+        );
     }
 
     #[test]

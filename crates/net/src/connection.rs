@@ -34,8 +34,14 @@ pub trait Handler: Send + Sync + 'static {
         req: RemotingCommand,
     ) -> impl Future<Output = Option<RemotingCommand>> + Send;
 
+    /// Called once when the connection has started serving.
+    fn on_open(self: &Arc<Self>, _conn: &Connection) {}
+
     /// Called once when the connection has ended, before pending requests fail.
     fn on_close(self: &Arc<Self>, _conn: &Connection) {}
+
+    /// Called when a configured limit refused something (`limit` names the setting).
+    fn on_limit(self: &Arc<Self>, _limit: &'static str) {}
 }
 
 /// A handler for connections that expect no requests: answers REQUEST_CODE_NOT_SUPPORTED.
@@ -59,25 +65,43 @@ pub fn not_supported(code: i32) -> RemotingCommand {
     )
 }
 
-/// Limits of one connection.
+/// Limits of one connection (and, for [`crate::serve`], of a listener).
 #[derive(Debug, Clone)]
 pub struct ConnConfig {
-    /// Largest frame accepted; a bigger one closes the connection.
+    /// Largest frame accepted or sent. A bigger incoming frame closes the connection; a bigger
+    /// response is replaced by a SYSTEM_ERROR naming the limit.
     pub max_frame: usize,
     /// Frames queued for writing before senders wait.
     pub send_queue: usize,
     /// Requests handled at once before the reader stops reading.
     pub max_inflight: usize,
+    /// Connections a listener serves at once; more are closed at accept.
+    pub max_connections: usize,
+    /// Connections open now, shared by every listener served with clones of this config (so
+    /// `max_connections` covers a broker's two ports together).
+    pub open_connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Default for ConnConfig {
     fn default() -> Self {
         Self {
             max_frame: ferromq_protocol::DEFAULT_MAX_FRAME,
-            send_queue: 4096,
-            max_inflight: 4096,
+            send_queue: 1024,
+            max_inflight: 1024,
+            max_connections: 20_000,
+            open_connections: Arc::default(),
         }
     }
+}
+
+/// What a response's header and fields may add to its body, at most, in the size check.
+fn response_size_estimate(resp: &RemotingCommand) -> usize {
+    let fields: usize = resp
+        .ext_fields
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 8)
+        .sum();
+    resp.body.len() + resp.remark.as_ref().map_or(0, String::len) + fields + 256
 }
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
@@ -91,6 +115,7 @@ struct Inner {
     next_opaque: AtomicI32,
     closed: CancellationToken,
     peer: Mutex<(LanguageCode, i32)>,
+    max_frame: usize,
 }
 
 /// A cheap, cloneable handle to one connection.
@@ -136,8 +161,10 @@ impl Connection {
                 next_opaque: AtomicI32::new(1),
                 closed: parent.child_token(),
                 peer: Mutex::new((LanguageCode::OTHER, 0)),
+                max_frame: cfg.max_frame,
             }),
         };
+        handler.on_open(&conn);
         let writer = FramedWrite::new(write_half, RemotingCodec::new(cfg.max_frame));
         tokio::spawn(write_loop(writer, rx, conn.inner.closed.clone()));
         let reader = FramedRead::new(read_half, RemotingCodec::new(cfg.max_frame));
@@ -265,8 +292,25 @@ impl Connection {
         cmd
     }
 
-    /// Queues a response (used by the reader task).
-    async fn respond(&self, resp: RemotingCommand) {
+    /// Queues a response (used by the reader task). A response larger than the frame limit is
+    /// replaced by an error: the client gets an answer, the connection stays up.
+    async fn respond(&self, mut resp: RemotingCommand) {
+        let size = response_size_estimate(&resp);
+        if size > self.inner.max_frame {
+            warn!(conn = ?self, size, max = self.inner.max_frame, "response over the frame limit replaced by an error");
+            let (opaque, flag, st) = (resp.opaque, resp.flag, resp.serialize_type);
+            resp = RemotingCommand::error(
+                codes::response::SYSTEM_ERROR,
+                format!(
+                    "the response would be {size} bytes, over the frame limit of {} bytes \
+                     (max-frame-bytes); ask for less (ferromq codes page with offset/limit)",
+                    self.inner.max_frame
+                ),
+            );
+            resp.opaque = opaque;
+            resp.flag = flag;
+            resp.serialize_type = st;
+        }
         if self.inner.tx.send(resp).await.is_err() {
             debug!(conn = ?self, "response dropped: connection closed");
         }
@@ -362,8 +406,16 @@ async fn read_loop<H: Handler>(
             continue;
         }
         *conn.inner.peer.lock() = (cmd.language, cmd.version);
-        let Ok(permit) = limit.clone().acquire_owned().await else {
-            break;
+        let permit = match limit.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                // Back-pressure: stop reading until a request finishes.
+                handler.on_limit("max-inflight-per-connection");
+                let Ok(p) = limit.clone().acquire_owned().await else {
+                    break;
+                };
+                p
+            }
         };
         let reply_to = (cmd.opaque, cmd.serialize_type, cmd.is_oneway());
         let handler2 = handler.clone();

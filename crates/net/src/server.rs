@@ -1,12 +1,17 @@
 //! The accept loop.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::connection::{ConnConfig, Connection, Handler};
+
+/// Refused connections are logged at most this often.
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Accepts connections on `listener` until `shutdown` is cancelled; each connection is served
 /// by `handler` and is closed when `shutdown` is cancelled.
@@ -17,21 +22,46 @@ pub async fn serve<H: Handler>(
     shutdown: CancellationToken,
 ) {
     let local = listener.local_addr().ok();
+    let mut refused = 0u64;
+    let mut last_warning = Instant::now() - WARN_EVERY;
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.cancelled() => break,
         };
         match accepted {
-            Ok((stream, _)) => {
-                if let Err(e) = Connection::spawn(stream, handler.clone(), &cfg, &shutdown) {
-                    warn!("failed to set up connection: {e}");
+            Ok((stream, peer)) => {
+                let open = cfg.open_connections.fetch_add(1, Ordering::AcqRel) + 1;
+                if open > cfg.max_connections {
+                    cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
+                    handler.on_limit("max-connections");
+                    refused += 1;
+                    if last_warning.elapsed() >= WARN_EVERY {
+                        warn!(%peer, refused, max = cfg.max_connections, "connections refused: max-connections reached");
+                        last_warning = Instant::now();
+                        refused = 0;
+                    }
+                    drop(stream);
+                    continue;
+                }
+                match Connection::spawn(stream, handler.clone(), &cfg, &shutdown) {
+                    Ok(conn) => {
+                        let open = cfg.open_connections.clone();
+                        tokio::spawn(async move {
+                            conn.closed().await;
+                            open.fetch_sub(1, Ordering::AcqRel);
+                        });
+                    }
+                    Err(e) => {
+                        cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
+                        warn!("failed to set up connection: {e}");
+                    }
                 }
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
     }
