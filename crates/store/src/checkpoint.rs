@@ -31,7 +31,11 @@ pub(crate) fn abort_path(root: &Path) -> PathBuf {
 
 /// Reads the checkpoint; `None` if missing or invalid.
 pub(crate) fn read(root: &Path) -> Option<Checkpoint> {
-    let b = std::fs::read(path(root)).ok()?;
+    decode(&std::fs::read(path(root)).ok()?)
+}
+
+/// Decodes the bytes of a checkpoint file; `None` if too short, of the wrong magic or CRC.
+pub(crate) fn decode(b: &[u8]) -> Option<Checkpoint> {
     let b = b.get(..LEN)?;
     if &b[..8] != MAGIC {
         return None;

@@ -73,6 +73,26 @@ impl CommitLog {
         Ok(seg)
     }
 
+    /// Forgets and deletes every segment after the one starting at `start`: an append that
+    /// failed takes back the segments it created (nothing in them was published).
+    pub fn remove_after(&self, start: i64) {
+        let removed: Vec<Arc<Segment>> = {
+            let mut segs = self.segments.write();
+            let i = segs.partition_point(|s| s.start <= start);
+            segs.drain(i..).collect()
+        };
+        for s in &removed {
+            match std::fs::remove_file(s.file.path()) {
+                Ok(()) => {
+                    tracing::debug!(start = s.start, "removed the segment of a failed append")
+                }
+                Err(e) => {
+                    tracing::warn!(path = %s.file.path().display(), "cannot remove the segment of a failed append: {e}")
+                }
+            }
+        }
+    }
+
     /// Deletes the first `n` segments (never the last one); returns how many went.
     pub fn remove_front(&self, n: usize) -> Result<usize, StoreError> {
         let removed: Vec<Arc<Segment>> = {

@@ -39,6 +39,38 @@ impl FlushMode {
     }
 }
 
+/// How appended bytes reach the commit-log and consume-queue files. Reads always go through
+/// the shared mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// [`WriteMode::Pwrite`] on a copy-on-write file system (btrfs, bcachefs, ZFS; detected
+    /// with `statfs` when the store opens), else [`WriteMode::Mapped`]. The environment variable
+    /// `FERROMQ_STORE_WRITE_MODE` (`mapped`, `pwrite` or `auto`) overrides the detection, for
+    /// file systems it does not know.
+    #[default]
+    Auto,
+    /// A `memcpy` into the shared mapping of a file whose blocks `fallocate` reserved (fastest;
+    /// a file whose blocks could not be reserved is still written with `pwrite`). Safe only
+    /// where `fallocate` really reserves the space for later overwrites, i.e. not on a
+    /// copy-on-write file system, where a full disk would make a mapped store fault (SIGBUS).
+    Mapped,
+    /// One positioned `write` per append: a full disk is an error returned by the write, never
+    /// a fault.
+    Pwrite,
+}
+
+impl WriteMode {
+    /// Parses `mapped`, `pwrite` or `auto` (any case).
+    pub fn parse(s: &str) -> Option<WriteMode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(WriteMode::Auto),
+            "mapped" | "mmap" => Some(WriteMode::Mapped),
+            "pwrite" => Some(WriteMode::Pwrite),
+            _ => None,
+        }
+    }
+}
+
 /// Where and how the store keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
@@ -54,6 +86,8 @@ pub struct StoreConfig {
     pub retention: Duration,
     /// Largest accepted record, in bytes; default 4 MiB.
     pub max_message_size: usize,
+    /// How appends are written; default [`WriteMode::Auto`].
+    pub write_mode: WriteMode,
 }
 
 impl Default for StoreConfig {
@@ -65,6 +99,7 @@ impl Default for StoreConfig {
             flush: FlushMode::default(),
             retention: Duration::from_secs(72 * 3600),
             max_message_size: 4 << 20,
+            write_mode: WriteMode::Auto,
         }
     }
 }

@@ -178,6 +178,40 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// Makes sure the files for entries `[start, start + n)` exist, creating them if needed, so
+    /// that an append learns of a full disk before it writes anything.
+    pub fn prepare(&self, start: i64, n: i64) -> Result<(), StoreError> {
+        let (Ok(first), Ok(n)) = (u64::try_from(start), u64::try_from(n)) else {
+            return Err(StoreError::InvalidRecord("negative queue offset"));
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        for file_idx in first / self.epf..=(first + n - 1) / self.epf {
+            self.file_for_write(file_idx)?;
+        }
+        Ok(())
+    }
+
+    /// Makes entries below `new_max` visible to readers (after [`write_at`](Self::write_at)).
+    pub fn publish_max(&self, new_max: i64) {
+        self.max.store(new_max, Ordering::Release);
+    }
+
+    /// Zeroes entries `[from, to)` past max that a failed append wrote, where their files exist.
+    /// Best effort: recovery checks entries past the log's end anyway.
+    pub fn clear_unpublished(&self, from: i64, to: i64) {
+        let zero = [0u8; CQ_UNIT];
+        for idx in from.max(self.max())..to {
+            if let Some((f, pos)) = self.locate(idx) {
+                if let Err(e) = f.write_at(pos, &zero) {
+                    tracing::debug!(topic = %self.topic, queue_id = self.queue_id, "cannot clear a consume-queue entry of a failed append: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
     /// Appends entries at the current max and publishes the new max.
     pub fn append(&self, entries: &[u8]) -> Result<(), StoreError> {
         let start = self.max();

@@ -96,6 +96,7 @@ fn run(shared: &Shared) {
         FlushMode::Sync { .. } => CQ_FLUSH_EVERY,
     };
     let mut last_cq = Instant::now();
+    let mut cq_failing = false;
     loop {
         let stop = {
             let mut c = shared.flush.ctl.lock();
@@ -110,8 +111,18 @@ fn run(shared: &Shared) {
         }
         let _ = flush_log(shared);
         if last_cq.elapsed() >= CQ_FLUSH_EVERY {
-            if let Err(e) = flush_queues(shared) {
-                tracing::warn!(error = %e, "consume-queue flush failed; will retry");
+            // Logged once per run of failures (a full disk fails it every second).
+            match flush_queues(shared) {
+                Ok(()) if cq_failing => {
+                    cq_failing = false;
+                    tracing::info!("consume-queue flush succeeds again");
+                }
+                Ok(()) => {}
+                Err(e) if !cq_failing => {
+                    cq_failing = true;
+                    tracing::warn!(error = %e, "consume-queue flush failed; will retry (further failures are logged at debug level)");
+                }
+                Err(e) => tracing::debug!(error = %e, "consume-queue flush failed; will retry"),
             }
             last_cq = Instant::now();
         }
@@ -127,7 +138,10 @@ pub(crate) fn flush_log(shared: &Shared) -> Result<(), StoreError> {
         return Ok(());
     }
     for seg in shared.log.segments_between(from, to) {
-        if let Err(e) = seg.file.sync() {
+        let started = Instant::now();
+        let synced = seg.file.sync();
+        shared.counters.fsync_took(started.elapsed().as_secs_f64());
+        if let Err(e) = synced {
             shared.poison(format!("commit-log fsync failed: {e}"));
             shared.flush.tx.send_modify(|s| s.failed = true);
             return Err(e);

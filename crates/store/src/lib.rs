@@ -9,11 +9,13 @@
 //! - `writer`: the append path (offsets, patching, BLANK padding and segment roll, dispatch).
 //! - `commit_log` / `segment`: the ordered segment files and reads of records by offset.
 //! - `consume_queue` / `queues`: 20-byte entries per (topic, queue) and the table of queues.
-//! - `mapped`: a preallocated file written with `pwrite` and read through a shared mapping.
+//! - `mapped`: a preallocated file read through a shared mapping and written through it or
+//!   with `pwrite` ([`WriteMode`]); `statfs` detection of copy-on-write file systems.
 //! - `record`: allocation-free checks of stored records (layout from `ferromq_protocol`).
 //! - `flusher`: the fdatasync thread, group commit and the published flushed offset.
 //! - `checkpoint`: the `checkpoint` file and the `abort` marker.
 //! - `scan` / `recovery`: finding the valid end of the log and repairing consume queues.
+//! - `decode`: the on-disk decoders over plain byte slices (used by the fuzz targets).
 //! - `read`: `get`. `search`: binary searches by store time. `retention`: deleting old segments.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -23,6 +25,8 @@ mod checkpoint;
 mod commit_log;
 mod config;
 mod consume_queue;
+#[doc(hidden)]
+pub mod decode;
 mod error;
 mod flusher;
 mod mapped;
@@ -39,8 +43,11 @@ mod store;
 mod types;
 mod writer;
 
-pub use config::{FlushMode, StoreConfig, MIN_SEGMENT_SIZE};
+#[cfg(test)]
+mod disk_full_tests;
+
+pub use config::{FlushMode, StoreConfig, WriteMode, MIN_SEGMENT_SIZE};
 pub use error::StoreError;
 pub use read::MAX_SCAN_ENTRIES;
-pub use store::MessageStore;
+pub use store::{MessageStore, WRITE_MODE_ENV};
 pub use types::{AppendRecord, BoundaryType, GetResult, GetStatus, PutResult, StoreStats};

@@ -1,12 +1,22 @@
 //! A fixed-size file shared through one read-write mapping.
 //!
-//! The file is created at its full size with its blocks reserved (`fallocate`), so writing
-//! through the mapping can never fault for lack of disk space: appends are a `memcpy` into the
-//! page cache, with no system call per message (profiling showed two `pwrite`s per message as the
-//! broker's largest cost). `fdatasync` on the file writes back pages dirtied through the mapping.
-//! On a file system without `fallocate` the file stays sparse and writes use `pwrite`, which
-//! reports a full disk as an error instead of a SIGBUS.
+//! The file is created at its full size with its blocks reserved (`fallocate`). Reads always go
+//! through the mapping. Writes take one of two paths ([`WritePath`]):
+//!
+//! - **Mapped**: a `memcpy` into the page cache, with no system call per message (profiling
+//!   showed two `pwrite`s per message as the broker's largest cost). Only used for a file whose
+//!   blocks were reserved, and only where a reservation really covers later overwrites: then a
+//!   store through the mapping can never fault for lack of disk space.
+//! - **Pwrite**: a positioned `write`, which reports a full disk as an error instead of a
+//!   SIGBUS. Used on copy-on-write file systems (btrfs, bcachefs, ZFS), where `fallocate` does
+//!   not reserve space for overwrites, and for any file whose blocks could not be reserved.
+//!
+//! Creating a file whose reservation fails for lack of space (ENOSPC, EDQUOT, ...) is an error:
+//! the half-made file is removed and the caller (an append) fails cleanly. Only a file system
+//! without `fallocate` support leaves a sparse file, written with `pwrite`.
+//! `fdatasync` on the file writes back pages dirtied through the mapping.
 
+use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
@@ -17,12 +27,98 @@ use memmap2::MmapRaw;
 
 use crate::error::{io_err, StoreError};
 
+/// How a file's writes are done (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WritePath {
+    /// Through the shared mapping when the file's blocks are reserved, else `pwrite`.
+    Mapped,
+    /// Always `pwrite`.
+    Pwrite,
+}
+
+thread_local! {
+    /// The write path of files created or opened on this thread (see [`with_write_path`]).
+    static WRITE_PATH: Cell<WritePath> = const { Cell::new(WritePath::Mapped) };
+}
+
+/// Runs `f` with `path` as the write path of every file created or opened in it. The store sets
+/// it around opening (recovery) and around each append, the two places that create or open
+/// files; both run synchronously on one thread, so the choice reaches the segment and
+/// consume-queue files made deep inside them without threading it through every constructor.
+pub(crate) fn with_write_path<R>(path: WritePath, f: impl FnOnce() -> R) -> R {
+    struct Restore(WritePath);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            WRITE_PATH.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(WRITE_PATH.with(|c| c.replace(path)));
+    f()
+}
+
+fn current_write_path() -> WritePath {
+    WRITE_PATH.with(Cell::get)
+}
+
+/// Fault injection for the crate's unit tests: a full disk without a full disk.
+#[cfg(test)]
+pub(crate) mod faults {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Creations that still succeed before the next one fails with ENOSPC (`None`: all do).
+        pub static CREATES_LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+        /// Bytes `pwrite` may still write before it fails with ENOSPC, after writing what fits
+        /// (`None`: unlimited). Mapped writes are never limited: their blocks are reserved.
+        pub static PWRITE_BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    pub fn enospc() -> std::io::Error {
+        std::io::Error::from_raw_os_error(libc::ENOSPC)
+    }
+
+    /// Whether this creation is made to fail.
+    pub fn create_fails() -> bool {
+        CREATES_LEFT.with(|c| match c.get() {
+            None => false,
+            Some(0) => true,
+            Some(n) => {
+                c.set(Some(n - 1));
+                false
+            }
+        })
+    }
+
+    /// How much of a `len`-byte pwrite goes through; `Err` after writing that much.
+    pub fn pwrite_allowed(len: usize) -> Result<(), usize> {
+        PWRITE_BUDGET.with(|b| match b.get() {
+            None => Ok(()),
+            Some(left) if left >= len => {
+                b.set(Some(left - len));
+                Ok(())
+            }
+            Some(left) => {
+                b.set(Some(0));
+                Err(left)
+            }
+        })
+    }
+
+    /// Back to a healthy disk.
+    pub fn reset() {
+        CREATES_LEFT.with(|c| c.set(None));
+        PWRITE_BUDGET.with(|b| b.set(None));
+    }
+}
+
 pub(crate) struct MappedFile {
     path: PathBuf,
     file: File,
     map: MmapRaw,
-    /// Blocks are reserved, so stores through the mapping are safe.
-    reserved: bool,
+    /// The write path this file was opened with.
+    write_path: WritePath,
+    /// Writes go through the mapping: blocks reserved and the write path is `Mapped`.
+    mapped_writes: bool,
     dirty: AtomicBool,
 }
 
@@ -38,15 +134,34 @@ fn map(file: &File, path: &Path) -> Result<MmapRaw, StoreError> {
     Ok(map)
 }
 
-/// Reserves the blocks of `[0, len)` so that stores through a mapping cannot hit ENOSPC.
-fn reserve(file: &File, len: u64) -> bool {
-    // SAFETY: plain syscall on an owned, open descriptor.
-    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
-    rc == 0
+/// Reserves the blocks of `[0, len)`.
+fn reserve(file: &File, len: u64) -> std::io::Result<()> {
+    let len =
+        libc::off_t::try_from(len).map_err(|_| std::io::Error::from_raw_os_error(libc::EFBIG))?;
+    loop {
+        // SAFETY: plain syscall on an owned, open descriptor.
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// The file system cannot reserve blocks at all (as opposed to: it has no room for them).
+fn reservation_unsupported(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::ENOSYS))
 }
 
 impl MappedFile {
-    /// Creates (or resets) `path` as a zero-filled file of `len` bytes.
+    /// Creates (or resets) `path` as a zero-filled file of `len` bytes with its blocks reserved.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`]; when the reservation fails for lack of space (ENOSPC) the file is
+    /// removed again, so a full disk leaves nothing half-made behind.
     pub fn create(path: &Path, len: u64) -> Result<Self, StoreError> {
         let file = OpenOptions::new()
             .read(true)
@@ -55,12 +170,35 @@ impl MappedFile {
             .truncate(true)
             .open(path)
             .map_err(io_err(path))?;
-        file.set_len(len).map_err(io_err(path))?;
-        let reserved = reserve(&file, len);
-        Self::from_file(path, file, reserved)
+        let made = (|| {
+            file.set_len(len).map_err(io_err(path))?;
+            #[cfg(test)]
+            if faults::create_fails() {
+                return Err(io_err(path)(faults::enospc()));
+            }
+            let reserved = match reserve(&file, len) {
+                Ok(()) => true,
+                Err(e) if reservation_unsupported(&e) => false,
+                Err(e) => return Err(io_err(path)(e)),
+            };
+            let map = map(&file, path)?;
+            Ok((reserved, map))
+        })();
+        match made {
+            Ok((reserved, map)) => Ok(Self::new(path, file, map, reserved)),
+            Err(e) => {
+                drop(file);
+                if let Err(rm) = std::fs::remove_file(path) {
+                    tracing::warn!(path = %path.display(), "cannot remove a file that could not be set up: {rm}");
+                }
+                Err(e)
+            }
+        }
     }
 
-    /// Opens an existing file; if its length is not `len` it is resized (returns `true`).
+    /// Opens an existing file; if its length is not `len` it is resized (returns `true`). A file
+    /// whose blocks cannot all be reserved (a full disk) is opened anyway and written with
+    /// `pwrite`.
     pub fn open(path: &Path, len: Option<u64>) -> Result<(Self, bool), StoreError> {
         let file = OpenOptions::new()
             .read(true)
@@ -82,19 +220,21 @@ impl MappedFile {
         if resized {
             file.set_len(want).map_err(io_err(path))?;
         }
-        let reserved = reserve(&file, want);
-        Ok((Self::from_file(path, file, reserved)?, resized))
+        let reserved = reserve_or_warn(&file, path, want);
+        let map = map(&file, path)?;
+        Ok((Self::new(path, file, map, reserved), resized))
     }
 
-    fn from_file(path: &Path, file: File, reserved: bool) -> Result<Self, StoreError> {
-        let map = map(&file, path)?;
-        Ok(MappedFile {
+    fn new(path: &Path, file: File, map: MmapRaw, reserved: bool) -> Self {
+        let write_path = current_write_path();
+        MappedFile {
             path: path.to_path_buf(),
             file,
             map,
-            reserved,
+            write_path,
+            mapped_writes: reserved && write_path == WritePath::Mapped,
             dirty: AtomicBool::new(false),
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -103,6 +243,12 @@ impl MappedFile {
 
     pub fn len(&self) -> u64 {
         self.map.len() as u64
+    }
+
+    /// Whether writes go through the mapping (else `pwrite`).
+    #[cfg(test)]
+    pub fn writes_mapped(&self) -> bool {
+        self.mapped_writes
     }
 
     /// The whole mapping. Only for recovery and opening, before any write through this file
@@ -129,6 +275,10 @@ impl MappedFile {
     }
 
     /// Writes `data` at `pos` (must lie inside the file) and marks the file dirty.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when a `pwrite` fails (a full disk on a copy-on-write file system);
+    /// part of `data` may then be written.
     pub fn write_at(&self, pos: u64, data: &[u8]) -> Result<(), StoreError> {
         if pos.saturating_add(data.len() as u64) > self.len() {
             return Err(StoreError::Corrupt {
@@ -139,10 +289,11 @@ impl MappedFile {
                 ),
             });
         }
-        if self.reserved {
+        if self.mapped_writes {
             // SAFETY: bounds checked above; the destination lies in the mapping, its blocks are
-            // reserved (no SIGBUS on a full disk), and the single writer of each file (the store's
-            // writer lock) only writes ranges readers have not been given yet.
+            // reserved on a file system that keeps reservations for overwrites (no SIGBUS on a
+            // full disk), and the single writer of each file (the store's writer lock) only
+            // writes ranges readers have not been given yet.
             unsafe {
                 std::ptr::copy_nonoverlapping(
                     data.as_ptr(),
@@ -151,11 +302,37 @@ impl MappedFile {
                 );
             }
         } else {
-            self.file
-                .write_all_at(data, pos)
-                .map_err(io_err(&self.path))?;
+            self.pwrite(pos, data)?;
         }
         self.dirty.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn pwrite(&self, pos: u64, data: &[u8]) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if let Err(fits) = faults::pwrite_allowed(data.len()) {
+            self.file
+                .write_all_at(&data[..fits], pos)
+                .map_err(io_err(&self.path))?;
+            return Err(io_err(&self.path)(faults::enospc()));
+        }
+        self.file
+            .write_all_at(data, pos)
+            .map_err(io_err(&self.path))
+    }
+
+    /// Writes `len` zero bytes at `pos`.
+    ///
+    /// # Errors
+    /// As [`write_at`](Self::write_at).
+    pub fn zero(&self, mut pos: u64, len: u64) -> Result<(), StoreError> {
+        const ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
+        let end = pos.saturating_add(len);
+        while pos < end {
+            let n = (end - pos).min(ZEROS.len() as u64);
+            self.write_at(pos, &ZEROS[..n as usize])?;
+            pos += n;
+        }
         Ok(())
     }
 
@@ -182,13 +359,160 @@ impl MappedFile {
     pub fn cut(self, pos: u64) -> Result<Self, StoreError> {
         let len = self.len();
         let MappedFile {
-            path, file, map, ..
+            path,
+            file,
+            map: old_map,
+            write_path,
+            ..
         } = self;
-        drop(map);
+        drop(old_map);
         file.set_len(pos.min(len)).map_err(io_err(&path))?;
         file.set_len(len).map_err(io_err(&path))?;
-        let reserved = reserve(&file, len);
+        let reserved = reserve_or_warn(&file, &path, len);
         file.sync_all().map_err(io_err(&path))?;
-        Self::from_file(&path, file, reserved)
+        let map = map(&file, &path)?;
+        Ok(with_write_path(write_path, || {
+            Self::new(&path, file, map, reserved)
+        }))
+    }
+}
+
+/// Reserves the blocks of an existing file; `false` (the file is then written with `pwrite`)
+/// when the file system cannot, or has no room left.
+fn reserve_or_warn(file: &File, path: &Path, len: u64) -> bool {
+    match reserve(file, len) {
+        Ok(()) => true,
+        Err(e) if reservation_unsupported(&e) => false,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "cannot reserve the file's blocks ({e}); writing it with pwrite");
+            false
+        }
+    }
+}
+
+/// What `statfs` says about the file system holding a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FsInfo {
+    /// `f_type`, the file system's magic number.
+    pub magic: u64,
+    /// A short name for the magic numbers the store knows (else `None`).
+    pub name: Option<&'static str>,
+    /// Copy-on-write: `fallocate` does not reserve space for overwrites.
+    pub copy_on_write: bool,
+}
+
+/// Names and copy-on-write flags of the magic numbers in `statfs(2)` and `linux/magic.h`.
+pub(crate) fn classify_fs(magic: u64) -> FsInfo {
+    let (name, copy_on_write) = match magic {
+        0x9123_683E => (Some("btrfs"), true),
+        0xCA45_1A4E => (Some("bcachefs"), true),
+        0x2FC1_2FC1 => (Some("zfs"), true),
+        0xEF53 => (Some("ext2/3/4"), false),
+        0x5846_5342 => (Some("xfs"), false),
+        0x0102_1994 => (Some("tmpfs"), false),
+        0x794C_7630 => (Some("overlayfs"), false),
+        0x6969 => (Some("nfs"), false),
+        0xF2F5_2010 => (Some("f2fs"), false),
+        _ => (None, false),
+    };
+    FsInfo {
+        magic,
+        name,
+        copy_on_write,
+    }
+}
+
+/// `statfs(dir)`, classified; `None` if the call fails.
+pub(crate) fn fs_info(dir: &Path) -> Option<FsInfo> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `statfs` is plain data; all-zero is a valid value that the call overwrites.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid NUL-terminated path and a valid out pointer.
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return None;
+    }
+    // f_type is a signed word whose width differs between targets; the magic is its low 32 bits.
+    #[allow(clippy::unnecessary_cast)]
+    let magic = (st.f_type as u64) & 0xFFFF_FFFF;
+    Some(classify_fs(magic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_on_write_file_systems_are_recognised() {
+        for (magic, name) in [
+            (0x9123_683E, "btrfs"),
+            (0xCA45_1A4E, "bcachefs"),
+            (0x2FC1_2FC1, "zfs"),
+        ] {
+            let fs = classify_fs(magic);
+            assert!(fs.copy_on_write, "{name}");
+            assert_eq!(fs.name, Some(name));
+        }
+        for magic in [0xEF53, 0x5846_5342, 0x0102_1994, 0x1234] {
+            assert!(!classify_fs(magic).copy_on_write, "{magic:#x}");
+        }
+    }
+
+    #[test]
+    fn statfs_of_a_temp_dir_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = fs_info(dir.path()).expect("statfs");
+        assert_ne!(fs.magic, 0);
+    }
+
+    #[test]
+    fn write_path_follows_the_scope_and_is_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = MappedFile::create(&dir.path().join("a"), 8192).unwrap();
+        assert!(a.writes_mapped(), "default: mapped when reserved");
+        let b = with_write_path(WritePath::Pwrite, || {
+            MappedFile::create(&dir.path().join("b"), 8192).unwrap()
+        });
+        assert!(!b.writes_mapped());
+        assert_eq!(current_write_path(), WritePath::Mapped);
+        b.write_at(100, b"hello").unwrap();
+        assert_eq!(
+            b.slice(100, 5).unwrap(),
+            b"hello",
+            "pwrite is seen through the mapping"
+        );
+        let b = b.cut(102).unwrap();
+        assert!(!b.writes_mapped(), "cut keeps the write path");
+        assert_eq!(b.slice(100, 5).unwrap(), b"he\0\0\0");
+    }
+
+    #[test]
+    fn a_creation_that_runs_out_of_space_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        faults::CREATES_LEFT.with(|c| c.set(Some(0)));
+        let e = MappedFile::create(&p, 8192).err().expect("fails");
+        faults::reset();
+        assert!(e.to_string().contains("No space left"), "{e}");
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn a_pwrite_that_runs_out_of_space_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = with_write_path(WritePath::Pwrite, || {
+            MappedFile::create(&dir.path().join("f"), 8192).unwrap()
+        });
+        faults::PWRITE_BUDGET.with(|b| b.set(Some(3)));
+        assert!(f.write_at(0, b"abcdef").is_err());
+        faults::reset();
+        assert_eq!(
+            f.slice(0, 6).unwrap(),
+            b"abc\0\0\0",
+            "a partial write, like ENOSPC"
+        );
+        f.zero(0, 6).unwrap();
+        assert_eq!(f.slice(0, 6).unwrap(), [0; 6]);
     }
 }

@@ -60,19 +60,31 @@ impl QueueTable {
     }
 
     /// The queue, created (in memory; files come with the first entry) if missing.
-    pub fn get_or_create(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidTopic`] or [`StoreError::InvalidQueueId`]: the name or id cannot
+    /// be a directory under the store's root.
+    pub fn get_or_create(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<Arc<ConsumeQueue>, StoreError> {
         if let Some(q) = self.get(topic, queue_id) {
-            return q;
+            return Ok(q);
         }
+        if queue_id < 0 {
+            return Err(StoreError::InvalidQueueId(queue_id));
+        }
+        let dir = self.topic_dir(topic)?.join(queue_id.to_string());
         let mut map = self.map.write();
-        map.entry(topic.to_owned())
+        Ok(map
+            .entry(topic.to_owned())
             .or_default()
             .entry(queue_id)
             .or_insert_with(|| {
-                let dir = self.root.join(topic).join(queue_id.to_string());
                 Arc::new(ConsumeQueue::new(dir, topic.to_owned(), queue_id, self.epf))
             })
-            .clone()
+            .clone())
     }
 
     pub fn all(&self) -> Vec<Arc<ConsumeQueue>> {
@@ -83,10 +95,26 @@ impl QueueTable {
             .collect()
     }
 
-    /// Forgets a topic's queues and deletes their directory.
-    pub fn remove_topic(&self, topic: &str) -> Result<(), StoreError> {
-        self.map.write().remove(topic);
+    /// The directory of a topic's queues. A name that is not a plain topic name (a path, `..`,
+    /// a separator) is refused: no request can make the store touch a file outside its root.
+    fn topic_dir(&self, topic: &str) -> Result<PathBuf, StoreError> {
+        if !valid_topic(topic) {
+            return Err(StoreError::InvalidTopic(topic.to_string()));
+        }
         let dir = self.root.join(topic);
+        if dir.parent() != Some(self.root.as_path()) {
+            return Err(StoreError::InvalidTopic(topic.to_string()));
+        }
+        Ok(dir)
+    }
+
+    /// Forgets a topic's queues and deletes their directory.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidTopic`] for a name that is not a topic name; I/O errors.
+    pub fn remove_topic(&self, topic: &str) -> Result<(), StoreError> {
+        let dir = self.topic_dir(topic)?;
+        self.map.write().remove(topic);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -13,11 +13,14 @@ use std::sync::Arc;
 use crate::checkpoint::{self, Checkpoint};
 use crate::commit_log::CommitLog;
 use crate::config::StoreConfig;
-use crate::consume_queue::{ConsumeQueue, CqEntry};
+use crate::consume_queue::{ConsumeQueue, CqEntry, CQ_UNIT};
 use crate::error::{io_err, StoreError};
 use crate::queues::QueueTable;
 use crate::record::{self, valid_topic};
 use crate::scan::{self, record_at};
+
+/// The largest queue offset a consume queue can index (its byte position must fit an i64).
+const MAX_QUEUE_OFFSET: i64 = i64::MAX / CQ_UNIT as i64;
 use crate::search::first_true;
 use crate::segment::Segment;
 
@@ -165,8 +168,10 @@ fn dispatch(
         };
         let topic = std::str::from_utf8(m.topic).ok().filter(|t| valid_topic(t));
         match topic {
-            Some(topic) if m.queue_id >= 0 && m.queue_offset >= 0 => {
-                let cq = queues.get_or_create(topic, m.queue_id);
+            // A queue offset past what a consume queue can index is a damaged record: it is
+            // not dispatched (and `qo + 1` below cannot overflow).
+            Some(topic) if m.queue_id >= 0 && (0..MAX_QUEUE_OFFSET).contains(&m.queue_offset) => {
+                let cq = queues.get_or_create(topic, m.queue_id)?;
                 let e = CqEntry {
                     phys: pos,
                     size: m.total as i32,

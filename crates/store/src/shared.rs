@@ -1,6 +1,6 @@
 //! State shared by the store handle and the flusher thread.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -8,6 +8,7 @@ use crate::checkpoint::CheckpointFile;
 use crate::commit_log::CommitLog;
 use crate::config::StoreConfig;
 use crate::flusher::FlushCtl;
+use crate::mapped::WritePath;
 use crate::queues::QueueTable;
 use crate::types::StoreStats;
 
@@ -20,9 +21,16 @@ pub(crate) struct Shared {
     pub flush: FlushCtl,
     pub checkpoint: CheckpointFile,
     pub counters: Counters,
-    /// Set after a write or fsync failure: the page cache may no longer match the disk,
-    /// so the store refuses further writes until it is reopened (and recovered).
+    /// Set after an fsync failure: the page cache may no longer match the disk, so the store
+    /// refuses further writes until it is reopened (and recovered). A failed append does not
+    /// poison: it is undone, and the next one may succeed (a full disk that got room again).
     pub poison: Mutex<Option<String>>,
+    /// How appends write (resolved from [`StoreConfig::write_mode`] when the store opened).
+    pub write_path: WritePath,
+    /// The last append failed (its error was logged; the next failures are only counted).
+    pub append_failing: AtomicBool,
+    /// Appends that failed since open.
+    pub failed_appends: AtomicU64,
 }
 
 impl Shared {
@@ -39,11 +47,24 @@ pub(crate) struct Counters {
     pub bytes: AtomicU64,
     pub log_fsyncs: AtomicU64,
     pub cq_fsyncs: AtomicU64,
+    /// Commit-log fsync durations (seconds) not yet taken by the metrics exporter; at most
+    /// [`FSYNC_SAMPLES`], newer ones are dropped until the next scrape.
+    pub fsync_samples: parking_lot::Mutex<Vec<f64>>,
 }
+
+/// Most fsync durations kept between two metrics scrapes.
+pub(crate) const FSYNC_SAMPLES: usize = 8192;
 
 impl Counters {
     pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn fsync_took(&self, seconds: f64) {
+        let mut s = self.fsync_samples.lock();
+        if s.len() < FSYNC_SAMPLES {
+            s.push(seconds);
+        }
     }
 
     pub fn snapshot(&self) -> StoreStats {

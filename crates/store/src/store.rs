@@ -1,6 +1,6 @@
 //! [`MessageStore`]: the public face of the store.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,9 +9,10 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointFile};
-use crate::config::{FlushMode, StoreConfig};
+use crate::config::{FlushMode, StoreConfig, WriteMode};
 use crate::error::{io_err, StoreError};
 use crate::flusher::{self, FlushCtl, Stop};
+use crate::mapped::{self, with_write_path, WritePath};
 use crate::shared::{Counters, Shared};
 use crate::types::{AppendRecord, BoundaryType, GetResult, PutResult, StoreStats};
 use crate::writer::{self, Writer};
@@ -43,7 +44,8 @@ impl MessageStore {
     pub fn open(config: StoreConfig) -> Result<Arc<Self>, StoreError> {
         config.validate()?;
         std::fs::create_dir_all(&config.root).map_err(io_err(&config.root))?;
-        let rec = recovery::recover(&config)?;
+        let write_path = resolve_write_path(&config);
+        let rec = with_write_path(write_path, || recovery::recover(&config))?;
         let checkpoint = CheckpointFile::open(&config.root)?;
         checkpoint.write(Checkpoint {
             log_flushed: rec.end,
@@ -63,6 +65,9 @@ impl MessageStore {
             checkpoint,
             counters: Counters::default(),
             poison: Mutex::new(None),
+            write_path,
+            append_failing: AtomicBool::new(false),
+            failed_appends: AtomicU64::new(0),
         });
         let handle = flusher::spawn(shared.clone()).map_err(io_err(&shared.config.root))?;
         Ok(Arc::new(MessageStore {
@@ -78,6 +83,16 @@ impl MessageStore {
         &self.shared.config
     }
 
+    /// How appends are written: [`WriteMode::Mapped`] or [`WriteMode::Pwrite`] (`Auto`
+    /// resolved when the store opened). Files whose blocks could not be reserved are written
+    /// with `pwrite` in either mode.
+    pub fn write_mode(&self) -> WriteMode {
+        match self.shared.write_path {
+            WritePath::Mapped => WriteMode::Mapped,
+            WritePath::Pwrite => WriteMode::Pwrite,
+        }
+    }
+
     /// Appends records atomically and contiguously (a batch for one queue gets consecutive
     /// queue offsets), assigning queue offset, physical offset and store time. In Sync mode it
     /// returns once the bytes are fdatasynced (shared with concurrent puts).
@@ -85,7 +100,8 @@ impl MessageStore {
     /// # Errors
     /// [`StoreError::MessageTooLarge`], [`StoreError::InvalidRecord`], [`StoreError::InvalidTopic`],
     /// [`StoreError::InvalidQueueId`] before anything is written; [`StoreError::Io`] on a write
-    /// failure (the store is then poisoned: later puts get [`StoreError::Poisoned`]);
+    /// failure, such as a full disk (nothing of the put is stored or visible, and later puts
+    /// may succeed once there is room); [`StoreError::Poisoned`] after an fsync failure;
     /// [`StoreError::FlushTimeout`] in Sync mode (the data stays written);
     /// [`StoreError::ShutDown`] after `shutdown`.
     ///
@@ -140,7 +156,7 @@ impl MessageStore {
         }
         let (topic, queue_id) = (first.topic.clone(), first.queue_id);
         let (results, end) = self.append_checked(records, now_ms(), |shared| {
-            let actual = shared.queues.get_or_create(&topic, queue_id).max();
+            let actual = shared.queues.get_or_create(&topic, queue_id)?.max();
             if actual == expected_queue_offset {
                 Ok(())
             } else {
@@ -188,8 +204,27 @@ impl MessageStore {
             return Ok((Vec::new(), w.pos));
         }
         precondition(&self.shared)?;
-        w.append(&self.shared, records, now)
-            .inspect_err(|e| self.shared.poison(format!("append failed: {e}")))
+        let r = w.append(&self.shared, records, now);
+        let sh = &self.shared;
+        match &r {
+            Ok(_) => {
+                if sh.append_failing.swap(false, Ordering::AcqRel) {
+                    tracing::info!(
+                        failed = sh.failed_appends.load(Ordering::Relaxed),
+                        "message store appends succeed again"
+                    );
+                }
+            }
+            Err(e) => {
+                sh.failed_appends.fetch_add(1, Ordering::Relaxed);
+                if !sh.append_failing.swap(true, Ordering::AcqRel) {
+                    tracing::error!(error = %e, "message store append failed; nothing of it was stored (later failures are logged at debug level until one succeeds)");
+                } else {
+                    tracing::debug!(error = %e, "message store append failed");
+                }
+            }
+        }
+        r
     }
 
     async fn wait_flushed(&self, end: i64, timeout: std::time::Duration) -> Result<(), StoreError> {
@@ -327,6 +362,11 @@ impl MessageStore {
         self.shared.counters.snapshot()
     }
 
+    /// Commit-log fsync durations in seconds since the last call (for the metrics exporter).
+    pub fn take_fsync_samples(&self) -> Vec<f64> {
+        std::mem::take(&mut *self.shared.counters.fsync_samples.lock())
+    }
+
     /// Deletes commit-log segments whose newest record is older than the retention period
     /// (never the current one) and advances consume-queue min offsets; returns how many
     /// segments went.
@@ -377,6 +417,52 @@ impl MessageStore {
             }
         }
     }
+}
+
+/// The environment variable that overrides [`WriteMode::Auto`]'s detection.
+pub const WRITE_MODE_ENV: &str = "FERROMQ_STORE_WRITE_MODE";
+
+/// Resolves the configured [`WriteMode`] for the file system under `config.root`, and logs it.
+fn resolve_write_path(config: &StoreConfig) -> WritePath {
+    let mut mode = config.write_mode;
+    if mode == WriteMode::Auto {
+        if let Ok(v) = std::env::var(WRITE_MODE_ENV) {
+            match WriteMode::parse(&v) {
+                Some(m) => mode = m,
+                None => {
+                    tracing::warn!(value = %v, "{WRITE_MODE_ENV} must be mapped, pwrite or auto; ignored")
+                }
+            }
+        }
+    }
+    let fs = mapped::fs_info(&config.root);
+    let fs_name = fs.map_or_else(
+        || "unknown (statfs failed)".to_string(),
+        |f| {
+            f.name
+                .map_or_else(|| format!("{:#x}", f.magic), str::to_string)
+        },
+    );
+    let cow = fs.is_some_and(|f| f.copy_on_write);
+    let path = match mode {
+        WriteMode::Mapped => WritePath::Mapped,
+        WriteMode::Pwrite => WritePath::Pwrite,
+        WriteMode::Auto if cow => WritePath::Pwrite,
+        WriteMode::Auto => WritePath::Mapped,
+    };
+    let root = config.root.display();
+    match (cow, path) {
+        (true, WritePath::Pwrite) => {
+            tracing::info!(%root, fs = %fs_name, "copy-on-write file system: fallocate does not reserve space for overwrites, so appends use pwrite (a full disk fails the put instead of crashing the broker with SIGBUS)")
+        }
+        (true, WritePath::Mapped) => {
+            tracing::warn!(%root, fs = %fs_name, "copy-on-write file system but write mode mapped was forced: a full disk may crash the broker with SIGBUS")
+        }
+        (false, p) => {
+            tracing::info!(%root, fs = %fs_name, write_path = ?p, "message store write path")
+        }
+    }
+    path
 }
 
 impl Drop for MessageStore {

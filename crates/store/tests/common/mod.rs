@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferromq_protocol::message::{decode_record, encode_record, tags_code, NewMessage};
-use ferromq_store::{AppendRecord, FlushMode, MessageStore, StoreConfig};
+use ferromq_store::{AppendRecord, FlushMode, MessageStore, StoreConfig, WriteMode};
 
 pub fn config(root: &Path) -> StoreConfig {
     StoreConfig {
@@ -19,6 +19,17 @@ pub fn config(root: &Path) -> StoreConfig {
         },
         retention: Duration::from_secs(3600),
         max_message_size: 16 * 1024,
+        write_mode: write_mode(),
+    }
+}
+
+/// `tests/pwrite_mode.rs` includes the behaviour tests as its modules (`pwrite_mode::basic::common`
+/// is then this module): there every store writes with `pwrite`, elsewhere the default applies.
+pub fn write_mode() -> WriteMode {
+    if module_path!().starts_with("pwrite_mode::") {
+        WriteMode::Pwrite
+    } else {
+        WriteMode::Auto
     }
 }
 
