@@ -197,7 +197,8 @@ impl Changes {
             self.intents.insert(i.key(), i.clone());
         }
         if c.id >= self.next_id {
-            self.next_id = c.id + 1;
+            // Decoders refuse u64::MAX; saturate rather than wrap to 0 should one get here.
+            self.next_id = c.id.saturating_add(1);
             self.history.push_back(c);
             self.trim();
         }

@@ -341,6 +341,10 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, String> {
         kind::CHANGE => {
             let change: Change = serde_json::from_slice(c.rest())
                 .map_err(|e| format!("undecodable change record: {e}"))?;
+            if change.id == u64::MAX {
+                // Ids are assigned from 1 upwards; this one would leave no id for the next change.
+                return Err(format!("change record with out-of-range id {}", change.id));
+            }
             Record::Change {
                 ts_ms,
                 change: Box::new(change),
@@ -446,6 +450,21 @@ mod tests {
             read_frame(&seal(out)),
             Err(FrameError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn change_id_without_a_successor_is_unsupported() {
+        // Found by the `offset_log` fuzz target: replaying this record overflowed the next
+        // change id (a panic with overflow checks, a next id of 0 without).
+        let mut out = begin(kind::CHANGE, 1, 0);
+        out.extend_from_slice(
+            br#"{"id":18446744073709551615,"timeMs":0,"actor":"","operation":"","scope":"","entries":[],"intentsSet":[],"intentsCleared":[],"undoOf":null}"#,
+        );
+        match read_frame(&seal(out)) {
+            Err(FrameError::Unsupported(why)) => assert!(why.contains("out-of-range id"), "{why}"),
+            Err(FrameError::Torn(why)) => panic!("torn: {why}"),
+            Ok(_) => panic!("accepted a change id of u64::MAX"),
+        }
     }
 
     #[test]

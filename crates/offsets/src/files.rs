@@ -74,9 +74,16 @@ pub(crate) fn create_segment(dir: &Path, seq: u64) -> Result<File, OffsetError> 
         .truncate(true)
         .open(&path)
         .map_err(|e| OffsetError::io("create segment", &path, e))?;
-    f.write_all(&codec::segment_header(seq))
+    if let Err(e) = f
+        .write_all(&codec::segment_header(seq))
         .and_then(|_| f.sync_all())
-        .map_err(|e| OffsetError::io("write segment header", &path, e))?;
+    {
+        // A full disk: leave no segment with a torn header behind (the store keeps appending to
+        // the previous segment, and retries later).
+        drop(f);
+        let _ = fs::remove_file(&path);
+        return Err(OffsetError::io("write segment header", &path, e));
+    }
     fsync_dir(dir)?;
     Ok(f)
 }
@@ -165,9 +172,12 @@ pub(crate) fn write_snapshot(dir: &Path, base: u64, image: &[u8]) -> Result<(), 
     let path = snapshot_path(dir, base);
     let tmp = path.with_extension("snap.tmp");
     let mut f = File::create(&tmp).map_err(|e| OffsetError::io("create snapshot", &tmp, e))?;
-    f.write_all(image)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| OffsetError::io("write snapshot", &tmp, e))?;
+    if let Err(e) = f.write_all(image).and_then(|_| f.sync_all()) {
+        // A full disk: give the space back now rather than at the next start.
+        drop(f);
+        let _ = fs::remove_file(&tmp);
+        return Err(OffsetError::io("write snapshot", &tmp, e));
+    }
     drop(f);
     fs::rename(&tmp, &path).map_err(|e| OffsetError::io("rename snapshot", &path, e))?;
     fsync_dir(dir)
@@ -202,8 +212,9 @@ fn read_changes(c: &mut Cursor<'_>, table: &mut Table) -> Result<(), String> {
         prev = change.id;
         ch.history.push_back(Arc::new(change));
     }
-    if next_id == 0 {
-        return Err("next change id is 0".into());
+    if next_id == 0 || next_id == u64::MAX {
+        // u64::MAX would leave no id for the change after the next one.
+        return Err(format!("next change id {next_id} is out of range"));
     }
     ch.next_id = next_id;
     Ok(())
@@ -218,7 +229,12 @@ pub(crate) struct LoadedSnapshot {
 /// Reads and fully validates a snapshot file.
 pub(crate) fn load_snapshot(path: &Path) -> Result<LoadedSnapshot, OffsetError> {
     let data = fs::read(path).map_err(|e| OffsetError::io("read snapshot", path, e))?;
-    let bad = |off: usize, why: String| OffsetError::corrupt(path, off as u64, why);
+    decode_snapshot(&data).map_err(|(off, why)| OffsetError::corrupt(path, off as u64, why))
+}
+
+/// Decodes and fully validates a snapshot image; the error is `(byte offset, reason)`.
+pub(crate) fn decode_snapshot(data: &[u8]) -> Result<LoadedSnapshot, (usize, String)> {
+    let bad = |off: usize, why: String| (off, why);
     if data.len() < SNAP_HEADER_LEN + 4 {
         return Err(bad(0, format!("snapshot is only {} bytes", data.len())));
     }

@@ -7,6 +7,7 @@
 //! - `codec`: binary log records and snapshot images (format in `docs/offsets.md`).
 //! - `files` / `recovery`: file naming, snapshot I/O, and opening a directory after a crash.
 //! - `change`: offset intents and the change history ([`Change`], [`Intent`]).
+//! - `decode`: the on-disk decoders over plain byte slices (used by the fuzz targets).
 //! - [`rocketmq`]: import/export of Apache RocketMQ's `consumerOffset.json`.
 //!
 //! On disk: `log-<seq>.wal` segments of CRC-checked records, and `snapshot-<base>.snap` images
@@ -15,6 +16,8 @@
 mod change;
 mod codec;
 mod config;
+#[doc(hidden)]
+pub mod decode;
 mod error;
 mod files;
 mod key;
@@ -22,6 +25,9 @@ mod recovery;
 pub mod rocketmq;
 pub mod store;
 mod table;
+
+#[cfg(test)]
+mod disk_full_tests;
 
 pub use change::{Change, ChangeDraft, ChangeEntry, Intent, IntentKey, IntentSpec};
 pub use config::{Durability, OffsetStoreConfig, Tuning};

@@ -70,6 +70,10 @@ struct Log {
     /// Sequence number of the last appended record (the log sequence number, LSN).
     written_lsn: u64,
     snapshot_bytes: u64,
+    /// A failed write left bytes past the end of the log that could not be cut off yet (on a
+    /// full btrfs even `ftruncate` fails): nothing is written, and the segment is not sealed,
+    /// until they are.
+    cut_pending: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -97,6 +101,8 @@ pub(crate) struct Inner {
     compact_lock: Mutex<()>,
     closed: AtomicBool,
     poison: OnceLock<String>,
+    /// The last log write failed (logged once until a write succeeds again).
+    write_failing: AtomicBool,
     stats: Counters,
     records_replayed: u64,
     truncated_bytes: u64,
@@ -151,6 +157,7 @@ impl OffsetStore {
                 pos: r.pos,
                 written_lsn: 0,
                 snapshot_bytes: r.snapshot_bytes,
+                cut_pending: false,
             }),
             ctl: Mutex::new(FlushCtl::default()),
             cv: Condvar::new(),
@@ -159,6 +166,7 @@ impl OffsetStore {
             compact_lock: Mutex::new(()),
             closed: AtomicBool::new(false),
             poison: OnceLock::new(),
+            write_failing: AtomicBool::new(false),
             stats: Counters::default(),
             records_replayed: r.records_replayed,
             truncated_bytes: r.truncated_bytes,
@@ -472,6 +480,40 @@ impl OffsetStore {
         picked.into_iter().map(|c| (*c).clone()).collect()
     }
 
+    /// Newest-first changes with an id below `before` (all when `None`), at most `limit` of
+    /// them and at most `max_entries` entries in all (but always at least one change), and the
+    /// id to pass as `before` for the next page when more follow.
+    pub fn history_page(
+        &self,
+        group: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+        max_entries: usize,
+    ) -> (Vec<Change>, Option<u64>) {
+        let mut entries = 0usize;
+        let mut more = false;
+        let picked: Vec<Arc<Change>> = {
+            let t = self.inner.table.read();
+            let mut picked = Vec::new();
+            for c in t.changes.history.iter().rev() {
+                if before.is_some_and(|b| c.id >= b) || group.is_some_and(|g| !c.touches_group(g)) {
+                    continue;
+                }
+                if picked.len() == limit
+                    || (!picked.is_empty() && entries + c.entries.len() > max_entries)
+                {
+                    more = true;
+                    break;
+                }
+                entries += c.entries.len();
+                picked.push(c.clone());
+            }
+            picked
+        };
+        let next = more.then(|| picked.last().map(|c| c.id)).flatten();
+        (picked.into_iter().map(|c| (*c).clone()).collect(), next)
+    }
+
     /// One recorded change by id (`None` if unknown or trimmed by `history_limit`).
     pub fn change(&self, id: u64) -> Option<Change> {
         let c = self.inner.table.read().changes.get(id).cloned();
@@ -542,6 +584,17 @@ impl OffsetStore {
     /// Every entry, sorted by key.
     pub fn all(&self) -> Vec<(QueueKey, i64)> {
         self.inner.table.read().all()
+    }
+
+    /// Up to `limit` entries after `after` in key order, keeping those `keep` accepts, and
+    /// whether more follow: one page of a table too large for one response.
+    pub fn page(
+        &self,
+        after: Option<&QueueKey>,
+        limit: usize,
+        keep: impl Fn(&QueueKey) -> bool,
+    ) -> (Vec<(QueueKey, i64)>, bool) {
+        self.inner.table.read().page(after, limit, keep)
     }
 
     /// Data version: `(counter, timestamp_ms)`; the counter grows by one per change batch.
@@ -623,6 +676,26 @@ impl Drop for OffsetStore {
     }
 }
 
+/// `pwrite` of log bytes. Unit tests can make it fail like a full disk (after writing half).
+fn write_log(file: &File, buf: &[u8], at: u64) -> std::io::Result<()> {
+    #[cfg(test)]
+    if faults::FULL.with(std::cell::Cell::get) {
+        file.write_all_at(&buf[..buf.len() / 2], at)?;
+        return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+    }
+    file.write_all_at(buf, at)
+}
+
+/// Cuts the log file back to `len` bytes (removing a failed write). Unit tests can make it fail
+/// like `ftruncate` on a full btrfs.
+fn cut_log(file: &File, len: u64) -> std::io::Result<()> {
+    #[cfg(test)]
+    if faults::CUT_FAILS.with(std::cell::Cell::get) {
+        return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+    }
+    file.set_len(len)
+}
+
 impl Inner {
     fn poisoned_error(&self) -> OffsetError {
         OffsetError::Poisoned(self.poison.get().cloned().unwrap_or_default())
@@ -676,10 +749,17 @@ impl Inner {
                 rec.len()
             )));
         }
+        let before = log.pending.len();
         log.pending.extend_from_slice(&rec);
         log.pos += rec.len() as u64;
         if self.tuning.write_behind.is_none() || log.pending.len() >= PENDING_WRITE_BYTES {
-            self.write_pending(&mut log)?;
+            if let Err(e) = self.write_pending(&mut log) {
+                // Not applied, not acknowledged: take the record back (records pending before
+                // it, acknowledged with write-behind, stay queued and are retried).
+                log.pending.truncate(before);
+                log.pos -= rec.len() as u64;
+                return Err(e);
+            }
         }
         log.written_lsn += 1;
         let lsn = log.written_lsn;
@@ -697,23 +777,52 @@ impl Inner {
         Ok(lsn)
     }
 
-    /// Writes the pending records to the file (under the log mutex). A failure poisons the
-    /// store: the records were already applied and acknowledged, so the store must not go on as
-    /// if they were on disk.
+    /// Writes the pending records to the file (under the log mutex).
+    ///
+    /// A failed write (typically a full disk) is cut off the file again and the records stay
+    /// pending: the caller's own record is not applied (see `append_with`), and records already
+    /// acknowledged with write-behind are written by a later call once there is room. When the
+    /// cut fails too (btrfs needs space to truncate), it is retried before anything else is
+    /// written, and until it succeeds every write fails; a crash meanwhile leaves a torn tail,
+    /// which recovery cuts off (it holds no complete record that was not acknowledged: the
+    /// write failed before the caller's record was complete).
     fn write_pending(&self, log: &mut Log) -> Result<(), OffsetError> {
+        let at = log.pos - log.pending.len() as u64;
+        if log.cut_pending {
+            if let Err(e) = cut_log(&log.file, at) {
+                let err = OffsetError::io(
+                    "cut off a failed write",
+                    segment_path(&self.dir, log.seq),
+                    e,
+                );
+                self.note_write_failure(&err);
+                return Err(err);
+            }
+            log.cut_pending = false;
+        }
         if log.pending.is_empty() {
             return Ok(());
         }
-        let at = log.pos - log.pending.len() as u64;
-        if let Err(e) = log.file.write_all_at(&log.pending, at) {
+        if let Err(e) = write_log(&log.file, &log.pending, at) {
             let err = OffsetError::io("append", segment_path(&self.dir, log.seq), e);
-            // Remove any partial write so a restart does not read garbage behind valid records.
-            let _ = log.file.set_len(at);
-            self.set_poison(err.to_string());
+            log.cut_pending = cut_log(&log.file, at).is_err();
+            self.note_write_failure(&err);
             return Err(err);
+        }
+        if self.write_failing.swap(false, Ordering::AcqRel) {
+            info!("offset log writes succeed again");
         }
         log.pending.clear();
         Ok(())
+    }
+
+    /// Logs a failed log write: the first of a run at error level, the next ones at debug.
+    fn note_write_failure(&self, err: &OffsetError) {
+        if !self.write_failing.swap(true, Ordering::AcqRel) {
+            error!(error = %err, "offset log write failed; commits fail until it succeeds again (later failures are logged at debug level)");
+        } else {
+            debug!(error = %err, "offset log write failed");
+        }
     }
 
     /// Writes pending records out without an fsync (the flusher's frequent tick).
@@ -762,6 +871,7 @@ impl Inner {
             Durability::Durable { .. } => Duration::from_secs(1),
         };
         let mut last_sync = Instant::now();
+        let mut compact_failing = false;
         loop {
             let (stop, requested) = {
                 let mut c = self.ctl.lock();
@@ -776,22 +886,30 @@ impl Inner {
                 c.requested = false;
                 r
             };
+            // Failures are logged where they happen (a write failure once until writes succeed
+            // again, an fsync failure when it poisons the store): a full disk would otherwise
+            // log here on every tick.
             if !(stop || requested || last_sync.elapsed() >= sync_every) {
                 if let Err(e) = self.write_out() {
-                    error!(error = %e, "offset log write failed");
+                    debug!(error = %e, "offset log write failed");
                 }
                 continue;
             }
             last_sync = Instant::now();
             if let Err(e) = self.sync_now() {
-                error!(error = %e, "offset log fsync failed");
+                debug!(error = %e, "offset log sync failed");
             }
             if stop {
                 break;
             }
             if self.compaction_due() {
-                if let Err(e) = self.compact() {
-                    error!(error = %e, "offset snapshot failed; will retry");
+                match self.compact() {
+                    Ok(()) => compact_failing = false,
+                    Err(e) if !compact_failing => {
+                        compact_failing = true;
+                        error!(error = %e, "offset snapshot failed; will retry (further failures are logged at debug level)");
+                    }
+                    Err(e) => debug!(error = %e, "offset snapshot failed; will retry"),
                 }
             }
         }
@@ -893,5 +1011,16 @@ impl Inner {
             std::fs::remove_file(&p).map_err(|e| OffsetError::io("remove segment", &p, e))?;
         }
         files::fsync_dir(&self.dir)
+    }
+}
+
+/// Fault injection for unit tests: a full disk on the calling thread.
+#[cfg(test)]
+pub(crate) mod faults {
+    thread_local! {
+        /// Log writes on this thread fail with ENOSPC after writing half their bytes.
+        pub static FULL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// Cutting a failed write off fails with ENOSPC.
+        pub static CUT_FAILS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 }

@@ -200,6 +200,47 @@ impl Table {
         }
     }
 
+    /// Up to `limit` entries after `after` in key order that `keep` accepts, and whether more
+    /// follow. Sorts group and topic names, never the whole table: a page costs the names plus
+    /// what it returns.
+    pub(crate) fn page(
+        &self,
+        after: Option<&QueueKey>,
+        limit: usize,
+        keep: impl Fn(&QueueKey) -> bool,
+    ) -> (Vec<(QueueKey, i64)>, bool) {
+        let mut groups: Vec<&Arc<str>> = self
+            .groups
+            .keys()
+            .filter(|g| after.is_none_or(|a| &***g >= a.group.as_str()))
+            .collect();
+        groups.sort_unstable();
+        let mut out = Vec::new();
+        for g in groups {
+            let topics_map = &self.groups[g];
+            let mut topics: Vec<&Arc<str>> = topics_map
+                .keys()
+                .filter(|t| {
+                    after.is_none_or(|a| &**g != a.group.as_str() || &***t >= a.topic.as_str())
+                })
+                .collect();
+            topics.sort_unstable();
+            for t in topics {
+                for &(q, off) in topics_map[t].as_slice() {
+                    let key = QueueKey::new(&**g, &**t, q);
+                    if after.is_some_and(|a| key <= *a) || !keep(&key) {
+                        continue;
+                    }
+                    if out.len() == limit {
+                        return (out, true);
+                    }
+                    out.push((key, off));
+                }
+            }
+        }
+        (out, false)
+    }
+
     pub(crate) fn all(&self) -> Vec<(QueueKey, i64)> {
         let mut v = Vec::with_capacity(self.entries);
         self.for_each(|g, t, qs| {

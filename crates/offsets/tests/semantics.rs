@@ -138,3 +138,40 @@ async fn rocketmq_json_export_roundtrips() {
     let back = ferromq_offsets::parse_rocketmq_offsets(json.as_bytes()).unwrap();
     assert_eq!(back, s.all());
 }
+
+#[tokio::test]
+async fn pages_cover_the_table_in_key_order() {
+    let d = tempdir();
+    let s = open(d.path());
+    let mut entries = Vec::new();
+    for g in ["b", "a", "c", "ab"] {
+        for t in ["y", "x", "xx"] {
+            for q in [3, 0, 7] {
+                entries.push((k(g, t, q), q as i64 + 1));
+            }
+        }
+    }
+    s.commit(entries).await.unwrap();
+    for limit in [1, 2, 5, 7, 100] {
+        let mut got = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, more) = s.page(after.as_ref(), limit, |_| true);
+            assert!(page.len() <= limit);
+            after = page.last().map(|(k, _)| k.clone());
+            got.extend(page);
+            if !more {
+                break;
+            }
+        }
+        assert_eq!(got, s.all(), "limit {limit}");
+    }
+    // A filter keeps only what it accepts, still in order, still paged.
+    let (page, more) = s.page(None, 4, |k| k.group == "ab");
+    assert_eq!(page.len(), 4);
+    assert!(more);
+    assert!(page.iter().all(|(k, _)| k.group == "ab"));
+    let (rest, more) = s.page(page.last().map(|(k, _)| k), 100, |k| k.group == "ab");
+    assert_eq!(rest.len(), 5);
+    assert!(!more);
+}
