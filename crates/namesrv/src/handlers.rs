@@ -13,13 +13,20 @@ use ferromq_protocol::codes::{request as rq, response as rs};
 use ferromq_protocol::{HeaderError, RemotingCommand};
 use parking_lot::RwLock;
 
+use crate::metrics::NamesrvMetrics;
 use crate::routes::{Registration, RouteInfoManager, DEFAULT_BROKER_TIMEOUT};
+
+/// Most KV config items (upstream's `PUT_KV_CONFIG`, used for ORDER_TOPIC_CONFIG) the name
+/// server keeps, and the most bytes one may hold: the map must not grow without bound.
+const MAX_KV_ITEMS: usize = 100_000;
+const MAX_KV_ITEM_BYTES: usize = 64 * 1024;
 
 /// Serves name-server requests.
 pub struct NamesrvHandler {
     routes: Arc<RouteInfoManager>,
     /// KV config: namespace → key → value.
     kv: RwLock<HashMap<String, HashMap<String, String>>>,
+    metrics: Arc<NamesrvMetrics>,
 }
 
 type Reply = Result<RemotingCommand, RemotingCommand>;
@@ -37,16 +44,26 @@ impl Handler for NamesrvHandler {
         Some(self.dispatch(&conn, &req).unwrap_or_else(|e| e))
     }
 
+    fn on_open(self: &Arc<Self>, _conn: &Connection) {
+        self.metrics.connections.inc();
+    }
+
     fn on_close(self: &Arc<Self>, conn: &Connection) {
+        self.metrics.connections.dec();
         self.routes.connection_closed(conn.id());
+    }
+
+    fn on_limit(self: &Arc<Self>, limit: &'static str) {
+        self.metrics.limit_hit(limit);
     }
 }
 
 impl NamesrvHandler {
-    pub fn new(routes: Arc<RouteInfoManager>) -> Self {
+    pub fn new(routes: Arc<RouteInfoManager>, metrics: Arc<NamesrvMetrics>) -> Self {
         Self {
             routes,
             kv: RwLock::new(HashMap::new()),
+            metrics,
         }
     }
 
@@ -109,8 +126,10 @@ impl NamesrvHandler {
                 "compressed broker registration is not supported; set compressedRegister=false",
             ));
         }
+        // An empty body (or an empty topic table) carries no topics: it refreshes the broker's
+        // liveness and leaves its routes alone. A body that does not parse is refused.
         let wrapper = if req.body.is_empty() {
-            TopicConfigWrapper::default()
+            None
         } else {
             let parsed: RegisterBrokerBody =
                 body::parse(&req.body).map_err(|e| RemotingCommand::error(rs::SYSTEM_ERROR, e))?;
@@ -120,22 +139,37 @@ impl NamesrvHandler {
                 .is_empty()
             {
                 // Brokers older than V3_0_11 send the wrapper bare.
-                body::parse::<TopicConfigWrapper>(&req.body)
-                    .unwrap_or(parsed.topic_config_serialize_wrapper)
+                Some(
+                    body::parse::<TopicConfigWrapper>(&req.body)
+                        .unwrap_or(parsed.topic_config_serialize_wrapper),
+                )
             } else {
-                parsed.topic_config_serialize_wrapper
+                Some(parsed.topic_config_serialize_wrapper)
             }
-        };
-        let topics = wrapper
-            .topic_config_table
-            .into_iter()
-            .map(|(name, mut cfg)| {
-                if cfg.topic_name.is_empty() {
-                    cfg.topic_name = name;
-                }
-                cfg
-            })
-            .collect();
+        }
+        .filter(|w| !w.topic_config_table.is_empty());
+        let data_version = wrapper
+            .as_ref()
+            .map(|w| w.data_version.clone())
+            .unwrap_or_default();
+        let topics = wrapper.map(|w| {
+            w.topic_config_table
+                .into_iter()
+                .filter_map(|(name, mut cfg)| {
+                    if cfg.topic_name.is_empty() {
+                        cfg.topic_name = name;
+                    }
+                    // Names and counts from the network pass the broker's own checks.
+                    match ferromq_protocol::limits::check_topic_config(&cfg) {
+                        Ok(()) => Some(cfg),
+                        Err(e) => {
+                            tracing::warn!(topic = %cfg.topic_name, "registered topic left out: {e}");
+                            None
+                        }
+                    }
+                })
+                .collect()
+        });
         self.routes.register(
             Registration {
                 cluster,
@@ -143,7 +177,7 @@ impl NamesrvHandler {
                 broker_addr,
                 broker_id,
                 timeout,
-                data_version: wrapper.data_version,
+                data_version,
                 topics,
                 conn_id: Some(conn.id()),
             },
@@ -179,12 +213,16 @@ impl NamesrvHandler {
 
     fn route_by_topic(&self, req: &RemotingCommand) -> Reply {
         let topic = req.req_str("topic").map_err(header)?;
+        self.metrics.route_lookups.inc();
         match self.routes.route(topic) {
             Some(route) => Ok(json_ok(&route)),
-            None => Err(RemotingCommand::error(
-                rs::TOPIC_NOT_EXIST,
-                format!("No topic route info in name server for the topic: {topic}"),
-            )),
+            None => Err({
+                self.metrics.route_misses.inc();
+                RemotingCommand::error(
+                    rs::TOPIC_NOT_EXIST,
+                    format!("No topic route info in name server for the topic: {topic}"),
+                )
+            }),
         }
     }
 
@@ -192,11 +230,27 @@ impl NamesrvHandler {
         let ns = req.req_str("namespace").map_err(header)?;
         let key = req.req_str("key").map_err(header)?;
         let value = req.req_str("value").map_err(header)?;
-        self.kv
-            .write()
-            .entry(ns.to_string())
+        if ns.len() + key.len() + value.len() > MAX_KV_ITEM_BYTES {
+            return Err(RemotingCommand::error(
+                rs::INVALID_PARAMETER,
+                format!("a KV config item may hold at most {MAX_KV_ITEM_BYTES} bytes"),
+            ));
+        }
+        let mut kv = self.kv.write();
+        let count: usize = kv.values().map(HashMap::len).sum();
+        let exists = kv.get(ns).is_some_and(|m| m.contains_key(key));
+        if !exists && count >= MAX_KV_ITEMS {
+            return Err(RemotingCommand::error(
+                rs::SYSTEM_ERROR,
+                format!("the name server holds {MAX_KV_ITEMS} KV config items, its limit"),
+            ));
+        }
+        kv.entry(ns.to_string())
             .or_default()
             .insert(key.to_string(), value.to_string());
+        self.metrics
+            .kv_items
+            .set((count + usize::from(!exists)) as i64);
         Ok(RemotingCommand::success())
     }
 
@@ -215,8 +269,12 @@ impl NamesrvHandler {
     fn delete_kv(&self, req: &RemotingCommand) -> Reply {
         let ns = req.req_str("namespace").map_err(header)?;
         let key = req.req_str("key").map_err(header)?;
-        if let Some(m) = self.kv.write().get_mut(ns) {
+        let mut kv = self.kv.write();
+        if let Some(m) = kv.get_mut(ns) {
             m.remove(key);
+            if m.is_empty() {
+                kv.remove(ns);
+            }
         }
         Ok(RemotingCommand::success())
     }

@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod handlers;
+pub mod metrics;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -38,6 +39,8 @@ pub struct NamesrvConfig {
     /// How often dead brokers are looked for.
     #[serde(with = "millis")]
     pub scan_interval: Duration,
+    /// Port of the Prometheus endpoint (`/metrics`) on the listen address's IP; 0 disables it.
+    pub metrics_port: u16,
 }
 
 mod millis {
@@ -58,6 +61,7 @@ impl Default for NamesrvConfig {
             auto_create_routes: true,
             auto_create_queue_nums: 4,
             scan_interval: Duration::from_secs(5),
+            metrics_port: 0,
         }
     }
 }
@@ -66,6 +70,8 @@ impl Default for NamesrvConfig {
 pub struct NameServer {
     pub routes: Arc<RouteInfoManager>,
     pub local_addr: SocketAddr,
+    /// Where `/metrics` is served, when enabled and bound.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl NameServer {
@@ -83,7 +89,23 @@ impl NameServer {
             cfg.auto_create_routes,
             cfg.auto_create_queue_nums,
         ));
-        let handler = Arc::new(handlers::NamesrvHandler::new(routes.clone()));
+        let metrics = Arc::new(metrics::NamesrvMetrics::default());
+        let handler = Arc::new(handlers::NamesrvHandler::new(
+            routes.clone(),
+            metrics.clone(),
+        ));
+        let metrics_addr = match cfg.metrics_port {
+            0 => None,
+            port => {
+                let render_routes = routes.clone();
+                ferromq_metrics::serve(
+                    SocketAddr::new(local_addr.ip(), port),
+                    move || metrics.render(&render_routes),
+                    shutdown.clone(),
+                )
+                .await
+            }
+        };
         tokio::spawn(ferromq_net::serve(
             listener,
             handler,
@@ -102,6 +124,10 @@ impl NameServer {
             }
         });
         info!(%local_addr, "name server listening");
-        Ok(NameServer { routes, local_addr })
+        Ok(NameServer {
+            routes,
+            local_addr,
+            metrics_addr,
+        })
     }
 }

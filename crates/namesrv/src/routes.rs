@@ -46,7 +46,9 @@ pub struct Registration {
     pub broker_id: i64,
     pub timeout: Duration,
     pub data_version: DataVersion,
-    pub topics: Vec<TopicConfig>,
+    /// The broker's topics; `None` when the registration carried none (an empty body): the
+    /// broker's routes are then left as they are and only its liveness is refreshed.
+    pub topics: Option<Vec<TopicConfig>>,
     pub conn_id: Option<u64>,
 }
 
@@ -93,15 +95,19 @@ impl RouteInfoManager {
             .live
             .get(&reg.broker_addr)
             .is_none_or(|l| l.data_version != reg.data_version);
-        if reg.broker_id == 0 && (first || changed) {
-            let names: BTreeSet<&str> = reg.topics.iter().map(|c| c.topic_name.as_str()).collect();
+        let topics = match &reg.topics {
+            Some(t) if reg.broker_id == 0 && (first || changed) => Some(t),
+            _ => None,
+        };
+        if let Some(topics) = topics {
+            let names: BTreeSet<&str> = topics.iter().map(|c| c.topic_name.as_str()).collect();
             // Topics this broker no longer has lose its queues.
             for (topic, queues) in t.topic_queues.iter_mut() {
                 if !names.contains(topic.as_str()) {
                     queues.remove(&reg.broker_name);
                 }
             }
-            for cfg in &reg.topics {
+            for cfg in topics {
                 t.topic_queues
                     .entry(cfg.topic_name.clone())
                     .or_default()
@@ -121,12 +127,19 @@ impl RouteInfoManager {
         if first {
             info!(broker = %reg.broker_name, addr = %reg.broker_addr, cluster = %reg.cluster, "broker registered");
         }
+        // Without topics the registration says nothing about the broker's data version: keep
+        // the one of its last full registration, so the next full one is compared with it.
+        let data_version = match (&reg.topics, t.live.get(&reg.broker_addr)) {
+            (None, Some(l)) => l.data_version.clone(),
+            (None, None) => DataVersion::default(),
+            (Some(_), _) => reg.data_version,
+        };
         t.live.insert(
             reg.broker_addr.clone(),
             LiveBroker {
                 last_update: now,
                 timeout: reg.timeout,
-                data_version: reg.data_version,
+                data_version,
                 conn_id: reg.conn_id,
                 broker_name: reg.broker_name,
                 cluster: reg.cluster,
@@ -279,6 +292,11 @@ impl RouteInfoManager {
     }
 
     /// Broker id of a live address (tests and diagnostics).
+    /// Brokers registered and alive.
+    pub fn live_brokers(&self) -> usize {
+        self.tables.read().live.len()
+    }
+
     pub fn is_live(&self, broker_addr: &str) -> bool {
         self.tables.read().live.contains_key(broker_addr)
     }
@@ -334,12 +352,35 @@ mod tests {
                 counter,
                 ..DataVersion::default()
             },
-            topics: topics
-                .iter()
-                .map(|(t, n)| TopicConfig::new(t, *n))
-                .collect(),
+            topics: Some(
+                topics
+                    .iter()
+                    .map(|(t, n)| TopicConfig::new(t, *n))
+                    .collect(),
+            ),
             conn_id: Some(7),
         }
+    }
+
+    #[test]
+    fn a_registration_without_topics_keeps_the_routes() {
+        let m = RouteInfoManager::new(false, 4);
+        let t0 = Instant::now();
+        m.register(reg("a", "1.1.1.1:1", &[("T", 4)], 1), t0);
+        let mut bare = reg("a", "1.1.1.1:1", &[], 2);
+        bare.topics = None;
+        m.register(bare, t0);
+        assert!(
+            m.route("T").is_some(),
+            "routes survive an empty registration"
+        );
+        // The next full registration with the same version as before changes nothing...
+        m.register(reg("a", "1.1.1.1:1", &[("T", 4)], 1), t0);
+        assert!(m.route("T").is_some());
+        // ...and one with a new version replaces the topics as usual.
+        m.register(reg("a", "1.1.1.1:1", &[("U", 4)], 3), t0);
+        assert!(m.route("T").is_none());
+        assert!(m.route("U").is_some());
     }
 
     #[test]
