@@ -1,8 +1,8 @@
 //! Counting and latency histograms, per-interval reports and the run summary.
 //!
-//! Every load task owns a [`Recorder`]: a window of counters and an HDR histogram behind a
+//! Every load task owns a `Recorder`: a window of counters and an HDR histogram behind a
 //! mutex that the task locks only to record one request (never across an await). The reporter
-//! ([`Collector`]) drains every window once per interval into the interval's totals and the
+//! (`Collector`) drains every window once per interval into the interval's totals and the
 //! run's totals, so tasks never contend with each other.
 
 use std::fmt::Write as _;

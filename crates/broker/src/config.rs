@@ -74,8 +74,30 @@ pub struct BrokerConfig {
     pub register_interval_secs: u64,
     /// Longest a pull is held waiting for messages.
     pub max_long_poll_ms: u64,
-    /// Frame size limit.
+    /// Frame size limit, for requests and responses alike.
     pub max_frame_bytes: usize,
+    /// Connections served at once (both ports); more are closed at accept.
+    pub max_connections: usize,
+    /// Requests one connection may have in progress before the broker stops reading from it.
+    pub max_inflight_per_connection: usize,
+    /// Responses queued for one connection before its handlers wait.
+    pub max_queued_responses: usize,
+    /// Long polls held at once across all connections; more are answered SYSTEM_BUSY.
+    pub max_held_pulls: usize,
+    /// Topics the broker holds; creating more (explicitly or on first send) is refused.
+    pub max_topics: usize,
+    /// Queues across all topics; a topic that would exceed it is refused.
+    pub max_queues: usize,
+    /// Subscription groups the broker holds; creating more (explicitly or on first
+    /// heartbeat/pull) is refused.
+    pub max_groups: usize,
+    /// Consumer and producer groups one client may register on one connection.
+    pub max_groups_per_client: usize,
+    /// Port of the Prometheus endpoint (`http://host:port/metrics`); 0 disables it.
+    pub metrics_port: u16,
+    /// How appends reach the store's files: `auto` (pwrite on copy-on-write file systems, a
+    /// shared mapping elsewhere), `mapped` or `pwrite`.
+    pub write_mode: String,
 }
 
 impl Default for BrokerConfig {
@@ -103,6 +125,16 @@ impl Default for BrokerConfig {
             register_interval_secs: 30,
             max_long_poll_ms: 30_000,
             max_frame_bytes: ferromq_protocol::DEFAULT_MAX_FRAME,
+            max_connections: 20_000,
+            max_inflight_per_connection: 1024,
+            max_queued_responses: 1024,
+            max_held_pulls: 100_000,
+            max_topics: 50_000,
+            max_queues: 400_000,
+            max_groups: 200_000,
+            max_groups_per_client: 1_000,
+            metrics_port: 0,
+            write_mode: "auto".into(),
         }
     }
 }
@@ -134,8 +166,35 @@ impl BrokerConfig {
         if self.max_message_size + 4096 > self.segment_size as usize {
             return Err("max-message-size must be smaller than segment-size".into());
         }
-        if !(1..=1024).contains(&self.default_topic_queue_nums) {
-            return Err("default-topic-queue-nums must be in 1..=1024".into());
+        ferromq_protocol::limits::check_queue_nums(
+            "default-topic-queue-nums",
+            self.default_topic_queue_nums,
+        )?;
+        for (name, v) in [
+            ("max-connections", self.max_connections),
+            (
+                "max-inflight-per-connection",
+                self.max_inflight_per_connection,
+            ),
+            ("max-queued-responses", self.max_queued_responses),
+            ("max-held-pulls", self.max_held_pulls),
+            ("max-topics", self.max_topics),
+            ("max-queues", self.max_queues),
+            ("max-groups", self.max_groups),
+            ("max-groups-per-client", self.max_groups_per_client),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        if ferromq_store::WriteMode::parse(&self.write_mode).is_none() {
+            return Err(format!(
+                "write-mode '{}' must be auto, mapped or pwrite",
+                self.write_mode
+            ));
+        }
+        if self.max_frame_bytes < 64 * 1024 || self.max_frame_bytes > 1 << 30 {
+            return Err("max-frame-bytes must be in 64 KiB..=1 GiB".into());
         }
         Ok(())
     }

@@ -28,7 +28,7 @@ pub async fn dispatch(
         rq::SEND_BATCH_MESSAGE => send::send_batch(b, &conn, &req).await,
         rq::CONSUMER_SEND_MSG_BACK => retry::send_back(b, &conn, &req).await,
         // Consuming
-        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => pull::pull(b, &req).await,
+        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => pull::pull(b, &conn, req).await,
         rq::QUERY_CONSUMER_OFFSET => offset::query(b, &req).await,
         rq::UPDATE_CONSUMER_OFFSET => offset::update(b, &req).await,
         rq::GET_ALL_CONSUMER_OFFSET => offset::get_all(b),
@@ -53,13 +53,13 @@ pub async fn dispatch(
         rq::UNLOCK_BATCH_MQ => client::unlock(b, &req),
         rq::CHECK_CLIENT_CONFIG => Ok(RemotingCommand::success()),
         // Topics
-        rq::UPDATE_AND_CREATE_TOPIC => topic::create(b, &req),
+        rq::UPDATE_AND_CREATE_TOPIC => topic::create(b, &req).await,
         rq::DELETE_TOPIC_IN_BROKER => topic::delete(b, &req).await,
         rq::GET_ALL_TOPIC_CONFIG => topic::get_all(b),
         rq::GET_TOPIC_CONFIG => topic::get_one(b, &req),
         rq::GET_TOPIC_STATS_INFO => topic::stats(b, &req),
         // Subscription groups
-        rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::create(b, &req),
+        rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => group::create(b, &req).await,
         rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => group::get_all(b),
         rq::GET_SUBSCRIPTIONGROUP_CONFIG => group::get_one(b, &req),
         rq::DELETE_SUBSCRIPTIONGROUP => group::delete(b, &conn, &req).await,

@@ -19,6 +19,7 @@ pub async fn run(b: Arc<Broker>) {
     loop {
         tokio::select! {
             _ = scan.tick() => {
+                b.locks.expire(Instant::now());
                 for group in b.clients.expire(Instant::now(), CLIENT_EXPIRY) {
                     info!(%group, "consumer expired: no heartbeat for 120 s");
                     b.clients.notify_ids_changed(&group);

@@ -23,6 +23,7 @@ pub mod groups;
 pub mod handlers;
 pub mod housekeeping;
 pub mod locks;
+pub mod metrics;
 pub mod persist;
 pub mod progress;
 pub mod pull_hold;
@@ -61,6 +62,9 @@ pub struct Broker {
     /// How far groups pulled, and reset guards.
     pub pull_state: progress::pull_state::PullState,
     pub stats: stats::Stats,
+    pub metrics: metrics::BrokerMetrics,
+    /// Serialises the resolution of offset intents (see `Progress::resolve`).
+    pub intent_resolution: tokio::sync::Mutex<()>,
     /// The address written into stored records and message ids (`host:port`).
     pub store_host: SocketAddr,
     pub delay_levels: Vec<Duration>,
@@ -76,6 +80,8 @@ pub struct RunningBroker {
     pub broker: Arc<Broker>,
     pub addr: SocketAddr,
     pub fast_addr: Option<SocketAddr>,
+    /// Where `/metrics` is served, when enabled and bound.
+    pub metrics_addr: Option<SocketAddr>,
     registered: watch::Receiver<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -91,10 +97,19 @@ impl Handler for BrokerHandler {
         dispatch::dispatch(&self.0, conn, req).await
     }
 
+    fn on_open(self: &Arc<Self>, _conn: &Connection) {
+        self.0.metrics.connections.inc();
+    }
+
     fn on_close(self: &Arc<Self>, conn: &Connection) {
+        self.0.metrics.connections.dec();
         for group in self.0.clients.connection_closed(conn.id()) {
             self.0.clients.notify_ids_changed(&group);
         }
+    }
+
+    fn on_limit(self: &Arc<Self>, limit: &'static str) {
+        self.0.metrics.limit_hit(limit);
     }
 }
 
@@ -128,6 +143,7 @@ impl Broker {
             },
             retention: Duration::from_secs(cfg.retention_hours * 3600),
             max_message_size: cfg.max_message_size,
+            write_mode: ferromq_store::WriteMode::parse(&cfg.write_mode).unwrap_or_default(),
             ..StoreConfig::default()
         })?;
         // Periodic mode promises "on disk within offset-flush-interval-ms"; writing the log
@@ -160,11 +176,16 @@ impl Broker {
             cfg.auto_create_topic,
             cfg.default_topic_queue_nums,
             delay_levels.len(),
+            topics::TopicLimits {
+                max_topics: cfg.max_topics,
+                max_queues: cfg.max_queues,
+            },
         )
         .map_err(BrokerError::Config)?;
         let groups = groups::GroupManager::load(
             config_dir.join("subscriptionGroup.json"),
             cfg.auto_create_subscription_group,
+            cfg.max_groups,
         )
         .map_err(BrokerError::Config)?;
         let shutdown = CancellationToken::new();
@@ -180,6 +201,8 @@ impl Broker {
             pull_hold: pull_hold::PullHold::default(),
             pull_state: progress::pull_state::PullState::default(),
             stats: stats::Stats::default(),
+            metrics: metrics::BrokerMetrics::new(),
+            intent_resolution: tokio::sync::Mutex::new(()),
             delay_levels,
             shutdown: shutdown.clone(),
             boot_time_ms: topics::now_ms(),
@@ -187,8 +210,26 @@ impl Broker {
         });
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,
+            send_queue: broker.cfg.max_queued_responses,
+            max_inflight: broker.cfg.max_inflight_per_connection,
+            max_connections: broker.cfg.max_connections,
             ..ConnConfig::default()
         };
+        let metrics_addr = match broker.cfg.metrics_port {
+            0 => None,
+            port => {
+                let ip = broker
+                    .cfg
+                    .host
+                    .parse::<std::net::IpAddr>()
+                    .map_err(|e| BrokerError::Config(format!("host: {e}")))?;
+                metrics::serve(broker.clone(), SocketAddr::new(ip, port)).await
+            }
+        };
+        let guards = progress::restore_guards(&broker);
+        if guards > 0 {
+            info!(guards, "reset guards restored from the offset history");
+        }
         let handler = Arc::new(BrokerHandler(broker.clone()));
         let mut tasks = vec![tokio::spawn(ferromq_net::serve(
             listener,
@@ -218,6 +259,7 @@ impl Broker {
             broker,
             addr,
             fast_addr,
+            metrics_addr,
             registered,
             tasks,
         })
@@ -257,11 +299,16 @@ impl RunningBroker {
                 warn!("a broker task did not stop within 5 s");
             }
         }
-        let store = b.store.clone();
-        let offsets = b.offsets.clone();
+        let b2 = b.clone();
         tokio::task::spawn_blocking(move || -> Result<(), BrokerError> {
-            store.shutdown()?;
-            offsets.shutdown()?;
+            b2.store.shutdown()?;
+            b2.offsets.shutdown()?;
+            for r in [
+                b2.topics.flush(Duration::from_secs(5)),
+                b2.groups.flush(Duration::from_secs(5)),
+            ] {
+                r.map_err(BrokerError::Config)?;
+            }
             Ok(())
         })
         .await

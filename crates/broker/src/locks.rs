@@ -8,6 +8,8 @@ use ferromq_protocol::body::MessageQueue;
 use parking_lot::Mutex;
 
 pub const LOCK_MAX_LIVE: Duration = Duration::from_secs(60);
+/// Most queues one group may hold locks on; lapsed locks are dropped before this is checked.
+pub const MAX_LOCKS_PER_GROUP: usize = 65_536;
 
 /// One group's locks: queue → (owning client id, last renewal).
 type GroupLocks = HashMap<MessageQueue, (String, Instant)>;
@@ -28,8 +30,14 @@ impl LockManager {
     ) -> Vec<MessageQueue> {
         let mut all = self.locks.lock();
         let table = all.entry(group.to_string()).or_default();
+        if table.len() + mqs.len() > MAX_LOCKS_PER_GROUP {
+            table.retain(|_, (_, at)| now.saturating_duration_since(*at) <= LOCK_MAX_LIVE);
+        }
         let mut held = Vec::new();
         for mq in mqs {
+            if table.len() >= MAX_LOCKS_PER_GROUP && !table.contains_key(mq) {
+                break;
+            }
             let free = match table.get(mq) {
                 None => true,
                 Some((owner, at)) => {
@@ -56,6 +64,25 @@ impl LockManager {
         }
     }
 
+    /// Drops locks that lapsed before `now` and groups left without locks, so the table holds
+    /// only live locks (housekeeping).
+    pub fn expire(&self, now: Instant) {
+        let mut all = self.locks.lock();
+        for table in all.values_mut() {
+            table.retain(|_, (_, at)| now.saturating_duration_since(*at) <= LOCK_MAX_LIVE);
+        }
+        all.retain(|_, t| !t.is_empty());
+    }
+
+    /// Locks held (queues), for tests and metrics.
+    pub fn len(&self) -> usize {
+        self.locks.lock().values().map(HashMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Forgets every lock of a group (group deleted).
     pub fn remove_group(&self, group: &str) {
         self.locks.lock().remove(group);
@@ -65,6 +92,23 @@ impl LockManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lapsed_locks_are_dropped() {
+        let m = LockManager::default();
+        let t0 = Instant::now();
+        m.try_lock("g", "c1", &[MessageQueue::new("T", "b", 0)], t0);
+        m.try_lock(
+            "h",
+            "c1",
+            &[MessageQueue::new("T", "b", 1)],
+            t0 + Duration::from_secs(30),
+        );
+        m.expire(t0 + Duration::from_secs(61));
+        assert_eq!(m.len(), 1, "only the renewed lock is left");
+        m.expire(t0 + Duration::from_secs(200));
+        assert!(m.is_empty());
+    }
 
     #[test]
     fn exclusive_renewable_and_expiring() {

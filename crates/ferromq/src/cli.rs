@@ -45,7 +45,7 @@ pub enum Command {
 
 #[derive(Args, Debug, Default)]
 pub struct NamesrvArgs {
-    /// TOML configuration file (section [namesrv]).
+    /// TOML configuration file (section `[namesrv]`).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Address to listen on.
@@ -67,7 +67,7 @@ pub enum OffsetDurabilityArg {
 
 #[derive(Args, Debug, Default)]
 pub struct ServerArgs {
-    /// TOML configuration file (sections [namesrv] and [broker]).
+    /// TOML configuration file (sections `[namesrv]` and `[broker]`).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Root directory of all data (default ./data).
@@ -109,4 +109,10 @@ pub struct ServerArgs {
     /// Seconds between name-server registrations (default 30).
     #[arg(long)]
     pub register_interval_secs: Option<u64>,
+    /// Serve the broker's Prometheus metrics on http://HOST:PORT/metrics (default off).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+    /// Serve the name server's Prometheus metrics on http://HOST:PORT/metrics (default off).
+    #[arg(long)]
+    pub namesrv_metrics_port: Option<u16>,
 }

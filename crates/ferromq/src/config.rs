@@ -79,6 +79,12 @@ pub fn apply(args: &ServerArgs, cfg: &mut FileConfig) {
     if let Some(s) = args.register_interval_secs {
         b.register_interval_secs = s;
     }
+    if let Some(p) = args.metrics_port {
+        b.metrics_port = p;
+    }
+    if let Some(p) = args.namesrv_metrics_port {
+        cfg.namesrv.metrics_port = p;
+    }
     let host = args.host.clone().unwrap_or_else(|| b.host.clone());
     if let Some(p) = args.namesrv_port {
         cfg.namesrv.listen = format!("{host}:{p}");

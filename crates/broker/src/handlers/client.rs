@@ -11,23 +11,50 @@ use ferromq_protocol::body::{
 use ferromq_protocol::codes::{perm, response as rs};
 use ferromq_protocol::{names, RemotingCommand};
 
-use super::{bad, err};
+use super::{bad, err, group_missing};
 use crate::dispatch::Reply;
+use crate::groups::FindError;
 use crate::Broker;
 
 pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let hb: HeartbeatData = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    let named = hb.consumer_data_set.len() + hb.producer_data_set.len();
+    if named > b.cfg.max_groups_per_client {
+        b.metrics.limit_hit("max-groups-per-client");
+        return Err(err(
+            rs::SYSTEM_ERROR,
+            format!(
+                "the heartbeat names {named} groups; at most {} per client are accepted \
+                 (max-groups-per-client)",
+                b.cfg.max_groups_per_client
+            ),
+        ));
+    }
+    // Groups that could not be registered; answered after the others are registered, so a
+    // limit reached by one group does not take the client's other groups offline.
+    let mut refused = Vec::new();
     for c in &hb.consumer_data_set {
-        let Some(group) = b.groups.find_or_create(&c.group_name) else {
-            tracing::debug!(group = %c.group_name, "heartbeat for an unknown group ignored (auto-creation off)");
-            continue;
+        let group = match b.groups.find_or_create(&c.group_name) {
+            Ok(g) => g,
+            Err(FindError::NotFound(_)) => {
+                tracing::debug!(group = %c.group_name, "heartbeat for an unknown group ignored (auto-creation off)");
+                continue;
+            }
+            Err(FindError::LimitReached(e)) => {
+                b.metrics.limit_hit("max-groups");
+                refused.push(e);
+                continue;
+            }
         };
         if group.retry_queue_nums > 0 {
-            b.topics.get_or_create(
+            if let Err(e) = b.topics.get_or_create(
                 &names::retry_topic(&c.group_name),
                 group.retry_queue_nums,
                 perm::READ_WRITE,
-            );
+            ) {
+                refused.push(e.to_string());
+                continue;
+            }
         }
         let changed = b
             .clients
@@ -37,8 +64,16 @@ pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> R
         }
     }
     for p in &hb.producer_data_set {
-        b.clients
-            .register_producer(&p.group_name, conn, &hb.client_id);
+        if names::validate_group(&p.group_name).is_ok() {
+            b.clients
+                .register_producer(&p.group_name, conn, &hb.client_id);
+        }
+    }
+    if let Some(first) = refused.first() {
+        return Err(err(
+            rs::SYSTEM_ERROR,
+            format!("{} group(s) not registered: {first}", refused.len()),
+        ));
     }
     Ok(RemotingCommand::success()
         .with_ext("IS_SUPPORT_HEART_BEAT_V2", "true")
@@ -74,6 +109,12 @@ pub fn consumer_list(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 
 pub fn lock(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let body: LockBatchBody = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    // Locks belong to a group the broker knows (bounded by max-groups), and each group holds
+    // at most MAX_LOCKS_PER_GROUP queues (LockManager), so the table is bounded however many
+    // names requests carry.
+    b.groups
+        .find_or_create(&body.consumer_group)
+        .map_err(|e| group_missing(b, e))?;
     let held = b.locks.try_lock(
         &body.consumer_group,
         &body.client_id,

@@ -6,19 +6,24 @@ use std::sync::Arc;
 
 use ferromq_protocol::body::{self, SubscriptionGroupConfig};
 use ferromq_protocol::codes::response as rs;
-use ferromq_protocol::{names, RemotingCommand};
+use ferromq_protocol::RemotingCommand;
 
-use super::{bad, err};
+use super::topic::{written, CONFIG_WRITE_TIMEOUT};
+use super::{bad, create_failed, err};
 use crate::dispatch::Reply;
 use crate::progress::model::DeleteRequest;
 use crate::Broker;
 use ferromq_net::Connection;
 
-pub fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+pub async fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let cfg: SubscriptionGroupConfig =
         body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
-    names::validate_group(&cfg.group_name).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
-    b.groups.upsert(cfg);
+    let generation = b.groups.upsert(cfg).map_err(|e| create_failed(b, e))?;
+    written(
+        b.groups
+            .wait_written(generation, CONFIG_WRITE_TIMEOUT)
+            .await,
+    )?;
     Ok(RemotingCommand::success())
 }
 
@@ -60,8 +65,15 @@ pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -
             .await
             .map_err(|e| e.to_response())?;
     }
-    b.groups.delete(group);
+    let generation = b.groups.delete(group);
     b.locks.remove_group(group);
     b.pull_state.remove_group(group);
+    if let Some(generation) = generation {
+        written(
+            b.groups
+                .wait_written(generation, CONFIG_WRITE_TIMEOUT)
+                .await,
+        )?;
+    }
     Ok(RemotingCommand::success())
 }

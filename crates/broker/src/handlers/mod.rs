@@ -17,8 +17,12 @@ mod store_path;
 
 pub(crate) use store_path::{store_messages, store_messages_at, Outgoing};
 
+use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::HeaderError;
 use ferromq_protocol::RemotingCommand;
+
+use crate::groups::FindError;
+use crate::topics::CreateError;
 
 /// `?`-friendly conversion of header problems into INVALID_PARAMETER responses.
 pub(crate) fn bad(e: HeaderError) -> RemotingCommand {
@@ -28,4 +32,33 @@ pub(crate) fn bad(e: HeaderError) -> RemotingCommand {
 /// An error response.
 pub(crate) fn err(code: i32, remark: impl Into<String>) -> RemotingCommand {
     RemotingCommand::error(code, remark)
+}
+
+/// A topic or group that could not be created: INVALID_PARAMETER for a bad name or count,
+/// SYSTEM_ERROR naming the limit when `max-topics`, `max-queues` or `max-groups` is reached.
+pub(crate) fn create_failed(b: &crate::Broker, e: CreateError) -> RemotingCommand {
+    match e {
+        CreateError::Invalid(m) => err(rs::INVALID_PARAMETER, m),
+        CreateError::LimitReached(m) => {
+            b.metrics.limit_hit(if m.contains("max-groups") {
+                "max-groups"
+            } else if m.contains("max-queues") {
+                "max-queues"
+            } else {
+                "max-topics"
+            });
+            err(rs::SYSTEM_ERROR, m)
+        }
+    }
+}
+
+/// A group that is neither known nor creatable.
+pub(crate) fn group_missing(b: &crate::Broker, e: FindError) -> RemotingCommand {
+    match e {
+        FindError::NotFound(_) => err(rs::SUBSCRIPTION_GROUP_NOT_EXIST, e.to_string()),
+        FindError::LimitReached(m) => {
+            b.metrics.limit_hit("max-groups");
+            err(rs::SYSTEM_ERROR, m)
+        }
+    }
 }

@@ -112,6 +112,21 @@ pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 }
 
 pub fn get_all(b: &Arc<Broker>) -> Reply {
+    // Each entry takes at least `"q":offset,` (8 bytes) in the document: a table that cannot fit
+    // the frame limit is refused before the document is built. ferromq clients then page with
+    // FERRO_EXPORT_OFFSETS (9009); the connection's size check catches the rest.
+    let least = b.offsets.entry_count().saturating_mul(8);
+    if least > b.cfg.max_frame_bytes {
+        return Err(super::err(
+            ferromq_protocol::codes::response::SYSTEM_ERROR,
+            format!(
+                "the offset table ({} entries) is larger than one frame (max-frame-bytes = {}); \
+                 read it in pages with FERRO_EXPORT_OFFSETS (9009)",
+                b.offsets.entry_count(),
+                b.cfg.max_frame_bytes
+            ),
+        ));
+    }
     // An empty table is still a document (upstream answers SUCCESS with {"offsetTable":{}}).
     Ok(RemotingCommand::success().with_body(b.offsets.to_rocketmq_json().into_bytes()))
 }

@@ -78,11 +78,15 @@ pub async fn ferro(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) ->
         ),
         rq::FERRO_EXPORT_OFFSETS => {
             let r: ExportRequest = if req.body.is_empty() {
-                ExportRequest { groups: None }
+                ExportRequest {
+                    groups: None,
+                    after: None,
+                    limit: None,
+                }
             } else {
                 json_body(req)?
             };
-            json_ok(&serde_json::json!({ "records": p.export(&r) }))
+            json_ok(&p.export(&r))
         }
         other => Err(ferromq_net::connection::not_supported(other)),
     }
@@ -208,14 +212,16 @@ struct OffsetWrapper {
 /// time of the last consumed message — for any group with offsets here, online or not.
 pub fn consume_stats(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let group = req.req_str("consumerGroup").map_err(bad)?;
-    let topics: Vec<String> = match (req.ext("topicList"), req.ext("topic")) {
+    // A set: a list naming one topic many times must not multiply the answer.
+    let topics: std::collections::BTreeSet<String> = match (req.ext("topicList"), req.ext("topic"))
+    {
         (Some(list), _) => list
             .split(';')
             .filter(|t| !t.is_empty())
             .map(String::from)
             .collect(),
-        (None, Some(t)) => vec![t.to_string()],
-        (None, None) => b.offsets.topics_of_group(group),
+        (None, Some(t)) => std::iter::once(t.to_string()).collect(),
+        (None, None) => b.offsets.topics_of_group(group).into_iter().collect(),
     };
     let mut entries = Vec::new();
     for topic in &topics {

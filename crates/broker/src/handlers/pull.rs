@@ -7,13 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferromq_net::Connection;
 use ferromq_protocol::body::SubscriptionData;
 use ferromq_protocol::codes::{pull_flag, response as rs};
 use ferromq_protocol::{HeaderError, RemotingCommand};
 use ferromq_store::GetStatus;
 use tokio::time::Instant;
 
-use super::{bad, err};
+use super::{bad, err, group_missing};
 use crate::dispatch::Reply;
 use crate::Broker;
 
@@ -56,16 +57,26 @@ impl PullHeader {
     fn has(&self, flag: i32) -> bool {
         self.sys_flag & flag != 0
     }
+
+    /// What this header keeps in memory while the pull is held.
+    fn memory(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.group.len()
+            + self.topic.len()
+            + self.subscription.as_ref().map_or(0, String::len)
+            + self.expression_type.as_ref().map_or(0, String::len)
+    }
 }
 
-pub async fn pull(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let h = PullHeader::parse(req).map_err(bad)?;
-    let group_cfg = b.groups.find_or_create(&h.group).ok_or_else(|| {
-        err(
-            rs::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("subscription group [{}] does not exist", h.group),
-        )
-    })?;
+/// Takes the request by value: everything it needs is parsed into a `PullHeader` and the frame
+/// (with any body a client attached) is dropped before the pull is held.
+pub async fn pull(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> Reply {
+    let h = PullHeader::parse(&req).map_err(bad)?;
+    drop(req);
+    let group_cfg = b
+        .groups
+        .find_or_create(&h.group)
+        .map_err(|e| group_missing(b, e))?;
     if !group_cfg.consume_enable {
         return Err(err(
             rs::NO_PERMISSION,
@@ -132,15 +143,28 @@ pub async fn pull(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     }
     let mut resp = execute(b, &h, &sub);
     if resp.code == rs::PULL_NOT_FOUND && h.has(pull_flag::SUSPEND) && h.suspend_ms > 0 {
+        let Some(_held) = b.pull_hold.try_hold(b, h.memory()) else {
+            b.metrics.limit_hit("max-held-pulls");
+            return Err(err(
+                rs::SYSTEM_BUSY,
+                format!(
+                    "[PCBUSY_CLEAN_QUEUE]broker busy: {} long polls are held (max-held-pulls); \
+                     pull again later",
+                    b.cfg.max_held_pulls
+                ),
+            ));
+        };
         let wait = Duration::from_millis(h.suspend_ms.min(b.cfg.max_long_poll_ms as i64) as u64);
-        resp = hold(b, &h, &sub, Instant::now() + wait).await;
+        resp = hold(b, conn, &h, &sub, Instant::now() + wait).await;
     }
     Ok(resp)
 }
 
-/// Waits for new messages until `deadline`, re-reading the store after each wake-up.
+/// Waits for new messages until `deadline`, re-reading the store after each wake-up. A client
+/// that disconnects releases its held pull at once.
 async fn hold(
     b: &Arc<Broker>,
+    conn: &Connection,
     h: &PullHeader,
     sub: &SubscriptionData,
     deadline: Instant,
@@ -166,6 +190,7 @@ async fn hold(
             _ = woken => {}
             _ = tokio::time::sleep_until(deadline) => return execute(b, h, sub),
             _ = b.shutdown.cancelled() => return resp,
+            _ = conn.closed() => return resp,
         }
     }
 }
@@ -233,6 +258,8 @@ fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingComman
     };
     if r.count > 0 {
         b.stats.add_get(r.count as u64);
+        b.metrics
+            .add_out(&h.topic, r.count as u64, r.body.len() as u64);
     }
     let delivered = matches!(
         r.status,

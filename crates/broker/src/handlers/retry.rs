@@ -9,7 +9,7 @@ use ferromq_protocol::codes::{perm, response as rs};
 use ferromq_protocol::message::{decode_record, encode_properties, prop};
 use ferromq_protocol::{names, RemotingCommand};
 
-use super::{bad, err, store_messages, Outgoing};
+use super::{bad, create_failed, err, group_missing, store_messages, Outgoing};
 use crate::dispatch::Reply;
 use crate::error::store_error_response;
 use crate::Broker;
@@ -19,19 +19,18 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
     let group = req.req_str("group").map_err(bad)?;
     let delay_level = req.opt_i32("delayLevel").map_err(bad)?.unwrap_or(0);
     let header_max = req.opt_i32("maxReconsumeTimes").map_err(bad)?;
-    let cfg = b.groups.find_or_create(group).ok_or_else(|| {
-        err(
-            rs::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("subscription group not exist, {group}"),
-        )
-    })?;
+    let cfg = b
+        .groups
+        .find_or_create(group)
+        .map_err(|e| group_missing(b, e))?;
     if cfg.retry_queue_nums <= 0 {
         return Ok(RemotingCommand::success());
     }
     let retry_topic = names::retry_topic(group);
     let retry_cfg = b
         .topics
-        .get_or_create(&retry_topic, cfg.retry_queue_nums, perm::READ_WRITE);
+        .get_or_create(&retry_topic, cfg.retry_queue_nums, perm::READ_WRITE)
+        .map_err(|e| create_failed(b, e))?;
     let record = b.store.read_record(phys).ok_or_else(|| {
         err(
             rs::SYSTEM_ERROR,
@@ -60,7 +59,9 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
     let (topic, queue_id) = if msg.reconsume_times >= max || delay_level < 0 {
         props.remove(prop::DELAY);
         let dlq = names::dlq_topic(group);
-        b.topics.get_or_create(&dlq, 1, perm::READ_WRITE);
+        b.topics
+            .get_or_create(&dlq, 1, perm::READ_WRITE)
+            .map_err(|e| create_failed(b, e))?;
         (dlq, 0)
     } else {
         let level = if delay_level == 0 {

@@ -11,9 +11,10 @@ use ferromq_protocol::names::{self, AUTO_CREATE_TOPIC};
 use ferromq_protocol::{HeaderError, RemotingCommand};
 use rand::Rng;
 
-use super::{bad, err, store_messages, Outgoing};
+use super::{bad, create_failed, err, group_missing, store_messages, Outgoing};
 use crate::dispatch::Reply;
 use crate::error::store_error_response;
+use crate::groups::FindError;
 use crate::Broker;
 
 /// The send request header, whichever key style the client used.
@@ -229,7 +230,10 @@ fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool)
             .unwrap_or_else(|| b.groups.get(group).map(|g| g.retry_max_times).unwrap_or(16));
         if h.reconsume_times >= max {
             topic = names::dlq_topic(group);
-            cfg = b.topics.get_or_create(&topic, 1, perm::READ_WRITE);
+            cfg = b
+                .topics
+                .get_or_create(&topic, 1, perm::READ_WRITE)
+                .map_err(|e| create_failed(b, e))?;
             to_dlq = true;
         }
     }
@@ -262,12 +266,15 @@ fn create_for_send(
 ) -> Result<ferromq_protocol::body::TopicConfig, RemotingCommand> {
     if names::is_retry_topic(&h.topic) {
         let group = &h.topic[names::RETRY_PREFIX.len()..];
-        let queues = b
-            .groups
-            .find_or_create(group)
-            .map(|g| g.retry_queue_nums)
-            .unwrap_or(1);
-        return Ok(b.topics.get_or_create(&h.topic, queues, perm::READ_WRITE));
+        let queues = match b.groups.find_or_create(group) {
+            Ok(g) => g.retry_queue_nums,
+            Err(FindError::NotFound(_)) => 1,
+            Err(e) => return Err(group_missing(b, e)),
+        };
+        return b
+            .topics
+            .get_or_create(&h.topic, queues, perm::READ_WRITE)
+            .map_err(|e| create_failed(b, e));
     }
     let template = b
         .topics
@@ -278,7 +285,9 @@ fn create_for_send(
             let queues = h
                 .default_topic_queue_nums
                 .clamp(1, t.write_queue_nums.max(1));
-            Ok(b.topics.get_or_create(&h.topic, queues, perm::READ_WRITE))
+            b.topics
+                .get_or_create(&h.topic, queues, perm::READ_WRITE)
+                .map_err(|e| create_failed(b, e))
         }
         None => Err(err(
             rs::TOPIC_NOT_EXIST,

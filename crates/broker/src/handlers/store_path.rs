@@ -98,6 +98,10 @@ pub(crate) async fn store_messages_at(
     }
     let results = results?;
     b.stats.add_put(count, bytes_total);
+    // A put carries one topic (a batch is one topic, as upstream requires).
+    if let Some((topic, _)) = places.first() {
+        b.metrics.add_in(topic, count, bytes_total);
+    }
     Ok(results
         .into_iter()
         .zip(places)

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferromq_protocol::body::{self, write_mq_map, MessageQueue, TopicConfig};
 use ferromq_protocol::codes::response as rs;
@@ -10,11 +11,15 @@ use ferromq_protocol::names::{self, AUTO_CREATE_TOPIC, SCHEDULE_TOPIC};
 use ferromq_protocol::RemotingCommand;
 use serde::Serialize;
 
-use super::{bad, err};
+use super::{bad, create_failed, err};
 use crate::dispatch::Reply;
 use crate::Broker;
 
-pub fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+/// How long an operator's topic or group change may take to reach its config file before the
+/// request is answered as failed.
+pub(crate) const CONFIG_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let topic = req.req_str("topic").map_err(bad)?;
     names::validate_topic(topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
     if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
@@ -25,12 +30,6 @@ pub fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     }
     let read = req.opt_i32("readQueueNums").map_err(bad)?.unwrap_or(8);
     let write = req.opt_i32("writeQueueNums").map_err(bad)?.unwrap_or(read);
-    if !(1..=1024).contains(&read) || !(1..=1024).contains(&write) {
-        return Err(err(
-            rs::INVALID_PARAMETER,
-            "readQueueNums and writeQueueNums must be in 1..=1024",
-        ));
-    }
     let attributes = req
         .ext("attributes")
         .map(|a| {
@@ -53,19 +52,38 @@ pub fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         order: req.opt_bool("order").map_err(bad)?.unwrap_or(false),
         attributes,
     };
-    b.topics.upsert(cfg);
+    if let Some(generation) = b.topics.upsert(cfg).map_err(|e| create_failed(b, e))? {
+        written(
+            b.topics
+                .wait_written(generation, CONFIG_WRITE_TIMEOUT)
+                .await,
+        )?;
+    }
     Ok(RemotingCommand::success())
+}
+
+/// An operator's change is acknowledged only once its config file is on disk.
+pub(crate) fn written(r: Result<(), String>) -> Result<(), RemotingCommand> {
+    r.map_err(|e| {
+        err(
+            rs::SYSTEM_ERROR,
+            format!("the change is in effect but not yet persisted: {e}"),
+        )
+    })
 }
 
 pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let topic = req.req_str("topic").map_err(bad)?;
+    // The name reaches the file system (the topic's consume-queue directory): it must be a
+    // topic name, never a path.
+    names::validate_topic(topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
     if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
         return Err(err(
             rs::INVALID_PARAMETER,
             format!("the system topic[{topic}] cannot be deleted"),
         ));
     }
-    b.topics.delete(topic);
+    let generation = b.topics.delete(topic);
     b.pull_hold.remove_topic(topic);
     b.pull_state.remove_topic(topic);
     b.store.delete_topic(topic).map_err(|e| {
@@ -78,6 +96,13 @@ pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         .delete_topic(topic)
         .await
         .map_err(|e| err(rs::SYSTEM_ERROR, format!("deleting offsets failed: {e}")))?;
+    if let Some(generation) = generation {
+        written(
+            b.topics
+                .wait_written(generation, CONFIG_WRITE_TIMEOUT)
+                .await,
+        )?;
+    }
     Ok(RemotingCommand::success())
 }
 

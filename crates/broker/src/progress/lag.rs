@@ -80,3 +80,46 @@ impl Progress<'_> {
         })
     }
 }
+
+/// One group's lag on one topic, summed over its queues (for the metrics exporter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicLag {
+    pub group: String,
+    pub topic: String,
+    /// Messages not yet consumed.
+    pub messages: i64,
+    /// Age of the oldest of them (ms).
+    pub oldest_ms: i64,
+}
+
+/// The lag of every group that has offsets on this broker, per topic. Groups that never
+/// committed are left out: their lag is the whole topic, which says nothing about them.
+pub fn all_group_lags(b: &std::sync::Arc<crate::Broker>) -> Vec<TopicLag> {
+    let mut out = Vec::new();
+    for group in b.offsets.groups() {
+        let req = DescribeRequest {
+            group: group.clone(),
+            topics: Some(b.offsets.topics_of_group(&group)),
+        };
+        let Ok(lag) = b.progress().describe(&req) else {
+            continue;
+        };
+        let mut per_topic: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+        for q in lag.queues {
+            let e = per_topic.entry(q.topic).or_default();
+            e.0 += q.lag;
+            e.1 = e.1.max(q.lag_ms);
+        }
+        out.extend(
+            per_topic
+                .into_iter()
+                .map(|(topic, (messages, oldest_ms))| TopicLag {
+                    group: group.clone(),
+                    topic,
+                    messages,
+                    oldest_ms,
+                }),
+        );
+    }
+    out
+}

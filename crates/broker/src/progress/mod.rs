@@ -185,6 +185,17 @@ impl Progress<'_> {
         if let Some(o) = self.b.offsets.get(group, topic, queue_id) {
             return Ok(Some(o));
         }
+        if self.b.offsets.intent_for(group, topic, queue_id).is_none() {
+            return Ok(None);
+        }
+        // Two first asks at once (a pull and an offset query of the same client, two members)
+        // must resolve the intent once: a second resolution of "latest" would move the offset
+        // past what the first asker already consumed. Resolution is rare (once per queue), so
+        // one lock for all of them costs nothing; the checks are repeated under it.
+        let _resolving = self.b.intent_resolution.lock().await;
+        if let Some(o) = self.b.offsets.get(group, topic, queue_id) {
+            return Ok(Some(o));
+        }
         let Some(intent) = self.b.offsets.intent_for(group, topic, queue_id) else {
             return Ok(None);
         };
@@ -224,4 +235,43 @@ impl Progress<'_> {
         .await?;
         Ok(target)
     }
+}
+
+/// Rebuilds, after a restart, the reset guards that were still active, from the durable offset
+/// table and its change history: a guard lives in memory, but everything it depends on is on
+/// disk. For each queue, the newest recorded change that set it is the reset that installed
+/// its guard; the guard was still active unless a commit at or past its end (the pre-reset
+/// position) was accepted since. A queue whose stored offset is the reset target is guarded as
+/// new (a stale commit or pull at the old position is refused again); one between the target
+/// and the end is guarded as observed. Restoring errs on the side of replaying: a client that
+/// had pulled past the target without committing is sent back to its last commit.
+pub fn restore_guards(b: &Broker) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let mut restored = 0;
+    for change in b.offsets.history(None, usize::MAX) {
+        for e in &change.entries {
+            if !seen.insert(e.key.clone()) {
+                continue;
+            }
+            let (Some(target), Some(committed)) = (
+                e.after,
+                b.offsets.get(&e.key.group, &e.key.topic, e.key.queue_id),
+            ) else {
+                continue;
+            };
+            let end_at = e.before.unwrap_or(target).max(target);
+            if committed == target || (target < committed && committed < end_at) {
+                b.pull_state.restore_guard(
+                    &e.key.group,
+                    &e.key.topic,
+                    e.key.queue_id,
+                    target,
+                    end_at,
+                    committed,
+                );
+                restored += 1;
+            }
+        }
+    }
+    restored
 }

@@ -189,6 +189,23 @@ pub struct ExportRequest {
     /// `None` = every group.
     #[serde(default)]
     pub groups: Option<Vec<String>>,
+    /// Start after this key (the `next` of the previous page).
+    #[serde(default)]
+    pub after: Option<ferromq_offsets::QueueKey>,
+    /// Most records in this page (at most [`MAX_EXPORT_PAGE`], the default).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Most records one export page holds: about 10 MiB of JSON, under the 16 MiB frame limit.
+pub const MAX_EXPORT_PAGE: usize = 100_000;
+
+/// One page of an export; `next` is where the following page starts, `None` at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportPage {
+    pub records: Vec<OffsetRecord>,
+    pub next: Option<ferromq_offsets::QueueKey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,7 +215,13 @@ pub struct HistoryRequest {
     pub group: Option<String>,
     #[serde(default = "default_limit")]
     pub limit: usize,
+    /// Only changes with a smaller id (the `nextBefore` of the previous page).
+    #[serde(default)]
+    pub before: Option<u64>,
 }
+
+/// Most change entries (queues) one history page holds, so a page stays under the frame limit.
+pub const MAX_HISTORY_PAGE_ENTRIES: usize = 100_000;
 
 fn default_limit() -> usize {
     100
@@ -216,4 +239,7 @@ pub struct UndoRequest {
 #[serde(rename_all = "camelCase")]
 pub struct HistoryResult {
     pub changes: Vec<Change>,
+    /// Pass as `before` for the next page; absent when this page holds the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
 }

@@ -4,8 +4,9 @@ use ferromq_offsets::{Intent, IntentSpec};
 use ferromq_store::BoundaryType;
 
 use super::model::{
-    CloneRequest, DeleteRequest, ExportRequest, HistoryRequest, HistoryResult, ImportRequest,
-    OffsetRecord, PlanResult, UndoRequest,
+    CloneRequest, DeleteRequest, ExportPage, ExportRequest, HistoryRequest, HistoryResult,
+    ImportRequest, OffsetRecord, PlanResult, UndoRequest, MAX_EXPORT_PAGE,
+    MAX_HISTORY_PAGE_ENTRIES,
 };
 use super::plan::{bounds, validate_group, validate_topic, with_impact};
 use super::{invalid, Mutation, Progress, ProgressError};
@@ -224,29 +225,47 @@ impl Progress<'_> {
     }
 
     /// Every committed offset of the groups, with the store time of the message at it.
-    pub fn export(&self, req: &ExportRequest) -> Vec<OffsetRecord> {
-        let wanted = req.groups.as_ref();
-        self.b
-            .offsets
-            .all()
-            .into_iter()
-            .filter(|(k, _)| wanted.is_none_or(|g| g.contains(&k.group)))
-            .map(|(k, off)| OffsetRecord {
-                store_time_ms: self.b.store.store_time_at(&k.topic, k.queue_id, off),
-                group: k.group,
-                topic: k.topic,
-                queue_id: k.queue_id,
-                offset: off,
-            })
-            .collect()
+    /// One page of the offset table (every group, or the ones asked for), in key order.
+    pub fn export(&self, req: &ExportRequest) -> ExportPage {
+        let wanted: Option<std::collections::HashSet<&str>> = req
+            .groups
+            .as_ref()
+            .map(|g| g.iter().map(String::as_str).collect());
+        let limit = req
+            .limit
+            .unwrap_or(MAX_EXPORT_PAGE)
+            .clamp(1, MAX_EXPORT_PAGE);
+        let (entries, more) = self.b.offsets.page(req.after.as_ref(), limit, |k| {
+            wanted.as_ref().is_none_or(|g| g.contains(k.group.as_str()))
+        });
+        let next = more
+            .then(|| entries.last().map(|(k, _)| k.clone()))
+            .flatten();
+        ExportPage {
+            records: entries
+                .into_iter()
+                .map(|(k, off)| OffsetRecord {
+                    store_time_ms: self.b.store.store_time_at(&k.topic, k.queue_id, off),
+                    group: k.group,
+                    topic: k.topic,
+                    queue_id: k.queue_id,
+                    offset: off,
+                })
+                .collect(),
+            next,
+        }
     }
 
     pub fn history(&self, req: &HistoryRequest) -> HistoryResult {
+        let (changes, next_before) = self.b.offsets.history_page(
+            req.group.as_deref(),
+            req.before,
+            req.limit.clamp(1, 10_000),
+            MAX_HISTORY_PAGE_ENTRIES,
+        );
         HistoryResult {
-            changes: self
-                .b
-                .offsets
-                .history(req.group.as_deref(), req.limit.clamp(1, 10_000)),
+            changes,
+            next_before,
         }
     }
 

@@ -2,8 +2,10 @@
 //! the messages it skips or replays; intents for what does not exist yet. Every input is
 //! validated before anything is planned, so a bad request changes nothing.
 
+use std::collections::{HashMap, HashSet};
+
 use ferromq_offsets::{Intent, IntentSpec};
-use ferromq_protocol::names;
+use ferromq_protocol::{limits, names};
 use ferromq_store::BoundaryType;
 
 use super::model::{PlannedQueue, ResetRequest, ResetSpec};
@@ -75,7 +77,16 @@ pub(crate) fn plan_reset(
     if req.groups.is_empty() {
         return Err(invalid("name at least one group"));
     }
+    limits::check_entries("groups", req.groups.len()).map_err(invalid)?;
+    limits::check_entries("topics", req.topics.len()).map_err(invalid)?;
+    if let ResetSpec::PerQueue(list) = &req.spec {
+        limits::check_entries("queues", list.len()).map_err(invalid)?;
+    }
+    let mut seen_groups = HashSet::new();
     for g in &req.groups {
+        if !seen_groups.insert(g.as_str()) {
+            return Err(invalid(format!("the group {g} is named twice")));
+        }
         validate_group(g)?;
     }
     let spec = match &req.spec {
@@ -91,6 +102,9 @@ pub(crate) fn plan_reset(
         }
         other => other.clone(),
     };
+    // Explicit per-queue offsets, looked up once per queue (a list is never searched per queue:
+    // that made a plan quadratic in its size).
+    let mut explicit: HashMap<(&str, i32), i64> = HashMap::new();
     // (topic, queues or None for all) to visit; explicit per-queue specs name their own queues.
     let targets: Vec<(String, Option<Vec<i32>>)> = match &spec {
         ResetSpec::PerQueue(list) => {
@@ -103,6 +117,15 @@ pub(crate) fn plan_reset(
                     return Err(invalid(format!(
                         "the offset {} for {}:{} is negative",
                         e.offset, e.topic, e.queue_id
+                    )));
+                }
+                if explicit
+                    .insert((e.topic.as_str(), e.queue_id), e.offset)
+                    .is_some()
+                {
+                    return Err(invalid(format!(
+                        "the queue {}:{} is listed twice",
+                        e.topic, e.queue_id
                     )));
                 }
                 by_topic
@@ -122,15 +145,35 @@ pub(crate) fn plan_reset(
                 .collect()
         }
     };
+    let spec_for = |topic: &str, q: i32| match &spec {
+        ResetSpec::PerQueue(_) => explicit
+            .get(&(topic, q))
+            .map(|o| ResetSpec::Offset(*o))
+            .unwrap_or(ResetSpec::Earliest),
+        other => other.clone(),
+    };
     let mut queues = Vec::new();
     let mut intents = Vec::new();
+    let mut seen_topics = HashSet::new();
     for (topic, wanted) in &targets {
+        limits::check_entries("queues in the plan", queues.len() + intents.len())
+            .map_err(invalid)?;
         validate_topic(topic)?;
+        if !seen_topics.insert(topic.as_str()) {
+            return Err(invalid(format!("the topic {topic} is named twice")));
+        }
         if let Some(qs) = wanted {
-            if let Some(bad) = qs.iter().find(|q| **q < 0) {
-                return Err(invalid(format!(
-                    "the queue id {bad} of {topic} is negative"
-                )));
+            let mut seen = HashSet::new();
+            for q in qs {
+                if !(0..limits::MAX_QUEUE_NUMS).contains(q) {
+                    return Err(invalid(format!(
+                        "the queue id {q} of {topic} is out of range (0..{})",
+                        limits::MAX_QUEUE_NUMS
+                    )));
+                }
+                if !seen.insert(*q) {
+                    return Err(invalid(format!("the queue {topic}:{q} is named twice")));
+                }
             }
         }
         let cfg = b.topics.get(topic);
@@ -143,12 +186,7 @@ pub(crate) fn plan_reset(
                     None => intents.push(intent(group, topic, None, &spec)?),
                     Some(qs) => {
                         for q in qs {
-                            intents.push(intent(
-                                group,
-                                topic,
-                                Some(*q),
-                                &spec_for(&spec, topic, *q),
-                            )?);
+                            intents.push(intent(group, topic, Some(*q), &spec_for(topic, *q))?);
                         }
                     }
                 }
@@ -163,7 +201,7 @@ pub(crate) fn plan_reset(
                             "the queue id {q} does not exist: topic {topic} has {count} queues"
                         )));
                     }
-                    intents.push(intent(group, topic, Some(q), &spec_for(&spec, topic, q))?);
+                    intents.push(intent(group, topic, Some(q), &spec_for(topic, q))?);
                     continue;
                 }
                 let current = b.offsets.get(group, topic, q);
@@ -173,7 +211,7 @@ pub(crate) fn plan_reset(
                     topic,
                     q,
                     current,
-                    &spec_for(&spec, topic, q),
+                    &spec_for(topic, q),
                 )?);
             }
         }
@@ -182,18 +220,6 @@ pub(crate) fn plan_reset(
         return Err(invalid("nothing to reset: the scope matches no queue"));
     }
     Ok((queues, intents))
-}
-
-/// The spec for one queue: per-queue lists resolve to that queue's explicit offset.
-fn spec_for(spec: &ResetSpec, topic: &str, q: i32) -> ResetSpec {
-    match spec {
-        ResetSpec::PerQueue(list) => list
-            .iter()
-            .find(|e| e.topic == topic && e.queue_id == q)
-            .map(|e| ResetSpec::Offset(e.offset))
-            .unwrap_or(ResetSpec::Earliest),
-        other => other.clone(),
-    }
 }
 
 fn intent(

@@ -40,6 +40,22 @@ pub enum CommitDecision {
     Ignore,
 }
 
+/// The entry of one queue, created if missing.
+fn entry_mut<'a>(
+    groups: &'a mut HashMap<String, HashMap<String, Queues>>,
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+) -> &'a mut Entry {
+    groups
+        .entry(group.to_string())
+        .or_default()
+        .entry(topic.to_string())
+        .or_default()
+        .entry(queue_id)
+        .or_default()
+}
+
 #[derive(Default)]
 pub struct PullState {
     groups: Mutex<HashMap<String, HashMap<String, Queues>>>,
@@ -61,13 +77,7 @@ impl PullState {
         old: Option<i64>,
     ) {
         let mut g = self.groups.lock();
-        let entry = g
-            .entry(group.to_string())
-            .or_default()
-            .entry(topic.to_string())
-            .or_default()
-            .entry(queue_id)
-            .or_default();
+        let entry = entry_mut(&mut g, group, topic, queue_id);
         // A reset on top of an unfinished one keeps the furthest pre-reset position: stale
         // commits of the first position must stay ignored.
         let previous_end = entry.guard.map_or(i64::MIN, |g| g.end_at);
@@ -76,6 +86,30 @@ impl PullState {
             end_at: old.unwrap_or(target).max(target).max(previous_end),
             observed: false,
             pulled_max: target,
+        });
+    }
+
+    /// Re-installs a guard after a restart (see [`crate::progress::restore_guards`]):
+    /// `committed` is the offset stored now. Equal to `target`, nothing was accepted since the
+    /// reset and the guard starts over, unobserved; between `target` and `end_at`, the group
+    /// had pulled at the target and committed that far, so the guard is observed with what it
+    /// pulled at least that far.
+    pub fn restore_guard(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        target: i64,
+        end_at: i64,
+        committed: i64,
+    ) {
+        let mut g = self.groups.lock();
+        let entry = entry_mut(&mut g, group, topic, queue_id);
+        entry.guard = Some(Guard {
+            target,
+            end_at,
+            observed: committed > target,
+            pulled_max: committed.max(target),
         });
     }
 
