@@ -28,7 +28,7 @@ pub enum FileFormat {
     ferromq admin resetOffsetByTime -g orders -t Orders -s now\n\n\
     Exit codes: 0 done, 1 error, 2 bad usage, 3 partially applied (failures listed).")]
 pub struct AdminArgs {
-    /// Name servers, host:port[;host:port].
+    /// Name servers, `host:port[;host:port]`.
     #[arg(
         short = 'n',
         long,
@@ -319,7 +319,7 @@ pub enum OffsetsCommand {
         ferromq admin offsets import --file orders.json --to-group orders-copy --by-time --execute\n  \
         ferromq admin offsets import --rocketmq /store/config/consumerOffset.json --execute")]
     Import {
-        /// A ferromq export (JSON) or CSV (group,topic,queue,offset[,storeTimeMs][,broker]).
+        /// A ferromq export (JSON) or CSV (`group,topic,queue,offset[,storeTimeMs][,broker]`).
         #[arg(long)]
         file: Option<PathBuf>,
         /// An Apache RocketMQ consumerOffset.json (its .bak is used when it is unusable).
@@ -434,7 +434,7 @@ pub struct ResetArgs {
     /// To the first message stored within this ISO 8601 duration before now (PT1H, P1D).
     #[arg(long, value_name = "DURATION", value_parser = parse_iso_duration)]
     pub by_duration: Option<i64>,
-    /// Explicit offsets: CSV (group,topic,queue,offset[,broker]) or a ferromq export (JSON).
+    /// Explicit offsets: CSV (`group,topic,queue,offset[,broker]`) or a ferromq export (JSON).
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     /// Store intents for topics or queues that do not exist yet.

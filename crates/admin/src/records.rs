@@ -78,6 +78,9 @@ pub struct PlanResult {
 pub struct ExportResult {
     #[serde(default)]
     pub records: Vec<Record>,
+    /// Where the next page starts (brokers page large tables); absent at the end.
+    #[serde(default)]
+    pub next: Option<serde_json::Value>,
 }
 
 /// The export document.

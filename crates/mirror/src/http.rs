@@ -1,4 +1,4 @@
-//! `/metrics` (Prometheus text) and `/status` (JSON) over HTTP.
+//! `/metrics` (Prometheus text format 0.0.4) and `/status` (JSON) over HTTP.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
+use crate::metrics::PROMETHEUS_CONTENT_TYPE;
 use crate::{Mirror, MirrorError};
 
 /// Binds `addr` and serves until the mirror stops.
@@ -42,7 +43,7 @@ pub async fn serve(m: Arc<Mirror>, addr: SocketAddr) -> Result<(), MirrorError> 
 
 async fn metrics(State(m): State<Arc<Mirror>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)],
         m.metrics().render_prometheus(),
     )
 }

@@ -10,8 +10,8 @@
 //! - [`map`]: [`map::QueueMap`] — exact source → target offset translation for one queue.
 //! - [`state`]: [`state::StateDir`] — the locked, CRC-checked, atomically replaced state
 //!   directory that lets translation survive restarts.
-//! - [`metrics`]: [`metrics::Metrics`] — counters, rates and lag figures, as a JSON snapshot or
-//!   Prometheus text.
+//! - [`metrics`]: [`metrics::Metrics`] — counters, gauges and lag figures, exported through a
+//!   `prometheus-client` registry and copied, with rates and lag quantiles, into a JSON snapshot.
 
 pub mod args;
 mod copier;

@@ -91,7 +91,9 @@ impl Remote {
             .unwrap_or_default())
     }
 
-    /// GET_ALL_CONSUMER_OFFSET (43): (group, topic, queue, offset).
+    /// GET_ALL_CONSUMER_OFFSET (43): (group, topic, queue, offset). A ferromq source whose table
+    /// is too large for one frame answers 43 with an error naming the frame limit; the table is
+    /// then read page by page with FERRO_EXPORT_OFFSETS (9009).
     pub async fn all_offsets(
         &self,
         addr: &str,
@@ -99,14 +101,65 @@ impl Remote {
         let r = self
             .client
             .remoting
-            .invoke(addr, RemotingCommand::request(rq::GET_ALL_CONSUMER_OFFSET))
+            .invoke_raw(addr, RemotingCommand::request(rq::GET_ALL_CONSUMER_OFFSET))
             .await?;
+        if r.code != rs::SUCCESS {
+            let remark = r.remark.unwrap_or_default();
+            if r.code == rs::SYSTEM_ERROR && remark.contains("max-frame-bytes") {
+                return self.exported_offsets(addr).await;
+            }
+            return Err(ClientError::Server {
+                code: r.code,
+                remark,
+            });
+        }
         let entries = ferromq_offsets::parse_rocketmq_offsets(&r.body)
             .map_err(|e| ClientError::Decode(e.to_string()))?;
         Ok(entries
             .into_iter()
             .map(|(k, o)| (k.group, k.topic, k.queue_id, o))
             .collect())
+    }
+
+    /// Every offset of a ferromq broker, through FERRO_EXPORT_OFFSETS pages.
+    async fn exported_offsets(
+        &self,
+        addr: &str,
+    ) -> Result<Vec<(String, String, i32, i64)>, ClientError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Record {
+            group: String,
+            topic: String,
+            queue_id: i32,
+            offset: i64,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            records: Vec<Record>,
+            next: Option<serde_json::Value>,
+        }
+        let mut out = Vec::new();
+        let mut after = serde_json::Value::Null;
+        loop {
+            let page: Page = self
+                .client
+                .ferro(
+                    addr,
+                    rq::FERRO_EXPORT_OFFSETS,
+                    &serde_json::json!({ "after": after }),
+                )
+                .await?;
+            out.extend(
+                page.records
+                    .into_iter()
+                    .map(|r| (r.group, r.topic, r.queue_id, r.offset)),
+            );
+            match page.next {
+                Some(n) if !n.is_null() => after = n,
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// PULL_MESSAGE (11); the body is kept raw (the records are forwarded as they are).

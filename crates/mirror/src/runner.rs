@@ -124,7 +124,7 @@ impl Mirror {
         }))
     }
 
-    /// Runs until [`Mirror::stop`] is cancelled (SIGINT/SIGTERM or a failover), then saves.
+    /// Runs until the mirror's stop token is cancelled (SIGINT/SIGTERM or a failover), then saves.
     ///
     /// # Errors
     /// Saving the state failed at the end.

@@ -388,7 +388,8 @@ fn encode(s: &MirrorState) -> Result<Vec<u8>, StateError> {
 }
 
 /// Validates header, length, CRC and JSON; the error is the reason shown to the operator.
-fn decode(bytes: &[u8]) -> Result<MirrorState, String> {
+/// Public for the fuzz targets in `fuzz/`; [`StateDir::read_state`] reads a file with it.
+pub fn decode(bytes: &[u8]) -> Result<MirrorState, String> {
     if bytes.is_empty() {
         return Err("the file is empty".into());
     }

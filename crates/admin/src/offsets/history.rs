@@ -53,25 +53,36 @@ pub(super) async fn history(
         .await?;
     let mut changes: Vec<Value> = Vec::new();
     for b in &brokers {
-        let r: Value = ctx
-            .cluster
-            .ferro(
-                b,
-                rq::FERRO_HISTORY,
-                &json!({"group": group, "limit": limit}),
-            )
-            .await
-            .map_err(|e| AdminError::broker(b, &e))?;
-        for mut c in r
-            .get("changes")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-        {
-            if let Value::Object(m) = &mut c {
-                m.insert("brokerName".into(), Value::String(b.name.clone()));
+        // A broker answers at most a page (bounded by entries); follow `nextBefore` until
+        // `limit` changes are in or the history ends.
+        let mut before = Value::Null;
+        let mut got = 0usize;
+        loop {
+            let r: Value = ctx
+                .cluster
+                .ferro(
+                    b,
+                    rq::FERRO_HISTORY,
+                    &json!({"group": group, "limit": limit - got, "before": before}),
+                )
+                .await
+                .map_err(|e| AdminError::broker(b, &e))?;
+            let page = r
+                .get("changes")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            got += page.len();
+            for mut c in page {
+                if let Value::Object(m) = &mut c {
+                    m.insert("brokerName".into(), Value::String(b.name.clone()));
+                }
+                changes.push(c);
             }
-            changes.push(c);
+            match r.get("nextBefore") {
+                Some(n) if !n.is_null() && got < limit => before = n.clone(),
+                _ => break,
+            }
         }
     }
     changes

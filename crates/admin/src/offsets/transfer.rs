@@ -20,22 +20,29 @@ pub(super) async fn export_records(
     brokers: &[Broker],
     groups: &[String],
 ) -> Result<Vec<Record>, AdminError> {
-    let req = if groups.is_empty() {
-        json!({})
-    } else {
-        json!({ "groups": groups })
-    };
     let mut out = Vec::new();
     for b in brokers {
-        let r: ExportResult = ctx
-            .cluster
-            .ferro(b, rq::FERRO_EXPORT_OFFSETS, &req)
-            .await
-            .map_err(|e| AdminError::broker(b, &e))?;
-        out.extend(r.records.into_iter().map(|mut r| {
-            r.broker_name = Some(b.name.clone());
-            r
-        }));
+        // Page through the broker's table: one response holds at most a page.
+        let mut after = serde_json::Value::Null;
+        loop {
+            let mut req = json!({ "after": after });
+            if !groups.is_empty() {
+                req["groups"] = json!(groups);
+            }
+            let r: ExportResult = ctx
+                .cluster
+                .ferro(b, rq::FERRO_EXPORT_OFFSETS, &req)
+                .await
+                .map_err(|e| AdminError::broker(b, &e))?;
+            out.extend(r.records.into_iter().map(|mut r| {
+                r.broker_name = Some(b.name.clone());
+                r
+            }));
+            match r.next {
+                Some(next) if !next.is_null() => after = next,
+                _ => break,
+            }
+        }
     }
     Ok(out)
 }
