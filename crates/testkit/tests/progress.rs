@@ -616,6 +616,8 @@ async fn import_export_lag_and_topic_deletion() {
             rq::FERRO_EXPORT_OFFSETS,
             &ExportRequest {
                 groups: Some(vec!["Old".into()]),
+                after: None,
+                limit: None,
             },
         )
         .await
@@ -682,7 +684,11 @@ async fn import_export_lag_and_topic_deletion() {
         .ferro(
             &addr,
             rq::FERRO_EXPORT_OFFSETS,
-            &ExportRequest { groups: None },
+            &ExportRequest {
+                groups: None,
+                after: None,
+                limit: None,
+            },
         )
         .await
         .unwrap();
