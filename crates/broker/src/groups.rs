@@ -145,10 +145,13 @@ impl GroupManager {
     fn check_room(&self, t: &GroupsFile) -> Result<(), CreateError> {
         let count = t.subscription_group_table.len();
         if count >= self.max_groups {
-            return Err(CreateError::LimitReached(format!(
-                "the broker holds {count} subscription groups, its limit (max-groups = {})",
-                self.max_groups
-            )));
+            return Err(CreateError::LimitReached {
+                limit: "max-groups",
+                message: format!(
+                    "the broker holds {count} subscription groups, its limit (max-groups = {})",
+                    self.max_groups
+                ),
+            });
         }
         Ok(())
     }

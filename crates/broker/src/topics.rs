@@ -46,9 +46,12 @@ pub enum CreateError {
     /// A name or queue count out of bounds.
     #[error("{0}")]
     Invalid(String),
-    /// `max-topics` or `max-queues` reached.
-    #[error("{0}")]
-    LimitReached(String),
+    /// A limit reached: `limit` names the setting (`max-topics`, `max-queues`, `max-groups`).
+    #[error("{message}")]
+    LimitReached {
+        limit: &'static str,
+        message: String,
+    },
 }
 
 pub struct TopicManager {
@@ -225,10 +228,13 @@ impl TopicManager {
     ) -> Result<(), CreateError> {
         let count = t.topic_config_table.len();
         if new_topic && count >= self.limits.max_topics {
-            return Err(CreateError::LimitReached(format!(
-                "the broker holds {count} topics, its limit (max-topics = {})",
-                self.limits.max_topics
-            )));
+            return Err(CreateError::LimitReached {
+                limit: "max-topics",
+                message: format!(
+                    "the broker holds {count} topics, its limit (max-topics = {})",
+                    self.limits.max_topics
+                ),
+            });
         }
         if self.limits.max_queues != usize::MAX {
             let total: usize = t
@@ -237,11 +243,14 @@ impl TopicManager {
                 .map(|c| c.queue_count() as usize)
                 .sum();
             if total - freed.min(total) + queues > self.limits.max_queues {
-                return Err(CreateError::LimitReached(format!(
-                    "the broker holds {total} queues; {queues} more would pass its limit \
-                     (max-queues = {})",
-                    self.limits.max_queues
-                )));
+                return Err(CreateError::LimitReached {
+                    limit: "max-queues",
+                    message: format!(
+                        "the broker holds {total} queues; {queues} more would pass its limit \
+                         (max-queues = {})",
+                        self.limits.max_queues
+                    ),
+                });
             }
         }
         Ok(())

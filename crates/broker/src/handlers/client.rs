@@ -11,7 +11,7 @@ use ferromq_protocol::body::{
 use ferromq_protocol::codes::{perm, response as rs};
 use ferromq_protocol::{names, RemotingCommand};
 
-use super::{bad, err, group_missing};
+use super::{bad, create_failed, err, group_missing};
 use crate::dispatch::Reply;
 use crate::groups::FindError;
 use crate::Broker;
@@ -52,7 +52,8 @@ pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> R
                 group.retry_queue_nums,
                 perm::READ_WRITE,
             ) {
-                refused.push(e.to_string());
+                // Counted like any other refused creation.
+                refused.push(create_failed(b, e).remark.unwrap_or_default());
                 continue;
             }
         }

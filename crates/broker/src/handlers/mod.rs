@@ -39,15 +39,9 @@ pub(crate) fn err(code: i32, remark: impl Into<String>) -> RemotingCommand {
 pub(crate) fn create_failed(b: &crate::Broker, e: CreateError) -> RemotingCommand {
     match e {
         CreateError::Invalid(m) => err(rs::INVALID_PARAMETER, m),
-        CreateError::LimitReached(m) => {
-            b.metrics.limit_hit(if m.contains("max-groups") {
-                "max-groups"
-            } else if m.contains("max-queues") {
-                "max-queues"
-            } else {
-                "max-topics"
-            });
-            err(rs::SYSTEM_ERROR, m)
+        CreateError::LimitReached { limit, message } => {
+            b.metrics.limit_hit(limit);
+            err(rs::SYSTEM_ERROR, message)
         }
     }
 }
