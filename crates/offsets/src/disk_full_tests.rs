@@ -151,3 +151,41 @@ async fn a_crash_before_the_cut_leaves_a_torn_tail_that_recovery_drops() {
     s.commit(vec![(key(0), 5)]).await.unwrap();
     assert_eq!(s.get("G", "T", 0), Some(5));
 }
+
+/// A failing fsync (EIO): the durable reset waiting for it is reported failed and is not
+/// visible afterwards — neither in the table nor in the history, before or after a restart.
+#[tokio::test]
+async fn a_durable_reset_whose_fsync_fails_is_reported_failed_and_rolled_back() {
+    use crate::ChangeDraft;
+    let dir = tempfile::tempdir().unwrap();
+    let s = OffsetStore::open(durable(dir.path())).unwrap();
+    s.commit(vec![(key(0), 10), (key(1), 11)]).await.unwrap();
+    let history_before = s.history(Some("G"), 100).len();
+    s.fail_fsyncs();
+    let e = s
+        .apply_change(ChangeDraft {
+            actor: "test".into(),
+            operation: "reset".into(),
+            scope: "G/T to 0".into(),
+            set: vec![(key(0), Some(0)), (key(1), Some(0))],
+            ..ChangeDraft::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OffsetError::Poisoned(_)), "{e}");
+    assert!(e.to_string().contains("rolled back"), "{e}");
+    assert_eq!(s.get("G", "T", 0), Some(10), "the reset is not visible");
+    assert_eq!(s.get("G", "T", 1), Some(11));
+    assert_eq!(s.history(Some("G"), 100).len(), history_before);
+    // Writes are refused until a restart.
+    let e = s.commit(vec![(key(0), 12)]).await.unwrap_err();
+    assert!(matches!(e, OffsetError::Poisoned(_)), "{e}");
+    assert_eq!(s.get("G", "T", 0), Some(10));
+    drop(s);
+    let s = OffsetStore::open(durable(dir.path())).unwrap();
+    assert_eq!(s.get("G", "T", 0), Some(10), "nor after a restart");
+    assert_eq!(s.get("G", "T", 1), Some(11));
+    assert_eq!(s.history(Some("G"), 100).len(), history_before);
+    s.commit(vec![(key(0), 13)]).await.unwrap();
+    assert_eq!(s.get("G", "T", 0), Some(13));
+}

@@ -76,6 +76,9 @@ struct Log {
     /// full btrfs even `ftruncate` fails): nothing is written, and the segment is not sealed,
     /// until they are.
     cut_pending: bool,
+    /// Length of the active segment covered by the last successful fsync: what a failed fsync
+    /// rolls the log back to (every earlier segment is fsynced before appends move on).
+    durable_pos: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -103,6 +106,9 @@ pub(crate) struct Inner {
     compact_lock: Mutex<()>,
     closed: AtomicBool,
     poison: OnceLock<String>,
+    /// Unit tests: the next fsyncs fail like a failing disk.
+    #[cfg(test)]
+    fail_sync: AtomicBool,
     /// The last log write failed (logged once until a write succeeds again).
     write_failing: AtomicBool,
     stats: Counters,
@@ -160,6 +166,7 @@ impl OffsetStore {
                 written_lsn: 0,
                 snapshot_bytes: r.snapshot_bytes,
                 cut_pending: false,
+                durable_pos: r.pos,
             }),
             ctl: Mutex::new(FlushCtl::default()),
             cv: Condvar::new(),
@@ -168,6 +175,8 @@ impl OffsetStore {
             compact_lock: Mutex::new(()),
             closed: AtomicBool::new(false),
             poison: OnceLock::new(),
+            #[cfg(test)]
+            fail_sync: AtomicBool::new(false),
             write_failing: AtomicBool::new(false),
             stats: Counters::default(),
             records_replayed: r.records_replayed,
@@ -499,6 +508,12 @@ impl OffsetStore {
         }
     }
 
+    /// Unit tests: make the flusher's fsyncs fail (EIO) from now on.
+    #[cfg(test)]
+    pub(crate) fn fail_fsyncs(&self) {
+        self.inner.fail_sync.store(true, Ordering::SeqCst);
+    }
+
     /// The directory the store lives in.
     pub fn dir(&self) -> &std::path::Path {
         &self.inner.dir
@@ -556,12 +571,6 @@ fn cut_log(file: &File, len: u64) -> std::io::Result<()> {
 impl Inner {
     fn poisoned_error(&self) -> OffsetError {
         OffsetError::Poisoned(self.poison.get().cloned().unwrap_or_default())
-    }
-
-    fn set_poison(&self, why: String) {
-        error!(reason = %why, "offset store poisoned; writes refused until reopen");
-        let _ = self.poison.set(why);
-        self.synced.send_modify(|s| s.poisoned = true);
     }
 
     /// Appends one record and applies it to the table, in log order. `precheck` may decline the
@@ -703,22 +712,71 @@ impl Inner {
         if self.poison.get().is_some() {
             return Err(self.poisoned_error());
         }
-        let (file, target, seq) = {
+        let (file, target, seq, end) = {
             let mut log = self.log.lock();
             self.write_pending(&mut log)?;
-            (log.file.clone(), log.written_lsn, log.seq)
+            (log.file.clone(), log.written_lsn, log.seq, log.pos)
         };
         if target <= self.synced.borrow().lsn {
             return Ok(());
         }
-        if let Err(e) = file.sync_data() {
+        if let Err(e) = self.sync_file(&file) {
             let err = OffsetError::io("fdatasync", segment_path(&self.dir, seq), e);
-            self.set_poison(err.to_string());
+            self.roll_back_to_durable(&err);
             return Err(err);
         }
         self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut log = self.log.lock();
+            if log.seq == seq {
+                log.durable_pos = log.durable_pos.max(end);
+            }
+        }
         self.synced.send_modify(|s| s.lsn = s.lsn.max(target));
         Ok(())
+    }
+
+    /// `fdatasync` of a log segment. Unit tests can make it fail like a failing disk.
+    fn sync_file(&self, file: &File) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.fail_sync.load(Ordering::SeqCst) {
+            return Err(std::io::Error::from_raw_os_error(5)); // EIO
+        }
+        file.sync_data()
+    }
+
+    /// After a failed fsync nothing written since the last good one is known to be on disk, and
+    /// Linux may already have dropped those pages. The store refuses writes from now on
+    /// (poisoned), cuts the log back to what the last good fsync covered and reloads its table
+    /// from the files, so that what it answers until the restart is what a restart will find:
+    /// a durable reset or commit waiting for this fsync is reported failed *and* is not visible.
+    /// (With periodic durability, commits acknowledged since the last fsync are rolled back too:
+    /// that mode never promised them past a failing disk.) If the log cannot be cut, the records
+    /// may come back at restart; that is logged, and the table keeps them so memory still
+    /// matches the files.
+    fn roll_back_to_durable(&self, err: &OffsetError) {
+        let why = format!(
+            "{err}; writes after the last successful fsync were rolled back; \
+             restart the broker once the disk is healthy"
+        );
+        error!(reason = %why, "offset store poisoned; writes refused until reopen");
+        {
+            let mut log = self.log.lock();
+            // Appends check the poison under the log mutex: none follows this point.
+            let _ = self.poison.set(why);
+            log.pending.clear();
+            log.pos = log.durable_pos;
+            if let Err(e) = cut_log(&log.file, log.durable_pos) {
+                error!(error = %e, "could not cut records that are not durable off the offset log; they may reappear after a restart");
+            }
+            match recovery::recover(&self.dir, self.tuning.history_limit) {
+                Ok(r) => *self.table.write() = r.table,
+                Err(e) => {
+                    error!(error = %e, "could not reload the offset table after a failed fsync; it keeps writes that may not be durable")
+                }
+            }
+        }
+        self.synced.send_modify(|s| s.poisoned = true);
     }
 
     fn flusher_loop(self: Arc<Self>) {
@@ -805,9 +863,10 @@ impl Inner {
                 return Err(OffsetError::Closed);
             }
             self.write_pending(&mut log)?;
-            if let Err(e) = log.file.sync_data() {
+            if let Err(e) = self.sync_file(&log.file) {
                 let err = OffsetError::io("fdatasync", segment_path(&self.dir, log.seq), e);
-                self.set_poison(err.to_string());
+                drop(log);
+                self.roll_back_to_durable(&err);
                 return Err(err);
             }
             self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
@@ -815,6 +874,7 @@ impl Inner {
             log.file = Arc::new(new_file);
             log.seq = new_seq;
             log.pos = SEG_HEADER_LEN;
+            log.durable_pos = SEG_HEADER_LEN;
             let t = self.table.read();
             let hint = log.snapshot_bytes as usize + 4096;
             drop(log);
