@@ -112,6 +112,7 @@ impl Change {
             set_intents: self.intents_cleared.clone(),
             clear_intents: self.intents_set.iter().map(Intent::key).collect(),
             undo_of: Some(self.id),
+            expect: Vec::new(),
         }
     }
 }
@@ -130,6 +131,20 @@ pub struct ChangeDraft {
     /// `(group, topic, queue_id)`, exact match.
     pub clear_intents: Vec<IntentKey>,
     pub undo_of: Option<u64>,
+    /// The value each of these keys must hold when the change is applied (`None`: no offset);
+    /// checked under the log lock, in the same step as the change, so that a change applies
+    /// exactly the plan an operator saw. Any mismatch refuses the whole change with
+    /// [`OffsetError::Moved`](crate::OffsetError::Moved) naming every queue that moved.
+    pub expect: Vec<(QueueKey, Option<i64>)>,
+}
+
+/// A queue whose offset is not what a change expected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MovedQueue {
+    pub key: QueueKey,
+    pub expected: Option<i64>,
+    pub actual: Option<i64>,
 }
 
 /// Draft normalised for application: sorted and de-duplicated.

@@ -33,6 +33,10 @@ pub enum OffsetError {
     /// An earlier write or fsync failed; the store refuses further writes until reopened.
     #[error("offset store is poisoned by an earlier I/O failure: {0}")]
     Poisoned(String),
+    /// A change was refused because queues no longer hold the offsets it expected
+    /// ([`ChangeDraft::expect`](crate::ChangeDraft::expect)); nothing was applied.
+    #[error("{} queue(s) moved since the plan was made: {}", .0.len(), moved_list(.0))]
+    Moved(Vec<crate::MovedQueue>),
     /// The store was shut down.
     #[error("offset store is shut down")]
     Closed,
@@ -68,4 +72,26 @@ impl OffsetError {
             reason: reason.into(),
         }
     }
+}
+
+fn moved_list(moved: &[crate::MovedQueue]) -> String {
+    let show = |o: Option<i64>| o.map_or_else(|| "none".to_string(), |v| v.to_string());
+    let mut out: Vec<String> = moved
+        .iter()
+        .take(20)
+        .map(|m| {
+            format!(
+                "{}/{}/{} expected {} now {}",
+                m.key.group,
+                m.key.topic,
+                m.key.queue_id,
+                show(m.expected),
+                show(m.actual)
+            )
+        })
+        .collect();
+    if moved.len() > 20 {
+        out.push(format!("and {} more", moved.len() - 20));
+    }
+    out.join(", ")
 }

@@ -29,7 +29,7 @@ mod table;
 #[cfg(test)]
 mod disk_full_tests;
 
-pub use change::{Change, ChangeDraft, ChangeEntry, Intent, IntentKey, IntentSpec};
+pub use change::{Change, ChangeDraft, ChangeEntry, Intent, IntentKey, IntentSpec, MovedQueue};
 pub use config::{Durability, OffsetStoreConfig, Tuning};
 pub use error::OffsetError;
 pub use key::{validate_name, QueueKey};

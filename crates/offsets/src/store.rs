@@ -14,7 +14,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use tokio::sync::watch;
 use tracing::{debug, error, info};
 
-use crate::change::{Change, ChangeDraft, ChangeEntry, Intent, NormalDraft};
+use crate::change::{Change, ChangeDraft, ChangeEntry, Intent, MovedQueue, NormalDraft};
 use crate::codec::{self, MAX_RECORD_LEN, REC_HEADER_LEN, SEG_HEADER_LEN};
 use crate::config::{Durability, OffsetStoreConfig, Tuning};
 use crate::error::OffsetError;
@@ -423,11 +423,26 @@ impl OffsetStore {
             validate_name("topic", t)?;
         }
         let d = NormalDraft::new(&mut draft);
+        let expect = std::mem::take(&mut draft.expect);
         let ts = now_ms();
         let mut applied = None;
         let lsn = self.inner.append_with(
             ts,
             |t| {
+                let moved: Vec<MovedQueue> = expect
+                    .iter()
+                    .filter_map(|(k, expected)| {
+                        let actual = t.get(&k.group, &k.topic, k.queue_id);
+                        (actual != *expected).then(|| MovedQueue {
+                            key: k.clone(),
+                            expected: *expected,
+                            actual,
+                        })
+                    })
+                    .collect();
+                if !moved.is_empty() {
+                    return Err(OffsetError::Moved(moved));
+                }
                 let entries = d
                     .set
                     .iter()

@@ -218,6 +218,7 @@ fn run(ops: Vec<Op>) {
                         .collect(),
                     clear_intents: clear.iter().map(|&(gi, ti, q)| (g(gi), t(ti), q)).collect(),
                     undo_of: None,
+                    expect: Vec::new(),
                 };
                 apply(&store, &mut model, d);
                 true

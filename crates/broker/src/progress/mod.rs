@@ -124,6 +124,7 @@ impl Progress<'_> {
                 .map(|i| (i.group.clone(), i.topic.clone(), i.queue_id))
                 .collect(),
             undo_of: m.undo_of,
+            expect: Vec::new(),
         };
         // Guards are installed under the offset log's lock, in the same step that applies the
         // change: a client commit checks the guards under that lock too, so a stale commit can
