@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferromq_client::{ClientError, MqClient};
+use ferromq_protocol::body::progress::Capabilities;
 use ferromq_protocol::body::{self, ClusterInfo, TopicRouteData};
 use ferromq_protocol::codes::{request as rq, response as rs};
 use ferromq_protocol::RemotingCommand;
@@ -174,10 +175,9 @@ impl Cluster {
         if r.code != rs::SUCCESS {
             return Ok(Some(false));
         }
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
-        Ok(Some(
-            v.get("server").and_then(|s| s.as_str()) == Some("ferromq"),
-        ))
+        // Another server may answer 9000 with a body of its own: only ferromq's counts.
+        let caps = serde_json::from_slice::<Capabilities>(&r.body).ok();
+        Ok(Some(caps.is_some_and(|c| c.server == "ferromq")))
     }
 
     /// Whether every broker that answers serves ferromq's extensions (brokers that do not

@@ -18,6 +18,7 @@ mod cluster;
 mod offsets;
 mod output;
 mod records;
+mod rocketmq_file;
 pub mod time;
 mod upstream;
 

@@ -1,8 +1,9 @@
-//! The JSON of ferromq's extension codes, mirrored (the admin does not depend on the broker), and
-//! the portable export format (JSON or CSV).
+//! The portable export format of offsets (JSON or CSV). The bodies of ferromq's codes are the
+//! protocol crate's (`ferromq_protocol::body::progress`).
 
 use std::path::Path;
 
+use ferromq_protocol::body::progress::OffsetRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::AdminError;
@@ -32,57 +33,6 @@ pub struct Record {
     pub broker_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlannedQueue {
-    #[serde(default)]
-    pub broker_name: String,
-    pub group: String,
-    pub topic: String,
-    pub queue_id: i32,
-    pub current: Option<i64>,
-    pub target: Option<i64>,
-    #[serde(default)]
-    pub requested: Option<i64>,
-    #[serde(default)]
-    pub clamped: bool,
-    #[serde(default)]
-    pub min_offset: i64,
-    #[serde(default)]
-    pub max_offset: i64,
-    #[serde(default)]
-    pub skipped: i64,
-    #[serde(default)]
-    pub replayed: i64,
-    #[serde(default)]
-    pub window_from_ms: Option<i64>,
-    #[serde(default)]
-    pub window_to_ms: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanResult {
-    #[serde(default)]
-    pub dry_run: bool,
-    #[serde(default)]
-    pub queues: Vec<PlannedQueue>,
-    #[serde(default)]
-    pub intents: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub change_id: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportResult {
-    #[serde(default)]
-    pub records: Vec<Record>,
-    /// Where the next page starts (brokers page large tables); absent at the end.
-    #[serde(default)]
-    pub next: Option<serde_json::Value>,
-}
-
 /// The export document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +44,31 @@ pub struct ExportFile {
 }
 
 pub const EXPORT_FORMAT: &str = "ferromq-offsets";
+
+impl Record {
+    /// A record as the broker reads it (the broker name only routes it).
+    pub fn into_wire(self) -> OffsetRecord {
+        OffsetRecord {
+            group: self.group,
+            topic: self.topic,
+            queue_id: self.queue_id,
+            offset: self.offset,
+            store_time_ms: self.store_time_ms,
+        }
+    }
+
+    /// A record the broker exported, from broker `broker`.
+    pub fn from_wire(r: OffsetRecord, broker: &str) -> Self {
+        Record {
+            group: r.group,
+            topic: r.topic,
+            queue_id: r.queue_id,
+            offset: r.offset,
+            store_time_ms: r.store_time_ms,
+            broker_name: Some(broker.to_string()),
+        }
+    }
+}
 
 pub fn to_csv(records: &[Record]) -> String {
     let mut s = String::from("group,topic,queue,offset,storeTimeMs,broker\n");
@@ -203,9 +178,17 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Vec<Record>, AdminError> {
 
 /// Reads a CSV file or a JSON export (`{"records":[…]}` or `[…]`).
 pub fn read_records(path: &Path) -> Result<Vec<Record>, AdminError> {
-    let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| AdminError::Usage(format!("cannot read {name}: {e}")))?;
+        .map_err(|e| AdminError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    parse_records(&text, path)
+}
+
+/// Records from the text of a JSON export or CSV file (`path` names it in errors).
+///
+/// # Errors
+/// [`AdminError::Usage`] naming the record or line that cannot be read.
+pub fn parse_records(text: &str, path: &Path) -> Result<Vec<Record>, AdminError> {
+    let name = path.display().to_string();
     let t = text.trim_start();
     if t.starts_with('{') || t.starts_with('[') {
         let v: serde_json::Value = serde_json::from_str(t).map_err(|e| {
@@ -217,7 +200,11 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, AdminError> {
                 Some(serde_json::Value::Array(a)) => a.clone(),
                 _ => return Err(AdminError::Usage(format!("{name}: no \"records\" array"))),
             },
-            _ => unreachable!(),
+            _ => {
+                return Err(AdminError::Usage(format!(
+                    "{name}: neither an array nor an object"
+                )))
+            }
         };
         arr.into_iter()
             .enumerate()
@@ -227,7 +214,7 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, AdminError> {
             })
             .collect()
     } else {
-        parse_csv(&text, &name)
+        parse_csv(text, &name)
     }
 }
 

@@ -3,6 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use ferromq_protocol::body::progress::{
+    ChangeRequest, DescribeRequest, GroupLag, PlanResult, QueueOffset, ResetRequest, ResetSpec,
+    TopicScope,
+};
 use ferromq_protocol::body::{self, SubscriptionGroupConfig, TopicConfig, TopicList};
 use ferromq_protocol::codes::request as rq;
 use ferromq_protocol::RemotingCommand;
@@ -10,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::args::{AdminCommand, ApplyArgs, Output};
 use crate::cluster::Broker;
-use crate::offsets::{self, ResetScope, Spec};
+use crate::offsets::{self, ResetScope};
 use crate::output::{print_json, table};
 use crate::time::format_age;
 use crate::{AdminError, Ctx, EXIT_OK, EXIT_PARTIAL};
@@ -39,8 +43,8 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
                 Some(o) if o < 0 => {
                     return Err(AdminError::Usage("-o/--offset must be ≥ 0".into()))
                 }
-                Some(o) => Spec::Offset(o),
-                None => Spec::Timestamp(timestamp),
+                Some(o) => ResetSpec::Offset(o),
+                None => ResetSpec::Timestamp(timestamp),
             };
             let target = UpstreamReset {
                 group,
@@ -68,7 +72,7 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
                 single: None,
                 offset: None,
             };
-            reset_upstream(ctx, target, Spec::Latest).await
+            reset_upstream(ctx, target, ResetSpec::Latest).await
         }
         AdminCommand::CloneGroupOffset {
             src, dst, topic, ..
@@ -253,7 +257,7 @@ fn parse_attributes(s: &str) -> Result<std::collections::BTreeMap<String, String
 /// resetOffsetByTime / skipAccumulatedMessage: the modern reset, applied at once, on ferromq
 /// brokers; INVOKE_BROKER_TO_RESET_OFFSET (222) on others (with UPDATE_CONSUMER_OFFSET first in
 /// single-queue mode, as mqadmin does).
-async fn reset_upstream(ctx: &Ctx, r: UpstreamReset, spec: Spec) -> Result<i32, AdminError> {
+async fn reset_upstream(ctx: &Ctx, r: UpstreamReset, spec: ResetSpec) -> Result<i32, AdminError> {
     let holders = ctx
         .cluster
         .topic_brokers(&r.topic)
@@ -483,18 +487,18 @@ async fn progress_all(ctx: &Ctx) -> Result<i32, AdminError> {
         let (mut lag, mut lag_ms) = (0i64, 0i64);
         let mut online = BTreeSet::new();
         for b in &brokers {
-            let r: Value = ctx
+            let req = DescribeRequest {
+                group: g.clone(),
+                topics: None,
+            };
+            let r: GroupLag = ctx
                 .cluster
-                .ferro(b, rq::FERRO_DESCRIBE_GROUP, &json!({"group": g}))
+                .ferro(b, rq::FERRO_DESCRIBE_GROUP, &req)
                 .await
                 .map_err(|e| AdminError::broker(b, &e))?;
-            lag += r["totalLag"].as_i64().unwrap_or(0);
-            for q in r["queues"].as_array().into_iter().flatten() {
-                lag_ms = lag_ms.max(q["lagMs"].as_i64().unwrap_or(0));
-            }
-            for c in r["onlineClients"].as_array().into_iter().flatten() {
-                online.insert(c.as_str().unwrap_or("").to_string());
-            }
+            lag += r.total_lag;
+            lag_ms = r.queues.iter().map(|q| q.lag_ms).fold(lag_ms, i64::max);
+            online.extend(r.online_clients);
         }
         rows.push(vec![
             g.clone(),
@@ -687,49 +691,58 @@ async fn reset_not_forward(
     group: &str,
     topic: &str,
     queues: Option<Vec<i32>>,
-    spec: &Spec,
+    spec: &ResetSpec,
 ) -> Result<i32, AdminError> {
     let mut jobs = Vec::new();
     for b in brokers {
-        let req = json!({
-            "groups": [group],
-            "topics": [{"topic": topic, "queues": queues}],
-            "spec": spec.json(),
-            "dryRun": true,
-        });
-        let plan: crate::records::PlanResult = ctx
+        let request = |spec: ResetSpec, queues: Option<Vec<i32>>| ResetRequest {
+            groups: vec![group.to_string()],
+            topics: vec![TopicScope {
+                topic: topic.to_string(),
+                queues,
+            }],
+            spec,
+            dry_run: true,
+            allow_intents: false,
+            expect: None,
+        };
+        let plan: PlanResult = ctx
             .cluster
-            .ferro(b, rq::FERRO_RESET_OFFSETS, &req)
+            .ferro(
+                b,
+                rq::FERRO_RESET_OFFSETS,
+                &request(spec.clone(), queues.clone()),
+            )
             .await
             .map_err(|e| AdminError::broker(b, &e))?;
-        let entries: Vec<Value> = plan
+        let entries: Vec<QueueOffset> = plan
             .queues
             .iter()
-            .filter(|q| match (q.current, q.target) {
-                (None, Some(_)) => true,
-                (Some(c), Some(t)) => t < c,
-                _ => false,
+            .filter_map(|q| match (q.current, q.target) {
+                (None, Some(t)) => Some((q, t)),
+                (Some(c), Some(t)) if t < c => Some((q, t)),
+                _ => None,
             })
-            .map(|q| json!({"topic": q.topic, "queueId": q.queue_id, "offset": q.target}))
+            .map(|(q, offset)| QueueOffset {
+                topic: q.topic.clone(),
+                queue_id: q.queue_id,
+                offset,
+            })
             .collect();
         if entries.is_empty() {
             continue;
         }
-        let ids: Vec<Value> = entries.iter().map(|e| e["queueId"].clone()).collect();
+        let ids: Vec<i32> = entries.iter().map(|e| e.queue_id).collect();
         jobs.push((
             b.clone(),
-            json!({
-                "groups": [group],
-                "topics": [{"topic": topic, "queues": ids}],
-                "spec": {"kind": "perQueue", "value": entries},
-            }),
+            ChangeRequest::Reset(request(ResetSpec::PerQueue(entries), Some(ids))),
         ));
     }
     if jobs.is_empty() {
         println!("nothing to reset: no queue of {group} on {topic} is past the target (-f false keeps them)");
         return Ok(EXIT_OK);
     }
-    offsets::plan_apply(ctx, rq::FERRO_RESET_OFFSETS, jobs, &at_once(), 1, "reset").await
+    offsets::plan_apply(ctx, jobs, &at_once(), 1, "reset").await
 }
 
 /// consumerProgress over upstream codes: GET_CONSUME_STATS (208) per broker, members from

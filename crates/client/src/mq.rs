@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use ferromq_protocol::body::progress::{ChangeRequest, PlanMoved, PlanResult};
 use ferromq_protocol::body::{self, TopicConfig, TopicRouteData};
 use ferromq_protocol::codes::{request as rq, response as rs};
 use ferromq_protocol::message::{decode_records, DecodedMessage};
@@ -223,6 +224,30 @@ impl MqClient {
         let cmd = RemotingCommand::request(code).with_body(body::to_vec(request));
         let r = self.remoting.invoke(addr, cmd).await?;
         serde_json::from_slice(&r.body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Sends a change of offsets (ferromq codes 9001, 9004, 9006–9008). `Ok(Err(moved))` when
+    /// the request carried the plan it must apply and the broker found queues that moved
+    /// (PLAN_MOVED): nothing was changed.
+    ///
+    /// # Errors
+    /// Transport errors, any other refusal, or an answer that does not decode.
+    pub async fn ferro_change(
+        &self,
+        addr: &str,
+        request: &ChangeRequest,
+    ) -> Result<Result<PlanResult, PlanMoved>, ClientError> {
+        let cmd = RemotingCommand::request(request.code()).with_body(request.body());
+        let r = self.remoting.invoke_raw(addr, cmd).await?;
+        let decode = |e: serde_json::Error| ClientError::Decode(e.to_string());
+        match r.code {
+            rs::SUCCESS => serde_json::from_slice(&r.body).map(Ok).map_err(decode),
+            rs::PLAN_MOVED => serde_json::from_slice(&r.body).map(Err).map_err(decode),
+            code => Err(ClientError::Server {
+                code,
+                remark: r.remark.unwrap_or_default(),
+            }),
+        }
     }
 
     /// UPDATE_AND_CREATE_TOPIC on one broker.

@@ -8,98 +8,23 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::key::QueueKey;
 
-/// Where a consumer group should start in a queue that has no offset yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
-pub enum IntentSpec {
-    /// The queue's minimum offset.
-    Earliest,
-    /// The queue's maximum offset.
-    Latest,
-    /// The first message stored at or after this time (ms since the Unix epoch).
-    Timestamp(i64),
-    /// An explicit offset.
-    Offset(i64),
-}
+pub use ferromq_protocol::body::progress::{
+    Change, ChangeEntry, Intent, IntentKey, IntentSpec, MovedQueue,
+};
 
-/// A pending offset decision for queues (or a whole topic) that the broker resolves when the
-/// group first asks for such a queue.
-// camelCase like every other JSON ferromq emits; the aliases read records written before.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Intent {
-    pub group: String,
-    pub topic: String,
-    /// `None` = every queue of the topic.
-    #[serde(alias = "queue_id")]
-    pub queue_id: Option<i32>,
-    pub spec: IntentSpec,
-    #[serde(alias = "created_ms")]
-    pub created_ms: i64,
-}
-
-/// Identity of an intent: `(group, topic, queue_id)`.
-pub type IntentKey = (String, String, Option<i32>);
-
-impl Intent {
-    /// The `(group, topic, queue_id)` identifying this intent.
-    pub fn key(&self) -> IntentKey {
-        (self.group.clone(), self.topic.clone(), self.queue_id)
-    }
-}
-
-/// One queue's offset before and after a change. `None` = no offset stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangeEntry {
-    pub key: QueueKey,
-    pub before: Option<i64>,
-    /// `None` = the offset was deleted (or stayed absent).
-    pub after: Option<i64>,
-}
-
-/// An applied, recorded mutation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Change {
-    /// Assigned by the store: strictly increasing, never reused (survives restart and compaction).
-    pub id: u64,
-    #[serde(alias = "time_ms")]
-    pub time_ms: i64,
-    /// Who asked, e.g. the client address `"127.0.0.1:5123"`.
-    pub actor: String,
-    /// `"reset"`, `"clone"`, `"import"`, `"delete"`, `"sync"`, `"undo"`, `"intent"`, …
-    pub operation: String,
-    /// Human-readable scope, e.g. `"group=g topics=T:0,1"`.
-    pub scope: String,
-    /// Every key of the draft's `set`, sorted by key, with its value before and after.
-    pub entries: Vec<ChangeEntry>,
-    /// Intents stored by this change, sorted by key.
-    #[serde(alias = "intents_set")]
-    pub intents_set: Vec<Intent>,
-    /// Intents that existed before and were removed *or replaced* by this change, sorted by key.
-    #[serde(alias = "intents_cleared")]
-    pub intents_cleared: Vec<Intent>,
-    /// The change this one undoes.
-    #[serde(alias = "undo_of")]
-    pub undo_of: Option<u64>,
-}
-
-impl Change {
-    /// Whether the change touches `group` (an offset entry or an intent).
-    pub fn touches_group(&self, group: &str) -> bool {
-        self.entries.iter().any(|e| e.key.group == group)
-            || self.intents_set.iter().any(|i| i.group == group)
-            || self.intents_cleared.iter().any(|i| i.group == group)
-    }
-
+/// Undo for a recorded [`Change`] (the type lives in the protocol crate; drafts are this
+/// store's).
+pub trait ChangeUndo {
     /// A draft that restores this change's before-state: every entry back to `before`, intents
     /// it set removed, intents it cleared or replaced restored. Apply it with
     /// [`OffsetStore::apply_change`](crate::OffsetStore::apply_change).
-    pub fn undo_draft(&self, actor: impl Into<String>) -> ChangeDraft {
+    fn undo_draft(&self, actor: impl Into<String>) -> ChangeDraft;
+}
+
+impl ChangeUndo for Change {
+    fn undo_draft(&self, actor: impl Into<String>) -> ChangeDraft {
         ChangeDraft {
             actor: actor.into(),
             operation: "undo".into(),
@@ -136,15 +61,6 @@ pub struct ChangeDraft {
     /// exactly the plan an operator saw. Any mismatch refuses the whole change with
     /// [`OffsetError::Moved`](crate::OffsetError::Moved) naming every queue that moved.
     pub expect: Vec<(QueueKey, Option<i64>)>,
-}
-
-/// A queue whose offset is not what a change expected.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MovedQueue {
-    pub key: QueueKey,
-    pub expected: Option<i64>,
-    pub actual: Option<i64>,
 }
 
 /// Draft normalised for application: sorted and de-duplicated.

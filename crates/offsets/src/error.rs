@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Everything that can go wrong in the offset store and the RocketMQ import.
+/// Everything that can go wrong in the offset store.
 #[derive(Debug, thiserror::Error)]
 pub enum OffsetError {
     /// An I/O call failed.
@@ -40,16 +40,6 @@ pub enum OffsetError {
     /// The store was shut down.
     #[error("offset store is shut down")]
     Closed,
-    /// A RocketMQ consumerOffset.json document could not be parsed.
-    #[error("invalid consumerOffset.json {}: {reason}", path.as_ref().map(|p| p.display().to_string()).unwrap_or_default())]
-    RocketmqJson {
-        path: Option<PathBuf>,
-        reason: String,
-    },
-    /// `topic@group` keys of a RocketMQ document that do not split into exactly two non-empty parts
-    /// (or whose names the store cannot keep).
-    #[error("consumerOffset.json has {} bad topic@group key(s): {keys:?}", keys.len())]
-    BadRocketmqKeys { keys: Vec<String> },
 }
 
 impl OffsetError {

@@ -2,28 +2,7 @@
 
 use crate::error::OffsetError;
 
-/// Identifies one consumer-progress entry: a consumer group's position in one queue of a topic.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueKey {
-    pub group: String,
-    pub topic: String,
-    #[serde(alias = "queue_id")]
-    pub queue_id: i32,
-}
-
-impl QueueKey {
-    /// Convenience constructor.
-    pub fn new(group: impl Into<String>, topic: impl Into<String>, queue_id: i32) -> Self {
-        QueueKey {
-            group: group.into(),
-            topic: topic.into(),
-            queue_id,
-        }
-    }
-}
+pub use ferromq_protocol::body::progress::QueueKey;
 
 /// Checks a group or topic name: non-empty, at most 65535 bytes, and free of `@` (upstream's
 /// `topic@group` key must split into exactly two parts).

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_offsets::{
-    Change, ChangeDraft, ChangeEntry, Durability, Intent, IntentSpec, OffsetError, OffsetStore,
-    OffsetStoreConfig, QueueKey, Tuning,
+    Change, ChangeDraft, ChangeEntry, ChangeUndo, Durability, Intent, IntentSpec, OffsetError,
+    OffsetStore, OffsetStoreConfig, QueueKey, Tuning,
 };
 
 fn intent(g: &str, t: &str, q: Option<i32>, spec: IntentSpec) -> Intent {

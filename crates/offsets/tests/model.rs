@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ferromq_offsets::{
-    Change, ChangeDraft, ChangeEntry, Intent, IntentKey, IntentSpec, QueueKey, Tuning,
+    Change, ChangeDraft, ChangeEntry, ChangeUndo, Intent, IntentKey, IntentSpec, QueueKey, Tuning,
 };
 use proptest::prelude::*;
 

@@ -1,9 +1,11 @@
-//! Importing Apache RocketMQ consumerOffset.json files.
+//! Apache RocketMQ consumerOffset.json documents: the shared parser, and importing into the store.
 
 mod common;
 use common::*;
 
-use ferromq_offsets::{load_rocketmq_offsets_file, parse_rocketmq_offsets, OffsetError};
+use ferromq_protocol::body::consumer_offset::{
+    parse as parse_rocketmq_offsets, ConsumerOffsetError,
+};
 
 /// 4.x: pretty-printed with tabs by fastjson, numeric keys unquoted.
 const V4_PRETTY: &str = "{\n\t\"offsetTable\":{\n\t\t\"TopicTest@g1\":{0:250,1:251,\n\t\t\t2:252,3:253\n\t\t},\n\t\t\"%RETRY%g1@g1\":{0:0\n\t\t}\n\t}\n}";
@@ -45,7 +47,7 @@ fn parses_5x_compact_ignoring_derived_tables() {
 fn bad_keys_are_reported() {
     let doc = br#"{"offsetTable":{"ok@g":{0:1},"noseparator":{0:1},"a@b@c":{0:2},"@g":{0:3}}}"#;
     match parse_rocketmq_offsets(doc) {
-        Err(OffsetError::BadRocketmqKeys { keys }) => {
+        Err(ConsumerOffsetError::BadKeys { keys }) => {
             assert_eq!(keys.len(), 3, "{keys:?}");
             assert!(keys.contains(&"a@b@c".to_string()));
             assert!(keys.contains(&"noseparator".to_string()));
@@ -55,48 +57,11 @@ fn bad_keys_are_reported() {
     }
     assert!(matches!(
         parse_rocketmq_offsets(br#"{"offsetTable":{"t@g":{x:1}}}"#),
-        Err(OffsetError::RocketmqJson { .. })
+        Err(ConsumerOffsetError::Json { .. })
     ));
     assert!(matches!(
         parse_rocketmq_offsets(b"[1,2]"),
-        Err(OffsetError::RocketmqJson { .. })
-    ));
-}
-
-#[test]
-fn bak_fallback() {
-    let d = tempdir();
-    let main = d.path().join("consumerOffset.json");
-    let bak = d.path().join("consumerOffset.json.bak");
-
-    // Neither file: an error naming the main file.
-    assert!(matches!(
-        load_rocketmq_offsets_file(&main),
-        Err(OffsetError::Io { .. })
-    ));
-
-    std::fs::write(&bak, V4_PRETTY).unwrap();
-    // Missing main → bak.
-    let (v, used) = load_rocketmq_offsets_file(&main).unwrap();
-    assert_eq!(used, bak);
-    assert_eq!(v.len(), 5);
-    // Empty main → bak.
-    std::fs::write(&main, "").unwrap();
-    assert_eq!(load_rocketmq_offsets_file(&main).unwrap().1, bak);
-    // Unparsable main (torn write) → bak.
-    std::fs::write(&main, &V5_COMPACT[..40]).unwrap();
-    assert_eq!(load_rocketmq_offsets_file(&main).unwrap().1, bak);
-    // Good main wins.
-    std::fs::write(&main, V5_COMPACT).unwrap();
-    let (v, used) = load_rocketmq_offsets_file(&main).unwrap();
-    assert_eq!(used, main);
-    assert_eq!(v.len(), 4);
-    // Unparsable main without a bak: an error, not an empty table.
-    std::fs::remove_file(&bak).unwrap();
-    std::fs::write(&main, "{\"offsetTable\":").unwrap();
-    assert!(matches!(
-        load_rocketmq_offsets_file(&main),
-        Err(OffsetError::RocketmqJson { .. })
+        Err(ConsumerOffsetError::Json { .. })
     ));
 }
 

@@ -135,7 +135,7 @@ async fn rocketmq_json_export_roundtrips() {
     assert!(json.contains("\"dataVersion\":{\"counter\":1,\"stateVersion\":0,\"timestamp\":"));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v["dataVersion"]["timestamp"].as_u64().unwrap() > 1_600_000_000_000);
-    let back = ferromq_offsets::parse_rocketmq_offsets(json.as_bytes()).unwrap();
+    let back = ferromq_protocol::body::consumer_offset::parse(json.as_bytes()).unwrap();
     assert_eq!(back, s.all());
 }
 

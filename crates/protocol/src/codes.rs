@@ -126,6 +126,9 @@ pub mod response {
     /// ferromq: FERRO_MIRROR_APPEND found the queue at another offset than expected; the
     /// `actualQueueOffset` header field has it. Nothing was written.
     pub const QUEUE_OFFSET_MISMATCH: i32 = 9100;
+    /// ferromq: a change sent with the plan it must apply (`expect`) found queues that moved
+    /// since the plan was made; the body (`PlanMoved`) names them. Nothing was changed.
+    pub const PLAN_MOVED: i32 = 9101;
 }
 
 /// `PullSysFlag` bits.

@@ -1,157 +1,36 @@
-//! Plan on every broker, then apply broker by broker; the report of both.
+//! Plan on every broker, then apply exactly that plan broker by broker; the report of both.
+//!
+//! Every apply request carries the queues of the plan the operator saw (`expect`): a broker
+//! applies it only if nothing moved since, atomically with the change. Before anything is
+//! applied, every broker checks its part (a dry run with the plan), so a plan that no longer
+//! holds anywhere changes nothing anywhere.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use ferromq_client::ClientError;
+use ferromq_protocol::body::progress::{ChangeRequest, ExpectedQueue, PlanMoved};
 use ferromq_protocol::codes::response as rs;
-use serde_json::Value;
 
+use super::report::{print_report, BrokerOutcome, Failure, Report};
 use crate::args::{ApplyArgs, Output};
 use crate::cluster::Broker;
-use crate::output::{opt, print_json, table, Progress};
-use crate::records::{PlanResult, PlannedQueue};
-use crate::time::format_ms;
+use crate::output::Progress;
 use crate::{AdminError, Ctx, EXIT_OK, EXIT_PARTIAL};
 
-/// The outcome on one broker.
-#[derive(serde::Serialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct BrokerOutcome {
-    broker_name: String,
-    addr: String,
-    change_id: Option<u64>,
-    queues: Vec<PlannedQueue>,
-    intents: Vec<Value>,
+fn interactive() -> bool {
+    std::io::stdin().is_terminal()
 }
 
-#[derive(serde::Serialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct Failure {
-    broker_name: String,
-    addr: String,
-    error: String,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Report {
-    operation: String,
-    dry_run: bool,
-    /// Every queue of every broker, flattened.
-    queues: Vec<PlannedQueue>,
-    brokers: Vec<BrokerOutcome>,
-    failed: Vec<Failure>,
-}
-
-fn outcome(b: &Broker, r: PlanResult) -> BrokerOutcome {
-    BrokerOutcome {
-        broker_name: b.name.clone(),
-        addr: b.addr.clone(),
-        change_id: r.change_id,
-        queues: r
-            .queues
-            .into_iter()
-            .map(|mut q| {
-                q.broker_name = b.name.clone();
-                q
-            })
-            .collect(),
-        intents: r.intents,
-    }
-}
-
-fn window(q: &PlannedQueue) -> String {
-    match (q.window_from_ms, q.window_to_ms) {
-        (Some(a), Some(b)) if a == b => format_ms(a),
-        (Some(a), Some(b)) => format!("{} .. {}", format_ms(a), format_ms(b)),
-        (Some(a), None) | (None, Some(a)) => format_ms(a),
-        (None, None) => "-".into(),
-    }
-}
-
-fn print_report(r: &Report, output: Output) {
-    if output == Output::Json {
-        print_json(r);
-        return;
-    }
-    let rows: Vec<Vec<String>> = r
-        .queues
-        .iter()
-        .map(|q| {
-            let target = match q.target {
-                None => "(deleted)".into(),
-                Some(t) if q.clamped => format!(
-                    "{t} (clamped from {})",
-                    q.requested.map_or("?".into(), |x| x.to_string())
-                ),
-                Some(t) => t.to_string(),
-            };
-            vec![
-                q.group.clone(),
-                q.topic.clone(),
-                q.broker_name.clone(),
-                q.queue_id.to_string(),
-                opt(q.current),
-                target,
-                format!("{}..{}", q.min_offset, q.max_offset),
-                q.skipped.to_string(),
-                q.replayed.to_string(),
-                window(q),
-            ]
-        })
-        .collect();
-    if !rows.is_empty() {
-        print!(
-            "{}",
-            table(
-                &[
-                    "GROUP", "TOPIC", "BROKER", "QUEUE", "CURRENT", "TARGET", "RANGE", "SKIPPED",
-                    "REPLAYED", "WINDOW"
-                ],
-                &rows
-            )
-        );
-    }
-    for b in &r.brokers {
-        for i in &b.intents {
-            println!("intent on {}: {}", b.broker_name, i);
-        }
-    }
-    let skipped: i64 = r.queues.iter().map(|q| q.skipped).sum();
-    let replayed: i64 = r.queues.iter().map(|q| q.replayed).sum();
-    println!(
-        "{} queue(s) on {} broker(s): {skipped} message(s) skipped, {replayed} replayed",
-        r.queues.len(),
-        r.brokers.len()
-    );
-    if r.dry_run {
-        println!("DRY RUN: nothing changed; pass --execute to apply");
-    } else {
-        for b in &r.brokers {
-            println!(
-                "applied on {} ({}): change {}",
-                b.broker_name,
-                b.addr,
-                b.change_id.map_or("-".into(), |c| c.to_string())
-            );
-        }
-    }
-    for f in &r.failed {
-        println!("FAILED on {} ({}): {}", f.broker_name, f.addr, f.error);
-    }
-}
-
-fn confirm(groups: usize) -> Result<(), AdminError> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
+fn confirm(question: &str) -> Result<(), AdminError> {
+    if !interactive() {
         return Err(AdminError::Failed(format!(
-            "this changes {groups} groups and there is no terminal to confirm it: pass --yes"
+            "{question}: there is no terminal to confirm it: pass --yes"
         )));
     }
-    eprint!("Apply this change to {groups} groups? [y/N] ");
+    eprint!("{question}? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    if stdin.lock().read_line(&mut line).is_err()
+    if std::io::stdin().lock().read_line(&mut line).is_err()
         || !matches!(line.trim(), "y" | "Y" | "yes" | "YES")
     {
         return Err(AdminError::Failed("not confirmed: nothing changed".into()));
@@ -160,35 +39,90 @@ fn confirm(groups: usize) -> Result<(), AdminError> {
 }
 
 /// Plans on every broker (dry run); refuses everything if a plan fails; then, with `execute`,
-/// applies broker by broker. Exit [`EXIT_PARTIAL`] when some brokers applied and others failed.
+/// applies exactly that plan broker by broker. When the plan no longer holds (a consumer
+/// committed, a queue was added), an interactive run shows the new plan and asks again; with
+/// `--yes` (or without a terminal) it exits 1 naming the queues that moved. Exit
+/// [`EXIT_PARTIAL`] when some brokers applied and others failed.
 pub async fn plan_apply(
     ctx: &Ctx,
-    code: i32,
-    jobs: Vec<(Broker, Value)>,
+    jobs: Vec<(Broker, ChangeRequest)>,
     apply: &ApplyArgs,
     groups: usize,
     operation: &str,
 ) -> Result<i32, AdminError> {
-    let with_dry = |body: &Value, dry: bool| {
-        let mut b = body.clone();
-        if let Value::Object(m) = &mut b {
-            m.insert("dryRun".into(), Value::Bool(dry));
+    let mut asked = false;
+    loop {
+        let (plans, unreachable) = plan_all(ctx, &jobs).await?;
+        let plan = Report::new(operation, plans.clone(), unreachable.clone(), true);
+        if let Some(path) = &apply.export {
+            plan.save(path)?;
+            eprintln!("plan written to {}", path.display());
         }
-        b
-    };
+        if !apply.execute {
+            print_report(&plan, ctx.output);
+            if !unreachable.is_empty() {
+                eprintln!(
+                    "error: the plan is incomplete: {} did not answer",
+                    names(&unreachable)
+                );
+                return Ok(EXIT_PARTIAL);
+            }
+            return Ok(EXIT_OK);
+        }
+        if (groups > 1 || asked) && !apply.yes {
+            if ctx.output == Output::Table {
+                print_report(&plan, ctx.output);
+            }
+            confirm(&format!("Apply this change to {groups} group(s)"))?;
+        }
+        match execute(ctx, plans, unreachable, operation).await? {
+            Executed::Done(code) => return Ok(code),
+            Executed::Moved(why) if !apply.yes && interactive() => {
+                eprintln!("{why}\nplanning again:");
+                asked = true;
+            }
+            Executed::Moved(why) => return Err(AdminError::Failed(why)),
+        }
+    }
+}
+
+/// Applies a plan saved with `--export` (already checked row by row): exactly its queues, only
+/// if none moved; exit 1 naming them otherwise.
+pub async fn apply_saved(
+    ctx: &Ctx,
+    plans: Vec<BrokerOutcome>,
+    operation: &str,
+) -> Result<i32, AdminError> {
+    match execute(ctx, plans, Vec::new(), operation).await? {
+        Executed::Done(code) => Ok(code),
+        Executed::Moved(why) => Err(AdminError::Failed(format!(
+            "{why}; the saved plan was not applied: plan and export it again"
+        ))),
+    }
+}
+
+/// Dry runs on every broker. Brokers that do not answer are reported, not planned, and the
+/// others go on; any other planning error refuses the whole operation.
+async fn plan_all(
+    ctx: &Ctx,
+    jobs: &[(Broker, ChangeRequest)],
+) -> Result<(Vec<BrokerOutcome>, Vec<Failure>), AdminError> {
     let mut plans = Vec::new();
-    // Brokers that did not answer the plan: reported, not applied, and the others go on (the
-    // exit code then says "partial"). Any other planning error refuses the whole operation.
     let mut unreachable = Vec::new();
     let mut bar = Progress::new(jobs.len(), "planning");
-    for (b, body) in &jobs {
+    for (b, request) in jobs {
         bar.step(&b.name);
-        match ctx
-            .cluster
-            .ferro::<_, PlanResult>(b, code, &with_dry(body, true))
-            .await
-        {
-            Ok(r) => plans.push((outcome(b, r), body)),
+        let dry = request.planned(true, None);
+        match ctx.cluster.client.ferro_change(&b.addr, &dry).await {
+            Ok(Ok(r)) => plans.push(BrokerOutcome::new(b, r, Some(request.clone()))),
+            Ok(Err(moved)) => {
+                // Only a request that carries a plan can be refused as moved.
+                return Err(AdminError::Failed(format!(
+                    "planning failed on broker {}: {}",
+                    b.name,
+                    moved_text(&moved)
+                )));
+            }
             Err(e @ ClientError::Net(_)) => unreachable.push(Failure {
                 broker_name: b.name.clone(),
                 addr: b.addr.clone(),
@@ -217,65 +151,125 @@ pub async fn plan_apply(
                 .join(", ")
         )));
     }
-    let report = |brokers: Vec<BrokerOutcome>, failed: Vec<Failure>, dry_run: bool| Report {
-        operation: operation.to_string(),
-        dry_run,
-        queues: brokers.iter().flat_map(|b| b.queues.clone()).collect(),
-        brokers,
-        failed,
+    Ok((plans, unreachable))
+}
+
+enum Executed {
+    /// Applied (everywhere, or partially: the exit code says which).
+    Done(i32),
+    /// Nothing applied: the plan no longer holds; the sentence names the queues.
+    Moved(String),
+}
+
+fn expected(plan: &BrokerOutcome) -> Vec<ExpectedQueue> {
+    plan.queues.iter().map(|q| (&q.queue).into()).collect()
+}
+
+fn moved_text(m: &PlanMoved) -> String {
+    let row = |k: &ferromq_protocol::body::progress::QueueKey| {
+        format!("group {} topic {} queue {}", k.group, k.topic, k.queue_id)
     };
-    let plan = report(
-        plans.iter().map(|(o, _)| o.clone()).collect(),
-        unreachable.clone(),
-        true,
+    let show = |o: Option<i64>| o.map_or_else(|| "none".to_string(), |v| v.to_string());
+    let mut parts: Vec<String> = m
+        .moved
+        .iter()
+        .map(|q| {
+            format!(
+                "{} moved (plan: {}, now: {})",
+                row(&q.key),
+                show(q.expected),
+                show(q.actual)
+            )
+        })
+        .collect();
+    parts.extend(
+        m.missing
+            .iter()
+            .map(|k| format!("{} is new (not in the plan)", row(k))),
     );
-    if let Some(path) = &apply.export {
-        let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
-        std::fs::write(path, text)
-            .map_err(|e| AdminError::Io(format!("cannot write {}: {e}", path.display())))?;
-        eprintln!("plan written to {}", path.display());
-    }
-    if !apply.execute {
-        print_report(&plan, ctx.output);
-        if !unreachable.is_empty() {
-            eprintln!(
-                "error: the plan is incomplete: {} did not answer",
-                names(&unreachable)
-            );
-            return Ok(EXIT_PARTIAL);
+    parts.extend(
+        m.unplanned
+            .iter()
+            .map(|k| format!("{} is in the plan but not in scope", row(k))),
+    );
+    parts.join("; ")
+}
+
+/// Checks every broker's part of the plan (dry run with the plan), then applies it broker by
+/// broker, each with its plan.
+async fn execute(
+    ctx: &Ctx,
+    plans: Vec<BrokerOutcome>,
+    unreachable: Vec<Failure>,
+    operation: &str,
+) -> Result<Executed, AdminError> {
+    let client = &ctx.cluster.client;
+    let mut bar = Progress::new(plans.len(), "checking");
+    for plan in &plans {
+        bar.step(&plan.broker_name);
+        let Some(request) = &plan.request else {
+            continue;
+        };
+        let check = request.planned(true, Some(expected(plan)));
+        match client.ferro_change(&plan.addr, &check).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(moved)) => {
+                return Ok(Executed::Moved(format!(
+                    "the plan no longer holds on broker {}, nothing was applied: {}",
+                    plan.broker_name,
+                    moved_text(&moved)
+                )))
+            }
+            Err(e) => {
+                return Err(AdminError::Failed(format!(
+                    "{operation} refused by broker {} ({}): {e}; nothing was applied",
+                    plan.broker_name, plan.addr
+                )))
+            }
         }
-        return Ok(EXIT_OK);
-    }
-    if groups > 1 && !apply.yes {
-        if ctx.output == Output::Table {
-            print_report(&plan, ctx.output);
-        }
-        confirm(groups)?;
     }
     let mut done = Vec::new();
     let mut failed = unreachable;
     let mut bar = Progress::new(plans.len(), "applying");
-    for (planned, body) in &plans {
-        let b = Broker {
-            name: planned.broker_name.clone(),
-            addr: planned.addr.clone(),
+    for plan in &plans {
+        bar.step(&plan.broker_name);
+        let b = plan.broker();
+        let Some(request) = &plan.request else {
+            continue;
         };
-        bar.step(&b.name);
-        match ctx
-            .cluster
-            .ferro::<_, PlanResult>(&b, code, &with_dry(body, false))
-            .await
-        {
-            Ok(r) => done.push(outcome(&b, r)),
-            Err(e) => failed.push(Failure {
-                broker_name: b.name.clone(),
-                addr: b.addr.clone(),
-                error: e.to_string(),
-            }),
-        }
+        let exact = request.planned(false, Some(expected(plan)));
+        let error = match client.ferro_change(&b.addr, &exact).await {
+            Ok(Ok(r)) => {
+                done.push(BrokerOutcome::new(&b, r, None));
+                continue;
+            }
+            Ok(Err(moved)) if done.is_empty() => {
+                return Ok(Executed::Moved(format!(
+                    "the plan no longer holds on broker {}, nothing was applied: {}",
+                    b.name,
+                    moved_text(&moved)
+                )))
+            }
+            Ok(Err(moved)) => format!("the plan no longer holds: {}", moved_text(&moved)),
+            Err(e) => e.to_string(),
+        };
+        failed.push(Failure {
+            broker_name: b.name.clone(),
+            addr: b.addr.clone(),
+            error,
+        });
     }
+    report_applied(ctx, done, failed, operation).map(Executed::Done)
+}
+
+fn report_applied(
+    ctx: &Ctx,
+    done: Vec<BrokerOutcome>,
+    failed: Vec<Failure>,
+    operation: &str,
+) -> Result<i32, AdminError> {
     let n_done = done.len();
-    let rep = report(done, failed, false);
+    let rep = Report::new(operation, done, failed, false);
     print_report(&rep, ctx.output);
     if rep.failed.is_empty() {
         return Ok(EXIT_OK);

@@ -2,14 +2,33 @@
 
 use std::collections::BTreeSet;
 
+use ferromq_protocol::body::progress::{DescribeRequest, GroupLag, QueueLag};
 use ferromq_protocol::codes::request as rq;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::transfer::export_records;
 use crate::args::Output;
 use crate::output::{opt, print_json, table};
 use crate::time::format_age;
 use crate::{AdminError, Ctx, EXIT_OK};
+
+/// One broker's answer, named.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BrokerLag {
+    broker_name: String,
+    #[serde(flatten)]
+    lag: GroupLag,
+}
+
+/// One queue's lag, with the broker it is on (queue ids are per broker).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BrokerQueueLag {
+    broker_name: String,
+    #[serde(flatten)]
+    queue: QueueLag,
+}
 
 pub async fn describe(ctx: &Ctx, group: &str, topics: &[String]) -> Result<i32, AdminError> {
     let brokers = if topics.is_empty() {
@@ -31,48 +50,46 @@ pub async fn describe(ctx: &Ctx, group: &str, topics: &[String]) -> Result<i32, 
     if !ferro {
         return crate::upstream::describe_upstream(ctx, group, topics, &brokers).await;
     }
-    let t = (!topics.is_empty()).then(|| topics.to_vec());
-    let mut lags: Vec<Value> = Vec::new();
+    let req = DescribeRequest {
+        group: group.to_string(),
+        topics: (!topics.is_empty()).then(|| topics.to_vec()),
+    };
+    let mut lags: Vec<BrokerLag> = Vec::new();
     for b in &brokers {
-        let mut r: Value = ctx
+        let lag: GroupLag = ctx
             .cluster
-            .ferro(
-                b,
-                rq::FERRO_DESCRIBE_GROUP,
-                &json!({"group": group, "topics": t}),
-            )
+            .ferro(b, rq::FERRO_DESCRIBE_GROUP, &req)
             .await
             .map_err(|e| AdminError::broker(b, &e))?;
-        if let Value::Object(m) = &mut r {
-            m.insert("brokerName".into(), Value::String(b.name.clone()));
-        }
-        lags.push(r);
+        lags.push(BrokerLag {
+            broker_name: b.name.clone(),
+            lag,
+        });
     }
-    let mut online: BTreeSet<String> = BTreeSet::new();
-    let mut queues: Vec<Value> = Vec::new();
-    for l in &lags {
-        for c in l["onlineClients"].as_array().into_iter().flatten() {
-            if let Some(s) = c.as_str() {
-                online.insert(s.to_string());
-            }
-        }
-        for q in l["queues"].as_array().into_iter().flatten() {
-            let mut q = q.clone();
-            if let Value::Object(m) = &mut q {
-                m.insert("brokerName".into(), l["brokerName"].clone());
-            }
-            queues.push(q);
-        }
-    }
-    crate::output::sort_queues(&mut queues);
-    let total: i64 = queues.iter().filter_map(|q| q["lag"].as_i64()).sum();
-    let max_lag_ms = queues
+    let online: BTreeSet<String> = lags
         .iter()
-        .filter_map(|q| q["lagMs"].as_i64())
-        .max()
-        .unwrap_or(0);
+        .flat_map(|l| l.lag.online_clients.iter().cloned())
+        .collect();
+    let mut queues: Vec<BrokerQueueLag> = lags
+        .iter()
+        .flat_map(|l| {
+            l.lag.queues.iter().map(|q| BrokerQueueLag {
+                broker_name: l.broker_name.clone(),
+                queue: q.clone(),
+            })
+        })
+        .collect();
+    queues.sort_by(|a, b| {
+        (&a.queue.topic, &a.broker_name, a.queue.queue_id).cmp(&(
+            &b.queue.topic,
+            &b.broker_name,
+            b.queue.queue_id,
+        ))
+    });
+    let total: i64 = queues.iter().map(|q| q.queue.lag).sum();
+    let max_lag_ms = queues.iter().map(|q| q.queue.lag_ms).max().unwrap_or(0);
     if ctx.output == Output::Json {
-        print_json(&json!({
+        print_json(&serde_json::json!({
             "group": group,
             "totalLag": total,
             "maxLagMs": max_lag_ms,
@@ -84,21 +101,21 @@ pub async fn describe(ctx: &Ctx, group: &str, topics: &[String]) -> Result<i32, 
     }
     let rows: Vec<Vec<String>> = queues
         .iter()
-        .map(|q| {
+        .map(|row| {
+            let q = &row.queue;
             vec![
-                q["topic"].as_str().unwrap_or("").to_string(),
-                q["brokerName"].as_str().unwrap_or("").to_string(),
-                q["queueId"].to_string(),
-                opt(q["committed"].as_i64()),
-                q["maxOffset"].to_string(),
-                q["lag"].to_string(),
-                format_age(q["lagMs"].as_i64().unwrap_or(0)),
-                opt(q["pullOffset"].as_i64()),
-                if q["intent"].is_null() {
-                    "-".into()
-                } else {
-                    q["intent"].to_string()
-                },
+                q.topic.clone(),
+                row.broker_name.clone(),
+                q.queue_id.to_string(),
+                opt(q.committed),
+                q.max_offset.to_string(),
+                q.lag.to_string(),
+                format_age(q.lag_ms),
+                opt(q.pull_offset),
+                q.intent.as_ref().map_or_else(
+                    || "-".into(),
+                    |i| serde_json::to_string(i).unwrap_or_default(),
+                ),
             ]
         })
         .collect();

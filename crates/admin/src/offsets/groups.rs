@@ -2,8 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use ferromq_protocol::codes::request as rq;
-use serde_json::json;
+use ferromq_protocol::body::progress::{ChangeRequest, CloneRequest, DeleteRequest};
 
 use super::apply::plan_apply;
 use super::transfer::export_records;
@@ -54,9 +53,18 @@ pub async fn clone(
     let t = (!topics.is_empty()).then(|| topics.to_vec());
     let jobs = brokers
         .into_iter()
-        .map(|b| (b, json!({"from": from, "to": to, "topics": t})))
+        .map(|b| {
+            let request = ChangeRequest::Clone(CloneRequest {
+                from: from.to_string(),
+                to: to.to_string(),
+                topics: t.clone(),
+                dry_run: true,
+                expect: None,
+            });
+            (b, request)
+        })
         .collect();
-    plan_apply(ctx, rq::FERRO_CLONE_OFFSETS, jobs, apply, 1, "clone").await
+    plan_apply(ctx, jobs, apply, 1, "clone").await
 }
 
 pub(super) async fn delete(
@@ -69,7 +77,15 @@ pub(super) async fn delete(
     let t = (!topics.is_empty()).then(|| topics.to_vec());
     let jobs = brokers
         .into_iter()
-        .map(|b| (b, json!({"group": group, "topics": t})))
+        .map(|b| {
+            let request = ChangeRequest::Delete(DeleteRequest {
+                group: group.to_string(),
+                topics: t.clone(),
+                dry_run: true,
+                expect: None,
+            });
+            (b, request)
+        })
         .collect();
-    plan_apply(ctx, rq::FERRO_DELETE_OFFSETS, jobs, apply, 1, "delete").await
+    plan_apply(ctx, jobs, apply, 1, "delete").await
 }

@@ -1,7 +1,10 @@
 //! `offsets history` and `offsets undo`: the brokers' change logs.
 
+use ferromq_protocol::body::progress::{
+    Change, ChangeRequest, HistoryRequest, HistoryResult, UndoRequest,
+};
 use ferromq_protocol::codes::request as rq;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::apply::plan_apply;
 use crate::args::{ApplyArgs, Output};
@@ -34,8 +37,21 @@ pub(super) async fn undo(
     ctx.cluster
         .require_ferro(std::slice::from_ref(&b), "offsets undo")
         .await?;
-    let jobs = vec![(b, json!({"changeId": change_id}))];
-    plan_apply(ctx, rq::FERRO_UNDO, jobs, apply, 1, "undo").await
+    let request = ChangeRequest::Undo(UndoRequest {
+        change_id,
+        dry_run: true,
+        expect: None,
+    });
+    plan_apply(ctx, vec![(b, request)], apply, 1, "undo").await
+}
+
+/// A change as listed: the broker it was made on (change ids are per broker) and the change.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BrokerChange {
+    broker_name: String,
+    #[serde(flatten)]
+    change: Change,
 }
 
 pub(super) async fn history(
@@ -51,89 +67,73 @@ pub(super) async fn history(
     ctx.cluster
         .require_ferro(&brokers, "offsets history")
         .await?;
-    let mut changes: Vec<Value> = Vec::new();
+    let mut changes: Vec<BrokerChange> = Vec::new();
     for b in &brokers {
         // A broker answers at most a page (bounded by entries); follow `nextBefore` until
         // `limit` changes are in or the history ends.
-        let mut before = Value::Null;
+        let mut req = HistoryRequest {
+            group: group.clone(),
+            limit,
+            before: None,
+        };
         let mut got = 0usize;
         loop {
-            let r: Value = ctx
+            req.limit = limit - got;
+            let page: HistoryResult = ctx
                 .cluster
-                .ferro(
-                    b,
-                    rq::FERRO_HISTORY,
-                    &json!({"group": group, "limit": limit - got, "before": before}),
-                )
+                .ferro(b, rq::FERRO_HISTORY, &req)
                 .await
                 .map_err(|e| AdminError::broker(b, &e))?;
-            let page = r
-                .get("changes")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            got += page.len();
-            for mut c in page {
-                if let Value::Object(m) = &mut c {
-                    m.insert("brokerName".into(), Value::String(b.name.clone()));
-                }
-                changes.push(c);
-            }
-            match r.get("nextBefore") {
-                Some(n) if !n.is_null() && got < limit => before = n.clone(),
+            got += page.changes.len();
+            changes.extend(page.changes.into_iter().map(|change| BrokerChange {
+                broker_name: b.name.clone(),
+                change,
+            }));
+            match page.next_before {
+                Some(n) if got < limit => req.before = Some(n),
                 _ => break,
             }
         }
     }
-    changes
-        .sort_by_key(|c| std::cmp::Reverse(c.get("timeMs").and_then(Value::as_i64).unwrap_or(0)));
+    changes.sort_by_key(|c| std::cmp::Reverse(c.change.time_ms));
     if ctx.output == Output::Json {
-        print_json(&json!({ "changes": changes }));
+        print_json(&serde_json::json!({ "changes": changes }));
         return Ok(EXIT_OK);
     }
-    let s = |c: &Value, k: &str| match c.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => "-".into(),
-        Some(v) => v.to_string(),
-    };
+    let opt = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
     let rows: Vec<Vec<String>> = changes
         .iter()
         .map(|c| {
-            let entries = c.get("entries").and_then(Value::as_array);
-            let moves = entries
-                .map(|es| {
-                    let shown: Vec<String> = es
-                        .iter()
-                        .take(4)
-                        .map(|e| {
-                            let k = &e["key"];
-                            format!(
-                                "{}/{}/{}:{}→{}",
-                                s(k, "group"),
-                                s(k, "topic"),
-                                s(k, "queueId"),
-                                s(e, "before"),
-                                s(e, "after")
-                            )
-                        })
-                        .collect();
-                    let more = es.len().saturating_sub(4);
-                    if more > 0 {
-                        format!("{} (+{more})", shown.join(" "))
-                    } else {
-                        shown.join(" ")
-                    }
+            let es = &c.change.entries;
+            let shown: Vec<String> = es
+                .iter()
+                .take(4)
+                .map(|e| {
+                    format!(
+                        "{}/{}/{}:{}→{}",
+                        e.key.group,
+                        e.key.topic,
+                        e.key.queue_id,
+                        opt(e.before),
+                        opt(e.after)
+                    )
                 })
-                .unwrap_or_default();
+                .collect();
+            let more = es.len().saturating_sub(4);
+            let moves = if more > 0 {
+                format!("{} (+{more})", shown.join(" "))
+            } else {
+                shown.join(" ")
+            };
             vec![
-                s(c, "brokerName"),
-                s(c, "id"),
-                c.get("timeMs")
-                    .and_then(Value::as_i64)
-                    .map_or("-".into(), format_ms),
-                s(c, "operation"),
-                s(c, "undoOf"),
-                s(c, "actor"),
+                c.broker_name.clone(),
+                c.change.id.to_string(),
+                format_ms(c.change.time_ms),
+                c.change.operation.clone(),
+                c.change
+                    .undo_of
+                    .map_or_else(|| "-".into(), |u| u.to_string()),
+                c.change.actor.clone(),
                 moves,
             ]
         })

@@ -1,7 +1,9 @@
 //! `ferromq admin offsets …`: the modern family, over ferromq's extension codes.
 //!
 //! - `reset.rs`: `offsets reset` (and [`reset_core`], shared with the upstream aliases).
-//! - `apply.rs`: [`plan_apply`]: plan on every broker, then apply broker by broker; the report.
+//! - `apply.rs`: [`plan_apply`]: plan on every broker, then apply exactly that plan broker by
+//!   broker.
+//! - `report.rs`: the plan and outcome as shown and as saved with `--export`.
 //! - `transfer.rs`: `offsets export` and `offsets import`.
 //! - `groups.rs`: `offsets clone` and `offsets delete`.
 //! - `history.rs`: `offsets history` and `offsets undo`.
@@ -11,10 +13,9 @@ mod apply;
 mod describe;
 mod groups;
 mod history;
+mod report;
 mod reset;
 mod transfer;
-
-use serde_json::{json, Value};
 
 use crate::args::OffsetsCommand;
 use crate::{AdminError, Ctx};
@@ -97,29 +98,6 @@ pub fn parse_topic_scope(s: &str) -> Result<(String, Option<Vec<i32>>), AdminErr
         _ => Err(AdminError::Usage(format!(
             "bad --topic '{s}': expected TOPIC or TOPIC:0,1,2"
         ))),
-    }
-}
-
-/// How the reset moves offsets.
-pub enum Spec {
-    Earliest,
-    Latest,
-    Offset(i64),
-    Timestamp(i64),
-    Duration(i64),
-    ShiftBy(i64),
-}
-
-impl Spec {
-    pub fn json(&self) -> Value {
-        match self {
-            Spec::Earliest => json!({"kind": "earliest"}),
-            Spec::Latest => json!({"kind": "latest"}),
-            Spec::Offset(n) => json!({"kind": "offset", "value": n}),
-            Spec::Timestamp(t) => json!({"kind": "timestamp", "value": t}),
-            Spec::Duration(d) => json!({"kind": "duration", "value": d}),
-            Spec::ShiftBy(n) => json!({"kind": "shiftBy", "value": n}),
-        }
     }
 }
 

@@ -2,12 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ferromq_protocol::codes::request as rq;
-use serde_json::{json, Value};
+use ferromq_protocol::body::progress::{ChangeRequest, ResetRequest, ResetSpec, TopicScope};
 
-use super::apply::plan_apply;
+use super::apply::{apply_saved, plan_apply};
+use super::report::{is_saved_plan, load_saved_plan};
 use super::transfer::{export_records, import_records};
-use super::{parse_topic_scope, ResetScope, Spec};
+use super::{parse_topic_scope, ResetScope};
 use crate::args::{ApplyArgs, ResetArgs};
 use crate::cluster::Broker;
 use crate::records::{self, Record};
@@ -20,7 +20,24 @@ pub(super) async fn reset(ctx: &Ctx, a: ResetArgs) -> Result<i32, AdminError> {
                 "--from-file names its topics: --topic and --all-topics do not apply".into(),
             ));
         }
-        let mut recs = records::read_records(file)?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| AdminError::Usage(format!("cannot read {}: {e}", file.display())))?;
+        if is_saved_plan(&text) {
+            if !a.group.is_empty() {
+                return Err(AdminError::Usage(
+                    "a saved plan names its groups: --group does not apply".into(),
+                ));
+            }
+            let plans = load_saved_plan(file, &text)?;
+            if !a.apply.execute {
+                return Err(AdminError::Usage(
+                    "a saved plan is applied with --execute (it was shown when it was saved)"
+                        .into(),
+                ));
+            }
+            return apply_saved(ctx, plans, "reset --from-file").await;
+        }
+        let mut recs = records::parse_records(&text, file)?;
         if !a.group.is_empty() {
             recs.retain(|r| a.group.contains(&r.group));
         }
@@ -43,20 +60,20 @@ pub(super) async fn reset(ctx: &Ctx, a: ResetArgs) -> Result<i32, AdminError> {
         ));
     }
     let spec = if a.to_earliest {
-        Spec::Earliest
+        ResetSpec::Earliest
     } else if a.to_latest {
-        Spec::Latest
+        ResetSpec::Latest
     } else if let Some(n) = a.to_offset {
         if n < 0 {
             return Err(AdminError::Usage("--to-offset must be ≥ 0".into()));
         }
-        Spec::Offset(n)
+        ResetSpec::Offset(n)
     } else if let Some(n) = a.shift_by {
-        Spec::ShiftBy(n)
+        ResetSpec::ShiftBy(n)
     } else if let Some(t) = a.to_datetime {
-        Spec::Timestamp(t)
+        ResetSpec::Timestamp(t)
     } else if let Some(d) = a.by_duration {
-        Spec::Duration(d)
+        ResetSpec::Duration(d)
     } else {
         return Err(AdminError::Usage("give one reset spec".into()));
     };
@@ -80,7 +97,7 @@ pub(super) async fn reset(ctx: &Ctx, a: ResetArgs) -> Result<i32, AdminError> {
 pub async fn reset_core(
     ctx: &Ctx,
     scope: ResetScope,
-    spec: Spec,
+    spec: ResetSpec,
     apply: &ApplyArgs,
 ) -> Result<i32, AdminError> {
     let all = ctx.cluster.all_brokers().await?;
@@ -100,7 +117,7 @@ pub async fn reset_core(
         }
     }
     // Per broker: the topic scopes to send.
-    let mut per_broker: BTreeMap<Broker, Vec<Value>> = BTreeMap::new();
+    let mut per_broker: BTreeMap<Broker, Vec<TopicScope>> = BTreeMap::new();
     if scope.all_topics {
         let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for r in &known {
@@ -115,7 +132,10 @@ pub async fn reset_core(
                 per_broker.insert(
                     b.clone(),
                     ts.iter()
-                        .map(|t| json!({"topic": t, "queues": null}))
+                        .map(|t| TopicScope {
+                            topic: t.clone(),
+                            queues: None,
+                        })
                         .collect(),
                 );
             }
@@ -139,10 +159,10 @@ pub async fn reset_core(
                 }
             };
             for b in holders {
-                per_broker
-                    .entry(b)
-                    .or_default()
-                    .push(json!({"topic": topic, "queues": queues}));
+                per_broker.entry(b).or_default().push(TopicScope {
+                    topic: topic.clone(),
+                    queues: queues.clone(),
+                });
             }
         }
     }
@@ -160,22 +180,16 @@ pub async fn reset_core(
     let jobs = per_broker
         .into_iter()
         .map(|(b, topics)| {
-            let body = json!({
-                "groups": groups,
-                "topics": topics,
-                "spec": spec.json(),
-                "allowIntents": scope.allow_intents,
+            let request = ChangeRequest::Reset(ResetRequest {
+                groups: groups.clone(),
+                topics,
+                spec: spec.clone(),
+                dry_run: true,
+                allow_intents: scope.allow_intents,
+                expect: None,
             });
-            (b, body)
+            (b, request)
         })
         .collect();
-    plan_apply(
-        ctx,
-        rq::FERRO_RESET_OFFSETS,
-        jobs,
-        apply,
-        groups.len(),
-        "reset",
-    )
-    .await
+    plan_apply(ctx, jobs, apply, groups.len(), "reset").await
 }

@@ -3,14 +3,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use ferromq_protocol::body::progress::{ChangeRequest, ExportPage, ExportRequest, ImportRequest};
 use ferromq_protocol::codes::request as rq;
-use serde_json::json;
 
 use super::apply::plan_apply;
 use crate::args::{ApplyArgs, FileFormat, Output};
 use crate::cluster::Broker;
 use crate::output::print_json;
-use crate::records::{self, ExportFile, ExportResult, Record};
+use crate::records::{self, ExportFile, Record};
 use crate::time::now_ms;
 use crate::{AdminError, Ctx, EXIT_OK};
 
@@ -23,24 +23,24 @@ pub(super) async fn export_records(
     let mut out = Vec::new();
     for b in brokers {
         // Page through the broker's table: one response holds at most a page.
-        let mut after = serde_json::Value::Null;
+        let mut req = ExportRequest {
+            groups: (!groups.is_empty()).then(|| groups.to_vec()),
+            ..ExportRequest::default()
+        };
         loop {
-            let mut req = json!({ "after": after });
-            if !groups.is_empty() {
-                req["groups"] = json!(groups);
-            }
-            let r: ExportResult = ctx
+            let page: ExportPage = ctx
                 .cluster
                 .ferro(b, rq::FERRO_EXPORT_OFFSETS, &req)
                 .await
                 .map_err(|e| AdminError::broker(b, &e))?;
-            out.extend(r.records.into_iter().map(|mut r| {
-                r.broker_name = Some(b.name.clone());
-                r
-            }));
-            match r.next {
-                Some(next) if !next.is_null() => after = next,
-                _ => break,
+            out.extend(
+                page.records
+                    .into_iter()
+                    .map(|r| Record::from_wire(r, &b.name)),
+            );
+            match page.next {
+                Some(next) => req.after = Some(next),
+                None => break,
             }
         }
     }
@@ -112,17 +112,18 @@ pub(super) async fn import_records(
     ctx.cluster.require_ferro(&brokers, operation).await?;
     let jobs = per
         .into_iter()
-        .map(|(b, rs)| (b, json!({"records": rs, "byTime": by_time})))
+        .map(|(b, rs)| {
+            let request = ChangeRequest::Import(ImportRequest {
+                records: rs.into_iter().map(Record::into_wire).collect(),
+                rocketmq_json: None,
+                by_time,
+                dry_run: true,
+                expect: None,
+            });
+            (b, request)
+        })
         .collect();
-    plan_apply(
-        ctx,
-        rq::FERRO_IMPORT_OFFSETS,
-        jobs,
-        apply,
-        groups.len(),
-        operation,
-    )
-    .await
+    plan_apply(ctx, jobs, apply, groups.len(), operation).await
 }
 
 pub(super) async fn import(
@@ -137,7 +138,7 @@ pub(super) async fn import(
     let mut recs = if let Some(f) = file {
         records::read_records(f)?
     } else if let Some(p) = rocketmq {
-        let (entries, used) = ferromq_offsets::load_rocketmq_offsets_file(p)
+        let (entries, used) = crate::rocketmq_file::load(p)
             .map_err(|e| AdminError::Usage(format!("cannot load {}: {e}", p.display())))?;
         if used != p {
             eprintln!(
@@ -197,7 +198,9 @@ pub(super) async fn export(
             std::fs::write(f, text)
                 .map_err(|e| AdminError::Io(format!("cannot write {}: {e}", f.display())))?;
             if ctx.output == Output::Json {
-                print_json(&json!({"file": f.display().to_string(), "records": recs.len()}));
+                print_json(
+                    &serde_json::json!({"file": f.display().to_string(), "records": recs.len()}),
+                );
             } else {
                 println!("exported {} offset(s) to {}", recs.len(), f.display());
             }

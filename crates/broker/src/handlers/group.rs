@@ -59,6 +59,7 @@ pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -
             group: group.to_string(),
             topics: None,
             dry_run: false,
+            expect: None,
         };
         b.progress()
             .delete_offsets(request, &conn.remote_addr().to_string())

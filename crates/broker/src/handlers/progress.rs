@@ -14,8 +14,9 @@ use serde::Serialize;
 use super::{bad, err};
 use crate::dispatch::Reply;
 use crate::progress::model::{
-    CloneRequest, DeleteRequest, DescribeRequest, ExportRequest, HistoryRequest, ImportRequest,
-    PlanResult, QueueOffset, ResetRequest, ResetSpec, TopicScope, UndoRequest,
+    Capabilities, CloneRequest, DeleteRequest, DescribeRequest, ExportRequest, HistoryRequest,
+    ImportRequest, IntentsResult, PlanResult, QueueOffset, ResetRequest, ResetSpec, TopicScope,
+    UndoRequest,
 };
 use crate::progress::{Mutation, ProgressError};
 use crate::Broker;
@@ -32,64 +33,86 @@ fn fail(e: ProgressError) -> RemotingCommand {
     e.to_response()
 }
 
-/// ferromq's own codes: one JSON request, one JSON result.
-pub async fn ferro(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
-    let actor = conn.remote_addr().to_string();
-    let p = b.progress();
-    match req.code {
-        rq::FERRO_CAPABILITIES => json_ok(&serde_json::json!({
-            "server": "ferromq",
-            "version": env!("CARGO_PKG_VERSION"),
-            "codes": (*rq::FERRO_RANGE.start()..=rq::FERRO_LAST).collect::<Vec<i32>>(),
-        })),
-        rq::FERRO_RESET_OFFSETS => json_ok(
-            &p.reset(json_body::<ResetRequest>(req)?, &actor)
-                .await
-                .map_err(fail)?,
-        ),
-        rq::FERRO_DESCRIBE_GROUP => json_ok(
-            &p.describe(&json_body::<DescribeRequest>(req)?)
-                .map_err(fail)?,
-        ),
-        rq::FERRO_HISTORY => json_ok(&p.history(&json_body::<HistoryRequest>(req)?)),
-        rq::FERRO_UNDO => json_ok(
-            &p.undo(json_body::<UndoRequest>(req)?, &actor)
-                .await
-                .map_err(fail)?,
-        ),
-        rq::FERRO_INTENTS => {
-            let group = req.ext("group");
-            json_ok(&serde_json::json!({ "intents": b.offsets.intents(group) }))
-        }
-        rq::FERRO_CLONE_OFFSETS => json_ok(
-            &p.clone_offsets(json_body::<CloneRequest>(req)?, &actor)
-                .await
-                .map_err(fail)?,
-        ),
-        rq::FERRO_DELETE_OFFSETS => json_ok(
-            &p.delete_offsets(json_body::<DeleteRequest>(req)?, &actor)
-                .await
-                .map_err(fail)?,
-        ),
-        rq::FERRO_IMPORT_OFFSETS => json_ok(
-            &p.import(json_body::<ImportRequest>(req)?, &actor)
-                .await
-                .map_err(fail)?,
-        ),
-        rq::FERRO_EXPORT_OFFSETS => {
-            let r: ExportRequest = if req.body.is_empty() {
-                ExportRequest {
-                    groups: None,
-                    after: None,
-                    limit: None,
-                }
-            } else {
-                json_body(req)?
-            };
-            json_ok(&p.export(&r))
-        }
-        other => Err(ferromq_net::connection::not_supported(other)),
-    }
+fn actor(conn: &Connection) -> String {
+    conn.remote_addr().to_string()
+}
+
+/// FERRO_CAPABILITIES (9000): who answers and which ferromq codes it serves.
+pub fn capabilities() -> Reply {
+    json_ok(&Capabilities {
+        server: "ferromq".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        codes: (*rq::FERRO_RANGE.start()..=rq::FERRO_LAST).collect(),
+    })
+}
+
+/// FERRO_RESET_OFFSETS (9001).
+pub async fn reset_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    let r: ResetRequest = json_body(req)?;
+    json_ok(&b.progress().reset(r, &actor(conn)).await.map_err(fail)?)
+}
+
+/// FERRO_DESCRIBE_GROUP (9002).
+pub fn describe_group(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let r: DescribeRequest = json_body(req)?;
+    json_ok(&b.progress().describe(&r).map_err(fail)?)
+}
+
+/// FERRO_HISTORY (9003), paged.
+pub fn history(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let r: HistoryRequest = json_body(req)?;
+    json_ok(&b.progress().history(&r))
+}
+
+/// FERRO_UNDO (9004).
+pub async fn undo(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    let r: UndoRequest = json_body(req)?;
+    json_ok(&b.progress().undo(r, &actor(conn)).await.map_err(fail)?)
+}
+
+/// FERRO_INTENTS (9005): the `group` header field narrows to one group.
+pub fn intents(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    json_ok(&IntentsResult {
+        intents: b.offsets.intents(req.ext("group")),
+    })
+}
+
+/// FERRO_CLONE_OFFSETS (9006).
+pub async fn clone_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    let r: CloneRequest = json_body(req)?;
+    json_ok(
+        &b.progress()
+            .clone_offsets(r, &actor(conn))
+            .await
+            .map_err(fail)?,
+    )
+}
+
+/// FERRO_DELETE_OFFSETS (9007).
+pub async fn delete_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    let r: DeleteRequest = json_body(req)?;
+    json_ok(
+        &b.progress()
+            .delete_offsets(r, &actor(conn))
+            .await
+            .map_err(fail)?,
+    )
+}
+
+/// FERRO_IMPORT_OFFSETS (9008).
+pub async fn import_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
+    let r: ImportRequest = json_body(req)?;
+    json_ok(&b.progress().import(r, &actor(conn)).await.map_err(fail)?)
+}
+
+/// FERRO_EXPORT_OFFSETS (9009), paged; an empty body exports every group from the start.
+pub fn export_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let r: ExportRequest = if req.body.is_empty() {
+        ExportRequest::default()
+    } else {
+        json_body(req)?
+    };
+    json_ok(&b.progress().export(&r))
 }
 
 /// INVOKE_BROKER_TO_RESET_OFFSET (222), both forms: `queueId` + `offset` for one queue, or
@@ -122,6 +145,7 @@ pub async fn invoke_reset(b: &Arc<Broker>, conn: &Connection, req: &RemotingComm
         spec,
         dry_run: false,
         allow_intents: false,
+        expect: None,
     };
     let (mut queues, _) = crate::progress::plan::plan_reset(b, &request).map_err(fail)?;
     if !force {
@@ -139,6 +163,7 @@ pub async fn invoke_reset(b: &Arc<Broker>, conn: &Connection, req: &RemotingComm
             clear_intents: Vec::new(),
             undo_of: None,
             dry_run: false,
+            expect: None,
         })
         .await
         .map_err(fail)?;
@@ -191,6 +216,7 @@ pub async fn clone_group(b: &Arc<Broker>, conn: &Connection, req: &RemotingComma
                 to,
                 topics,
                 dry_run: false,
+                expect: None,
             },
             &conn.remote_addr().to_string(),
         )

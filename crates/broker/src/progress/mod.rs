@@ -13,6 +13,7 @@
 //! - [`pull_state`]: how far groups pulled, and the guards that keep resets authoritative.
 //! - [`notify`]: RESET_CONSUMER_CLIENT_OFFSET to online clients.
 
+mod exact;
 pub mod lag;
 pub mod model;
 pub mod notify;
@@ -39,8 +40,23 @@ pub enum ProgressError {
     TopicNotExist(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{}", exact::describe(.0))]
+    PlanMoved(model::PlanMoved),
     #[error("offset store: {0}")]
-    Offsets(#[from] OffsetError),
+    Offsets(OffsetError),
+}
+
+impl From<OffsetError> for ProgressError {
+    fn from(e: OffsetError) -> Self {
+        match e {
+            // The store found queues moved in the very step that would have applied the change.
+            OffsetError::Moved(moved) => ProgressError::PlanMoved(model::PlanMoved {
+                moved,
+                ..model::PlanMoved::default()
+            }),
+            other => ProgressError::Offsets(other),
+        }
+    }
 }
 
 impl ProgressError {
@@ -50,6 +66,10 @@ impl ProgressError {
             ProgressError::Invalid(_) => rs::INVALID_PARAMETER,
             ProgressError::TopicNotExist(_) => rs::TOPIC_NOT_EXIST,
             ProgressError::NotFound(_) => rs::QUERY_NOT_FOUND,
+            ProgressError::PlanMoved(v) => {
+                return RemotingCommand::error(rs::PLAN_MOVED, self.to_string())
+                    .with_body(ferromq_protocol::body::to_vec(v));
+            }
             ProgressError::Offsets(_) => rs::SYSTEM_ERROR,
         };
         RemotingCommand::error(code, self.to_string())
@@ -81,6 +101,8 @@ pub(crate) struct Mutation {
     pub clear_intents: Vec<Intent>,
     pub undo_of: Option<u64>,
     pub dry_run: bool,
+    /// The plan the operator approved, if the request carried one ([`exact`]).
+    pub expect: Option<Vec<model::ExpectedQueue>>,
 }
 
 impl Progress<'_> {
@@ -88,9 +110,14 @@ impl Progress<'_> {
     /// run), then makes online consumers follow: reset guards, woken pulls, and
     /// RESET_CONSUMER_CLIENT_OFFSET to clients that accept it.
     pub(crate) async fn apply(&self, m: Mutation) -> Result<PlanResult, ProgressError> {
+        let (queues, expect) = match &m.expect {
+            // A dry run with a plan checks it: the admin asks every broker before any applies.
+            Some(plan) => exact::hold_to_plan(self.b, m.queues, plan)?,
+            _ => (m.queues, Vec::new()),
+        };
         let mut result = PlanResult {
             dry_run: m.dry_run,
-            queues: m.queues,
+            queues,
             intents: m.set_intents,
             change_id: None,
         };
@@ -124,7 +151,7 @@ impl Progress<'_> {
                 .map(|i| (i.group.clone(), i.topic.clone(), i.queue_id))
                 .collect(),
             undo_of: m.undo_of,
-            expect: Vec::new(),
+            expect,
         };
         // Guards are installed under the offset log's lock, in the same step that applies the
         // change: a client commit checks the guards under that lock too, so a stale commit can
@@ -232,6 +259,7 @@ impl Progress<'_> {
             clear_intents: clear,
             undo_of: None,
             dry_run: false,
+            expect: None,
         })
         .await?;
         Ok(target)

@@ -66,6 +66,7 @@ impl Progress<'_> {
             clear_intents: Vec::new(),
             undo_of: None,
             dry_run: req.dry_run,
+            expect: req.expect.clone(),
         })
         .await
     }
@@ -126,6 +127,7 @@ impl Progress<'_> {
                 clear_intents: clear,
                 undo_of: None,
                 dry_run: req.dry_run,
+                expect: req.expect.clone(),
             })
             .await?;
         Ok(result)
@@ -143,7 +145,7 @@ impl Progress<'_> {
     ) -> Result<PlanResult, ProgressError> {
         let mut records = req.records.clone();
         if let Some(doc) = &req.rocketmq_json {
-            let parsed = ferromq_offsets::parse_rocketmq_offsets(doc.as_bytes())
+            let parsed = ferromq_protocol::body::consumer_offset::parse(doc.as_bytes())
                 .map_err(|e| invalid(e.to_string()))?;
             records.extend(parsed.into_iter().map(|(k, off)| OffsetRecord {
                 group: k.group,
@@ -220,6 +222,7 @@ impl Progress<'_> {
             clear_intents: Vec::new(),
             undo_of: None,
             dry_run: req.dry_run,
+            expect: req.expect.clone(),
         })
         .await
     }
@@ -298,6 +301,7 @@ impl Progress<'_> {
             clear_intents: change.intents_set.clone(),
             undo_of: Some(change.id),
             dry_run: req.dry_run,
+            expect: req.expect.clone(),
         })
         .await
     }

@@ -44,6 +44,7 @@ impl Progress<'_> {
             clear_intents: Vec::new(),
             undo_of: None,
             dry_run: req.dry_run,
+            expect: req.expect,
         })
         .await
     }

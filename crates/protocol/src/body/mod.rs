@@ -1,11 +1,13 @@
 //! JSON bodies. Readers are lenient (fastjson and C++ client dialects); writers emit what Java
 //! emits, except that map keys are always quoted (every known client accepts that).
 
+pub mod consumer_offset;
 pub mod de;
 mod group;
 mod heartbeat;
 mod misc;
 mod mq;
+pub mod progress;
 mod route;
 mod topic;
 

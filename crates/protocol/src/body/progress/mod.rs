@@ -1,0 +1,8 @@
+//! ferromq's consumer-progress codes (9000–9011): the offset-table vocabulary and the JSON
+//! bodies, used by the broker, the admin and the mirror alike.
+
+mod offset_change;
+mod requests;
+
+pub use offset_change::*;
+pub use requests::*;
