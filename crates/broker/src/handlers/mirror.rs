@@ -5,13 +5,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use ferromq_offsets::QueueKey;
-use ferromq_protocol::body::{self, SyncOffsetEntry as SyncEntry};
+use ferromq_protocol::body;
+use ferromq_protocol::body::progress::QueueKey;
+use ferromq_protocol::body::progress::{RejectedOffset, SyncOffsetsRequest, SyncOffsetsResult};
 use ferromq_protocol::codes::{response as rs, sys_flag};
 use ferromq_protocol::message::{decode_records, encode_properties, parse_properties, prop};
 use ferromq_protocol::{names, RemotingCommand};
 use ferromq_store::StoreError;
-use serde::{Deserialize, Serialize};
 
 use super::{bad, err, store_messages_at, Outgoing};
 use crate::dispatch::Reply;
@@ -129,40 +129,12 @@ pub async fn append(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         .with_ext("nextQueueOffset", first + count))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SyncRequest {
-    entries: Vec<SyncEntry>,
-    /// Leave groups with consumers connected to this broker alone.
-    #[serde(default = "yes")]
-    skip_online_groups: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Rejected {
-    #[serde(flatten)]
-    entry: SyncEntry,
-    reason: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SyncResult {
-    applied: usize,
-    skipped_online_groups: Vec<String>,
-    rejected: Vec<Rejected>,
-}
-
 /// FERRO_SYNC_OFFSETS: stores the entries (independent of subscriptions, so groups this
 /// cluster never saw are ready), except those of groups online here (unless told otherwise)
 /// and those naming queues that do not exist. Durable like a client commit.
 pub async fn sync_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let r: SyncRequest = body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    let r: SyncOffsetsRequest =
+        body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
     let mut online = BTreeSet::new();
     let mut rejected = Vec::new();
     let mut entries = Vec::with_capacity(r.entries.len());
@@ -186,7 +158,7 @@ pub async fn sync_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
                 }
             };
         match problem {
-            Some(reason) => rejected.push(Rejected { entry: e, reason }),
+            Some(reason) => rejected.push(RejectedOffset { entry: e, reason }),
             None => entries.push((
                 QueueKey {
                     group: e.group,
@@ -202,7 +174,7 @@ pub async fn sync_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         .commit(entries)
         .await
         .map_err(|e| offsets_error_response(&e))?;
-    let res = SyncResult {
+    let res = SyncOffsetsResult {
         applied,
         skipped_online_groups: online.into_iter().collect(),
         rejected,

@@ -50,13 +50,3 @@ pub struct TopicList {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broker_addr: Option<String>,
 }
-
-/// One offset of ferromq's FERRO_SYNC_OFFSETS (the mirror writes translated offsets with it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncOffsetEntry {
-    pub group: String,
-    pub topic: String,
-    pub queue_id: i32,
-    pub offset: i64,
-}

@@ -13,10 +13,9 @@ mod topic;
 
 pub use group::SubscriptionGroupConfig;
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
-pub use misc::{
-    ConsumerListBody, KvTable, LockBatchBody, LockBatchResponse, SyncOffsetEntry, TopicList,
-};
+pub use misc::{ConsumerListBody, KvTable, LockBatchBody, LockBatchResponse, TopicList};
 pub use mq::{read_mq_map, write_mq_map, MessageQueue};
+pub use progress::SyncOffsetEntry;
 pub use route::{BrokerData, ClusterInfo, QueueData, RegisterBrokerBody, TopicRouteData};
 pub use topic::{DataVersion, TopicConfig, TopicConfigWrapper};
 
