@@ -89,6 +89,34 @@ pub struct RunArgs {
     pub pull_group: String,
 }
 
+/// A run flag that is missing or wrong; the message names the flag.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error("--source-namesrv is required")]
+    MissingSourceNamesrv,
+    #[error("--target-namesrv is required")]
+    MissingTargetNamesrv,
+    /// The source and the target are the same cluster.
+    #[error("--source-namesrv and --target-namesrv are the same")]
+    SameNamesrv,
+    /// `--topics` or `--groups` is not a regular expression.
+    #[error("{flag}: {error}")]
+    BadRegex {
+        flag: &'static str,
+        #[source]
+        error: regex::Error,
+    },
+    /// `--metrics-addr` is neither `off` nor a socket address.
+    #[error("--metrics-addr {addr}: {error}")]
+    BadMetricsAddr {
+        addr: String,
+        #[source]
+        error: std::net::AddrParseError,
+    },
+    #[error("--batch must be within 1..=1024")]
+    BadBatch,
+}
+
 /// Validated run settings.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -112,28 +140,32 @@ impl RunArgs {
     /// Checks the flags.
     ///
     /// # Errors
-    /// A one-line message naming the bad flag.
-    pub fn validate(&self) -> Result<RunConfig, String> {
+    /// An [`ArgsError`] naming the bad flag.
+    pub fn validate(&self) -> Result<RunConfig, ArgsError> {
         let source = self
             .source_namesrv
             .clone()
-            .ok_or("--source-namesrv is required")?;
+            .ok_or(ArgsError::MissingSourceNamesrv)?;
         let target = self
             .target_namesrv
             .clone()
-            .ok_or("--target-namesrv is required")?;
+            .ok_or(ArgsError::MissingTargetNamesrv)?;
         if source == target {
-            return Err("--source-namesrv and --target-namesrv are the same".into());
+            return Err(ArgsError::SameNamesrv);
         }
-        let whole = |flag: &str, re: &str| {
-            regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("{flag}: {e}"))
+        let whole = |flag: &'static str, re: &str| {
+            regex::Regex::new(&format!("^(?:{re})$"))
+                .map_err(|error| ArgsError::BadRegex { flag, error })
         };
         let metrics_addr = match self.metrics_addr.as_str() {
             "off" | "" => None,
-            a => Some(a.parse().map_err(|e| format!("--metrics-addr {a}: {e}"))?),
+            a => Some(a.parse().map_err(|error| ArgsError::BadMetricsAddr {
+                addr: a.to_string(),
+                error,
+            })?),
         };
         if !(1..=1024).contains(&self.batch) {
-            return Err("--batch must be within 1..=1024".into());
+            return Err(ArgsError::BadBatch);
         }
         Ok(RunConfig {
             source_label: self.source_label.clone().unwrap_or_else(|| source.clone()),
@@ -151,5 +183,82 @@ impl RunArgs {
             timeout: Duration::from_secs(self.timeout_secs.max(1)),
             pull_group: self.pull_group.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn validate(flags: &[&str]) -> Result<RunConfig, ArgsError> {
+        let cli = Cli::try_parse_from(std::iter::once("mirror").chain(flags.iter().copied()))
+            .expect("flags parse");
+        cli.run.validate()
+    }
+
+    const BOTH: [&str; 4] = ["--source-namesrv", "a:9876", "--target-namesrv", "b:9876"];
+
+    #[test]
+    fn bad_flags_are_named() {
+        let err = validate(&[]).unwrap_err();
+        assert!(matches!(err, ArgsError::MissingSourceNamesrv));
+        assert_eq!(err.to_string(), "--source-namesrv is required");
+
+        let err = validate(&["--source-namesrv", "a:9876"]).unwrap_err();
+        assert!(matches!(err, ArgsError::MissingTargetNamesrv));
+
+        let err = validate(&["--source-namesrv", "a:1", "--target-namesrv", "a:1"]).unwrap_err();
+        assert!(matches!(err, ArgsError::SameNamesrv));
+
+        let err = validate(&[&BOTH[..], &["--groups", "("]].concat()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArgsError::BadRegex {
+                    flag: "--groups",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with("--groups: "), "{err}");
+
+        let err = validate(&[&BOTH[..], &["--metrics-addr", "nowhere"]].concat()).unwrap_err();
+        assert!(matches!(err, ArgsError::BadMetricsAddr { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("--metrics-addr nowhere: "),
+            "{err}"
+        );
+
+        let err = validate(&[&BOTH[..], &["--batch", "0"]].concat()).unwrap_err();
+        assert!(matches!(err, ArgsError::BadBatch));
+        assert_eq!(err.to_string(), "--batch must be within 1..=1024");
+    }
+
+    #[test]
+    fn good_flags_validate() {
+        let cfg =
+            validate(&[&BOTH[..], &["--metrics-addr", "off", "--topics", "a|b"]].concat()).unwrap();
+        assert_eq!(cfg.metrics_addr, None);
+        assert!(cfg.topics.is_match("b") && !cfg.topics.is_match("ab"));
+        assert_eq!(cfg.source_label, "a:9876");
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        let err = crate::MirrorError::from(validate(&[]).unwrap_err());
+        assert!(matches!(
+            err,
+            crate::MirrorError::Usage(crate::UsageError::Args(ArgsError::MissingSourceNamesrv))
+        ));
+        assert_eq!(err.to_string(), "--source-namesrv is required");
     }
 }

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferromq_client::requests::Pull;
+use ferromq_client::ClientError;
 use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::message::{decode_record, find_property, prop};
+use ferromq_protocol::ProtocolError;
 use tokio_util::sync::CancellationToken;
 
-use crate::map::QueueMap;
+use crate::map::{MapError, QueueMap};
 use crate::remote::Appended;
 use crate::runner::Mirror;
 use crate::state::QueueKey;
@@ -48,6 +50,29 @@ struct Pulled {
     copy: bool,
     /// Not copied because it is a copy of a target message: that message's target offset.
     alias: Option<i64>,
+}
+
+/// Why a queue could not be brought up to date with the target (the copier retries).
+#[derive(Debug, thiserror::Error)]
+enum ReconcileError {
+    /// A request to the source or the target failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The target queue is shorter than what the map says was copied to it.
+    #[error(
+        "the target queue ends at {target_max}, before what this mirror copied ({copied}): the \
+         target lost data or the state dir belongs to another target"
+    )]
+    TargetBehind { target_max: i64, copied: i64 },
+    /// Reading back the target queue was answered with an error code.
+    #[error("reading the target queue at {offset}: code {code}")]
+    ReadTarget { offset: i64, code: i32 },
+    /// The target sent a record that does not decode.
+    #[error(transparent)]
+    Record(#[from] ProtocolError),
+    /// What the target holds does not fit the map.
+    #[error(transparent)]
+    Map(#[from] MapError),
 }
 
 /// Why a copier stopped for good.
@@ -86,46 +111,34 @@ pub(crate) async fn run(m: Arc<Mirror>, key: QueueKey, src_addr: String, tgt_add
 /// Brings the queue's map up to date with the target: messages copied there but not yet in
 /// the map (the mirror stopped before saving) are added; foreign messages move the target
 /// position on. A queue seen for the first time starts at the source's first message.
-async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(), String> {
-    let target_max = m
-        .target
-        .max_offset(tgt, &key.topic, key.queue_id)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(), ReconcileError> {
+    let target_max = m.target.max_offset(tgt, &key.topic, key.queue_id).await?;
     let mut map = m.map_of(key).unwrap_or_default();
     let mut pos = match map.tgt_next() {
         Some(t) if t > target_max => {
-            return Err(format!(
-                "the target queue ends at {target_max}, before what this mirror copied ({t}): \
-                 the target lost data or the state dir belongs to another target"
-            ))
+            return Err(ReconcileError::TargetBehind {
+                target_max,
+                copied: t,
+            })
         }
         Some(t) => t,
-        None => m
-            .target
-            .min_offset(tgt, &key.topic, key.queue_id)
-            .await
-            .map_err(|e| e.to_string())?,
+        None => m.target.min_offset(tgt, &key.topic, key.queue_id).await?,
     };
     while pos < target_max {
-        let r = m
-            .target
-            .pull_raw(tgt, &pull(m, key, pos, 256, 0))
-            .await
-            .map_err(|e| e.to_string())?;
+        let r = m.target.pull_raw(tgt, &pull(m, key, pos, 256, 0)).await?;
         if r.code != rs::SUCCESS {
             if r.next_begin_offset > pos {
                 pos = r.next_begin_offset;
                 continue;
             }
-            return Err(format!(
-                "reading the target queue at {pos}: code {}",
-                r.code
-            ));
+            return Err(ReconcileError::ReadTarget {
+                offset: pos,
+                code: r.code,
+            });
         }
         let mut rest = r.body.clone();
         while !rest.is_empty() {
-            let (msg, used) = decode_record(&rest).map_err(|e| e.to_string())?;
+            let (msg, used) = decode_record(&rest)?;
             rest = rest.slice(used..);
             let ours = find_property(&msg.properties, prop::MIRROR_SOURCE)
                 .and_then(parse_source)
@@ -136,13 +149,11 @@ async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(
                     if map.src_next().is_none() || map.tgt_next().is_none() {
                         map = QueueMap::starting_at(src_off, msg.queue_offset);
                     }
-                    map.record_run(src_off, msg.queue_offset, 1)
-                        .map_err(|e| e.to_string())?;
+                    map.record_run(src_off, msg.queue_offset, 1)?;
                 }
                 _ => {
                     if map.tgt_next().is_some_and(|t| t <= msg.queue_offset) {
-                        map.advance_target(msg.queue_offset + 1)
-                            .map_err(|e| e.to_string())?;
+                        map.advance_target(msg.queue_offset + 1)?;
                     }
                 }
             }
@@ -150,14 +161,10 @@ async fn reconcile(m: &Mirror, key: &QueueKey, src: &str, tgt: &str) -> Result<(
         }
     }
     if map.src_next().is_none() || map.tgt_next().is_none() {
-        let start = m
-            .source
-            .min_offset(src, &key.topic, key.queue_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let start = m.source.min_offset(src, &key.topic, key.queue_id).await?;
         map = QueueMap::starting_at(start, target_max);
     } else if map.tgt_next().is_some_and(|t| t < target_max) {
-        map.advance_target(target_max).map_err(|e| e.to_string())?;
+        map.advance_target(target_max)?;
     }
     m.set_map(key, map);
     m.queue_error(key, None);
@@ -262,7 +269,7 @@ async fn copy_loop(
                 m.queue_error(key, None);
             }
             Ok(Some(stop)) => return stop,
-            Err(AppendError::Moved(e)) => {
+            Err(e @ AppendError::Moved { .. }) => {
                 // Someone else wrote to the target queue, or a copy sent before a restart
                 // landed late: find out what is there, then go on from the new position.
                 tracing::warn!(topic = %key.topic, queue = key.queue_id, "{e}; reconciling");
@@ -271,8 +278,8 @@ async fn copy_loop(
                     backoff.wait(stop).await;
                 }
             }
-            Err(AppendError::Failed(e)) => {
-                m.queue_error(key, Some(e));
+            Err(e) => {
+                m.queue_error(key, Some(e.to_string()));
                 m.metrics.add_error("target");
                 backoff.wait(stop).await;
             }
@@ -281,11 +288,11 @@ async fn copy_loop(
 }
 
 /// Splits a pull body into messages; those whose origin is the target cluster are not copied.
-fn split(body: &Bytes, target_label: &str, key: &QueueKey) -> Result<Vec<Pulled>, String> {
+fn split(body: &Bytes, target_label: &str, key: &QueueKey) -> Result<Vec<Pulled>, ProtocolError> {
     let mut out = Vec::new();
     let mut rest = body.clone();
     while !rest.is_empty() {
-        let (msg, used) = decode_record(&rest).map_err(|e| e.to_string())?;
+        let (msg, used) = decode_record(&rest)?;
         let copy = find_property(&msg.properties, prop::MIRROR_ORIGIN) != Some(target_label);
         let alias = if copy {
             None
@@ -306,16 +313,18 @@ fn split(body: &Bytes, target_label: &str, key: &QueueKey) -> Result<Vec<Pulled>
     Ok(out)
 }
 
+/// Why an append did not go through.
+#[derive(Debug, thiserror::Error)]
 enum AppendError {
     /// The target queue is not where the map says.
-    Moved(String),
-    Failed(String),
-}
-
-impl From<crate::map::MapError> for AppendError {
-    fn from(e: crate::map::MapError) -> Self {
-        AppendError::Failed(e.to_string())
-    }
+    #[error("target queue at {actual}, expected {expected}")]
+    Moved { actual: i64, expected: i64 },
+    /// The target did not answer, or answered with an error.
+    #[error("target: {0}")]
+    Target(#[source] ClientError),
+    /// The append result does not fit the map.
+    #[error(transparent)]
+    Map(#[from] MapError),
 }
 
 /// Appends the messages to copy (in chunks), records the runs, and skips the others.
@@ -360,7 +369,7 @@ async fn append(
         let run = &msgs[start..i];
         let result = append_run(m, key, tgt, tgt_next, run)
             .await
-            .map_err(|e| AppendError::Failed(format!("target: {e}")))?;
+            .map_err(AppendError::Target)?;
         match result {
             Appended::Stored { first } => {
                 let len = run.len() as i64;
@@ -370,9 +379,10 @@ async fn append(
                 tgt_next = first + len;
             }
             Appended::Mismatch { actual } => {
-                return Err(AppendError::Moved(format!(
-                    "target queue at {actual}, expected {tgt_next}"
-                )));
+                return Err(AppendError::Moved {
+                    actual,
+                    expected: tgt_next,
+                });
             }
             Appended::Refused {
                 source_offset,
@@ -402,7 +412,7 @@ async fn append_run(
     tgt: &str,
     expected: i64,
     run: &[Pulled],
-) -> Result<Appended, ferromq_client::ClientError> {
+) -> Result<Appended, ClientError> {
     let mut body = BytesMut::with_capacity(run.iter().map(|p| p.raw.len()).sum());
     for p in run {
         body.extend_from_slice(&p.raw);

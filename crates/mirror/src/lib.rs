@@ -15,6 +15,7 @@
 
 pub mod args;
 mod copier;
+mod error;
 mod http;
 pub mod map;
 pub mod metrics;
@@ -23,23 +24,11 @@ pub mod report;
 mod runner;
 pub mod state;
 
-pub use args::{MirrorArgs, MirrorCommand, RunArgs, RunConfig};
+pub use args::{ArgsError, MirrorArgs, MirrorCommand, RunArgs, RunConfig};
+pub use error::{MirrorError, UsageError};
 pub use runner::Mirror;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Why the mirror could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum MirrorError {
-    /// Bad flags or a state dir that does not fit.
-    #[error("{0}")]
-    Usage(String),
-    /// The state dir is locked, corrupt or unwritable.
-    #[error(transparent)]
-    State(#[from] state::StateError),
-    #[error("{0}")]
-    Io(String),
-}
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
@@ -66,7 +55,7 @@ pub async fn main(args: MirrorArgs) -> Result<i32, MirrorError> {
         .await
         .map_err(|e| MirrorError::Io(e.to_string()))?,
         None => {
-            let cfg = args.run.validate().map_err(MirrorError::Usage)?;
+            let cfg = args.run.validate()?;
             let mirror = Mirror::open(cfg)?;
             if let Some(addr) = mirror.cfg.metrics_addr {
                 http::serve(mirror.clone(), addr).await?;

@@ -144,6 +144,11 @@ impl QueueMap {
     ///
     /// A run contiguous with the last segment in both source and target extends it, so an
     /// uninterrupted mirror keeps a single segment.
+    ///
+    /// # Errors
+    /// [`MapError::EmptyRun`] for `len <= 0`, [`MapError::SourceBackwards`] /
+    /// [`MapError::TargetBackwards`] for a run before the map's position, and
+    /// [`MapError::Overflow`] when the run's end does not fit in an `i64`. The map is unchanged.
     pub fn record_run(&mut self, src: i64, tgt: i64, len: i64) -> Result<(), MapError> {
         if len <= 0 {
             return Err(MapError::EmptyRun { len });
@@ -171,6 +176,9 @@ impl QueueMap {
 
     /// Source offsets `[src_next, src_end)` were skipped (filtered, or refused by the target):
     /// they will never exist on the target. On a map without a source position this sets it.
+    ///
+    /// # Errors
+    /// [`MapError::SourceBackwards`] when `src_end` is before the map's source position.
     pub fn skip(&mut self, src_end: i64) -> Result<(), MapError> {
         if let Some(src_next) = self.src_next {
             if src_end < src_next {
@@ -187,6 +195,9 @@ impl QueueMap {
     /// Messages the mirror did not write occupy the target up to `tgt` (exclusive): the next
     /// copied message will land at `tgt` or later. On a map without a target position this sets
     /// it.
+    ///
+    /// # Errors
+    /// [`MapError::TargetBackwards`] when `tgt` is before the map's target position.
     pub fn advance_target(&mut self, tgt: i64) -> Result<(), MapError> {
         if let Some(tgt_next) = self.tgt_next {
             if tgt < tgt_next {
@@ -262,6 +273,10 @@ impl QueueMap {
     }
 
     /// Checks the invariants listed on [`QueueMap`].
+    ///
+    /// # Errors
+    /// [`MapError::Invalid`] naming the first broken invariant, [`MapError::Overflow`] for a
+    /// segment whose end does not fit in an `i64`.
     pub fn validate(&self) -> Result<(), MapError> {
         let invalid = |msg: String| Err(MapError::Invalid(msg));
         let mut prev: Option<&Segment> = None;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferromq_client::requests::{self, Pull};
 use ferromq_client::{ClientError, MqClient};
+use ferromq_protocol::body::progress::SyncOffsetsRequest;
 pub use ferromq_protocol::body::SyncOffsetEntry as SyncEntry;
 use ferromq_protocol::body::{self, SubscriptionGroupConfig, TopicConfig, TopicConfigWrapper};
 use ferromq_protocol::codes::{request as rq, response as rs};
@@ -27,13 +28,7 @@ pub struct RawPull {
 }
 
 /// FERRO_SYNC_OFFSETS's answer.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct SyncResult {
-    pub applied: usize,
-    pub skipped_online_groups: Vec<String>,
-    pub rejected: Vec<serde_json::Value>,
-}
+pub use ferromq_protocol::body::progress::SyncOffsetsResult as SyncResult;
 
 /// What FERRO_MIRROR_APPEND answered.
 pub enum Appended {
@@ -53,11 +48,17 @@ impl Remote {
     }
 
     /// (broker name, master address) of every broker.
+    ///
+    /// # Errors
+    /// The name servers cannot be reached or answer with an error.
     pub async fn brokers(&self) -> Result<BTreeMap<String, String>, ClientError> {
         Ok(self.client.broker_addrs().await?.into_iter().collect())
     }
 
     /// GET_ALL_TOPIC_CONFIG (21).
+    ///
+    /// # Errors
+    /// The broker cannot be reached, answers with an error, or sends a body that does not decode.
     pub async fn topic_configs(
         &self,
         addr: &str,
@@ -72,6 +73,9 @@ impl Remote {
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): the raw JSON of each group's config.
+    ///
+    /// # Errors
+    /// The broker cannot be reached, answers with an error, or sends a body that is not JSON.
     pub async fn group_configs(
         &self,
         addr: &str,
@@ -94,6 +98,10 @@ impl Remote {
     /// GET_ALL_CONSUMER_OFFSET (43): (group, topic, queue, offset). A ferromq source whose table
     /// is too large for one frame answers 43 with an error naming the frame limit; the table is
     /// then read page by page with FERRO_EXPORT_OFFSETS (9009).
+    ///
+    /// # Errors
+    /// The broker cannot be reached, answers with an error, or sends a table that does not
+    /// parse.
     pub async fn all_offsets(
         &self,
         addr: &str,
@@ -113,7 +121,7 @@ impl Remote {
                 remark,
             });
         }
-        let entries = ferromq_offsets::parse_rocketmq_offsets(&r.body)
+        let entries = ferromq_protocol::body::consumer_offset::parse(&r.body)
             .map_err(|e| ClientError::Decode(e.to_string()))?;
         Ok(entries
             .into_iter()
@@ -163,6 +171,10 @@ impl Remote {
     }
 
     /// PULL_MESSAGE (11); the body is kept raw (the records are forwarded as they are).
+    ///
+    /// # Errors
+    /// The broker cannot be reached. Pull answers such as "no new message" are not errors:
+    /// they come back in [`RawPull::code`].
     pub async fn pull_raw(&self, addr: &str, p: &Pull<'_>) -> Result<RawPull, ClientError> {
         let r = self
             .client
@@ -179,6 +191,9 @@ impl Remote {
     }
 
     /// GET_MIN_OFFSET (31).
+    ///
+    /// # Errors
+    /// The broker cannot be reached, answers with an error, or its answer has no offset.
     pub async fn min_offset(&self, addr: &str, topic: &str, q: i32) -> Result<i64, ClientError> {
         let r = self
             .client
@@ -190,16 +205,25 @@ impl Remote {
     }
 
     /// GET_MAX_OFFSET (30).
+    ///
+    /// # Errors
+    /// The broker cannot be reached, answers with an error, or its answer has no offset.
     pub async fn max_offset(&self, addr: &str, topic: &str, q: i32) -> Result<i64, ClientError> {
         self.client.max_offset(addr, topic, q).await
     }
 
     /// UPDATE_AND_CREATE_TOPIC (17).
+    ///
+    /// # Errors
+    /// The broker cannot be reached or refuses the topic.
     pub async fn create_topic(&self, addr: &str, cfg: &TopicConfig) -> Result<(), ClientError> {
         self.client.create_topic(addr, cfg).await
     }
 
     /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) with the source's config as it was read.
+    ///
+    /// # Errors
+    /// The broker cannot be reached or refuses the group.
     pub async fn create_group(
         &self,
         addr: &str,
@@ -217,6 +241,10 @@ impl Remote {
     }
 
     /// FERRO_MIRROR_APPEND (9010).
+    ///
+    /// # Errors
+    /// The broker cannot be reached or answers with an error other than the two the mirror
+    /// handles ([`Appended::Mismatch`], [`Appended::Refused`]).
     #[allow(clippy::too_many_arguments)]
     pub async fn append(
         &self,
@@ -256,6 +284,11 @@ impl Remote {
     }
 
     /// FERRO_SYNC_OFFSETS (9011).
+    ///
+    /// # Errors
+    /// The broker cannot be reached, answers with an error, or sends an answer that does not
+    /// decode. Offsets the broker refuses one by one are not errors: they are listed in
+    /// [`SyncResult`].
     pub async fn sync_offsets(
         &self,
         addr: &str,
@@ -266,7 +299,10 @@ impl Remote {
             .ferro(
                 addr,
                 rq::FERRO_SYNC_OFFSETS,
-                &serde_json::json!({"entries": entries, "skipOnlineGroups": skip_online_groups}),
+                &SyncOffsetsRequest {
+                    entries: entries.to_vec(),
+                    skip_online_groups,
+                },
             )
             .await
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::RunConfig;
 use crate::metrics::MetricsSnapshot;
 use crate::state::{StateDir, StateError};
-use crate::MirrorError;
+use crate::{MirrorError, UsageError};
 
 pub const STATUS_FILE: &str = "status.json";
 pub const FAILOVER_REQUEST: &str = "failover.request";
@@ -293,13 +293,11 @@ pub fn render_status(s: &Status) -> String {
 /// `ferromq mirror status`.
 ///
 /// # Errors
-/// No status in the state dir, or it cannot be read.
+/// [`UsageError::NoStatus`] when no mirror wrote a status into the state dir,
+/// [`MirrorError::State`] when the status file cannot be read.
 pub fn status_command(dir: &Path, output: &str) -> Result<i32, MirrorError> {
-    let s: Status = StateDir::read_json(dir, STATUS_FILE)?.ok_or_else(|| {
-        MirrorError::Usage(format!(
-            "no mirror status in {}: no mirror has run with this --state-dir",
-            dir.display()
-        ))
+    let s: Status = StateDir::read_json(dir, STATUS_FILE)?.ok_or_else(|| UsageError::NoStatus {
+        dir: dir.to_path_buf(),
     })?;
     if output == "json" {
         println!(
@@ -316,13 +314,16 @@ pub fn status_command(dir: &Path, output: &str) -> Result<i32, MirrorError> {
 /// its report; with no mirror running, reports from the saved state.
 ///
 /// # Errors
-/// No state, or the mirror did not finish in time.
+/// [`UsageError::NoState`] when the state dir holds no mirror state,
+/// [`UsageError::RequestFailover`] when the request cannot be written,
+/// [`UsageError::FailoverTimeout`] when the running mirror does not finish in time, and
+/// [`MirrorError::State`] when the state dir is corrupt or its files cannot be read.
 pub fn failover_command(dir: &Path, wait: Duration) -> Result<i32, MirrorError> {
     match StateDir::open(dir) {
         Ok((d, state)) => {
             // Nobody holds the lock: no mirror runs. Report what the last one left.
-            let state = state.ok_or_else(|| {
-                MirrorError::Usage(format!("no mirror state in {}", dir.display()))
+            let state = state.ok_or_else(|| UsageError::NoState {
+                dir: dir.to_path_buf(),
             })?;
             let status: Option<Status> = StateDir::read_json(dir, STATUS_FILE)?;
             println!(
@@ -343,8 +344,12 @@ pub fn failover_command(dir: &Path, wait: Duration) -> Result<i32, MirrorError> 
         Err(e) => return Err(e.into()),
     }
     let _ = std::fs::remove_file(dir.join(FAILOVER_REPORT));
-    std::fs::write(dir.join(FAILOVER_REQUEST), crate::now_ms().to_string())
-        .map_err(|e| MirrorError::Usage(format!("cannot write to {}: {e}", dir.display())))?;
+    std::fs::write(dir.join(FAILOVER_REQUEST), crate::now_ms().to_string()).map_err(|error| {
+        UsageError::RequestFailover {
+            dir: dir.to_path_buf(),
+            error,
+        }
+    })?;
     let deadline = Instant::now() + wait;
     loop {
         if let Some(r) = StateDir::read_json::<FailoverReport>(dir, FAILOVER_REPORT)? {
@@ -384,9 +389,7 @@ pub fn failover_command(dir: &Path, wait: Duration) -> Result<i32, MirrorError> 
             return Ok(0);
         }
         if Instant::now() > deadline {
-            return Err(MirrorError::Usage(format!(
-                "the mirror did not complete the failover within {wait:?}"
-            )));
+            return Err(UsageError::FailoverTimeout { wait }.into());
         }
         std::thread::sleep(Duration::from_millis(100));
     }

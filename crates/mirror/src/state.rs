@@ -133,6 +133,8 @@ mod entries {
         value: V,
     }
 
+    /// # Errors
+    /// Whatever the serializer reports.
     pub fn serialize<K, V, S>(map: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error>
     where
         K: Serialize,
@@ -142,6 +144,8 @@ mod entries {
         s.collect_seq(map.iter().map(|(key, value)| EntryRef { key, value }))
     }
 
+    /// # Errors
+    /// Whatever the deserializer reports, and a duplicate key.
     pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
     where
         K: Deserialize<'de> + Ord + std::fmt::Debug,
@@ -190,7 +194,7 @@ pub enum StateError {
          directory away to start over (the mirror then rebuilds its state from the target cluster)",
         path = path.display()
     )]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt { path: PathBuf, reason: DecodeError },
     /// A side file (`status.json`, `failover.json`) is not the JSON its reader expects.
     #[error("invalid JSON in {path}: {reason}", path = path.display())]
     BadJson { path: PathBuf, reason: String },
@@ -200,6 +204,44 @@ pub enum StateError {
     /// A side-file name that would escape the directory or clobber the state or lock file.
     #[error("invalid state dir file name {name:?}: {reason}")]
     InvalidName { name: String, reason: &'static str },
+}
+
+/// Why the bytes of a state file are not a valid state; shown to the operator inside
+/// [`StateError::Corrupt`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the file is empty")]
+    Empty,
+    /// No line break within the first bytes, where the header line must end.
+    #[error("no header line (no line break in the first {MAX_HEADER_LEN} bytes)")]
+    NoHeaderLine,
+    #[error("the header line is not UTF-8")]
+    HeaderNotUtf8(#[source] std::str::Utf8Error),
+    /// The header line does not have the four fields.
+    #[error("bad header {header:?}: expected \"{MAGIC} <version> <crc32> <length>\"")]
+    HeaderFields { header: String },
+    /// The header line does not start with the state file's magic word.
+    #[error("bad header {header:?}: not a ferromq mirror state file")]
+    NotAStateFile { header: String },
+    /// A state file of another (newer) version.
+    #[error("unknown version {version:?} (this build reads version {VERSION})")]
+    UnknownVersion { version: String },
+    #[error("bad header {header:?}: CRC {crc:?} is not 8 hex digits")]
+    BadCrc { header: String, crc: String },
+    #[error("bad header {header:?}: length {len:?} is not a number")]
+    BadLength { header: String, len: String },
+    /// The payload is shorter or longer than the header says.
+    #[error(
+        "the header says the payload is {expected} bytes but the file holds {actual} (truncated \
+         or appended to)"
+    )]
+    LengthMismatch { expected: u64, actual: usize },
+    /// The payload does not hash to the header's CRC32.
+    #[error("CRC mismatch: the header says {expected:08x}, the payload hashes to {actual:08x}")]
+    CrcMismatch { expected: u32, actual: u32 },
+    /// The payload is not a state, or one whose offset maps break their invariants.
+    #[error("invalid state JSON: {0}")]
+    Json(#[source] serde_json::Error),
 }
 
 impl StateError {
@@ -224,10 +266,13 @@ impl StateDir {
     /// Opens (creating if missing) and locks the state directory, and reads `state.json` if it
     /// exists (`None` for a fresh directory).
     ///
-    /// Fails with [`StateError::Locked`] when another mirror holds the directory and with
-    /// [`StateError::Corrupt`] when the state file fails any check. A leftover `state.json.tmp`
-    /// from a save interrupted by a crash is removed: the rename never happened, so
-    /// `state.json` is the last complete state.
+    /// A leftover `state.json.tmp` from a save interrupted by a crash is removed: the rename
+    /// never happened, so `state.json` is the last complete state.
+    ///
+    /// # Errors
+    /// [`StateError::Locked`] when another mirror holds the directory,
+    /// [`StateError::Corrupt`] when the state file fails any check, and [`StateError::Io`] when
+    /// the directory, the lock file or the state file cannot be created, locked or read.
     pub fn open(path: &Path) -> Result<(StateDir, Option<MirrorState>), StateError> {
         fs::create_dir_all(path).map_err(|e| StateError::io("create state dir", path, e))?;
         let lock_path = path.join(LOCK_FILE);
@@ -278,6 +323,10 @@ impl StateDir {
 
     /// Reads and validates `state.json` in `dir` without taking the lock (for status displays;
     /// the mirror itself reads it through [`StateDir::open`]). `None` when there is no state file.
+    ///
+    /// # Errors
+    /// [`StateError::Corrupt`] when the state file fails any check, [`StateError::Io`] when it
+    /// cannot be read.
     pub fn read_state(dir: &Path) -> Result<Option<MirrorState>, StateError> {
         let path = dir.join(STATE_FILE);
         let bytes = match fs::read(&path) {
@@ -291,6 +340,10 @@ impl StateDir {
     }
 
     /// Replaces `state.json` atomically and durably: once this returns, a crash leaves `s`.
+    ///
+    /// # Errors
+    /// [`StateError::Encode`] when the state cannot be encoded, [`StateError::Io`] when writing,
+    /// syncing or renaming fails (the previous `state.json` is then still in place).
     pub fn save(&self, s: &MirrorState) -> Result<(), StateError> {
         let bytes = encode(s)?;
         self.write_atomic(STATE_FILE, &bytes)
@@ -298,6 +351,10 @@ impl StateDir {
 
     /// Writes a side file (`status.json`, `failover.json`, …) as pretty JSON, atomically: readers
     /// see the old or the new content, never a partial one.
+    ///
+    /// # Errors
+    /// [`StateError::InvalidName`] for a name that is not a plain side-file name,
+    /// [`StateError::Encode`] when `v` cannot be encoded, [`StateError::Io`] when writing fails.
     pub fn write_json(&self, name: &str, v: &impl Serialize) -> Result<(), StateError> {
         check_side_name(name)?;
         let mut bytes = serde_json::to_vec_pretty(v).map_err(|e| StateError::Encode {
@@ -311,6 +368,11 @@ impl StateDir {
     /// Reads a side file written by [`StateDir::write_json`] from the state directory at `dir`,
     /// without taking the lock, so it works while a mirror runs. `None` if the file does not
     /// exist.
+    ///
+    /// # Errors
+    /// [`StateError::InvalidName`] for a name that is not a plain side-file name,
+    /// [`StateError::Io`] when the file cannot be read, [`StateError::BadJson`] when it is not
+    /// a `T`.
     pub fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, StateError> {
         check_side_name(name)?;
         let path = dir.join(name);
@@ -387,333 +449,68 @@ fn encode(s: &MirrorState) -> Result<Vec<u8>, StateError> {
     Ok(out)
 }
 
-/// Validates header, length, CRC and JSON; the error is the reason shown to the operator.
-/// Public for the fuzz targets in `fuzz/`; [`StateDir::read_state`] reads a file with it.
-pub fn decode(bytes: &[u8]) -> Result<MirrorState, String> {
+/// Validates header, length, CRC and JSON. Public for the fuzz targets in `fuzz/`;
+/// [`StateDir::read_state`] reads a file with it.
+///
+/// # Errors
+/// A [`DecodeError`] saying which check failed (its message is the reason shown to the
+/// operator).
+pub fn decode(bytes: &[u8]) -> Result<MirrorState, DecodeError> {
     if bytes.is_empty() {
-        return Err("the file is empty".into());
+        return Err(DecodeError::Empty);
     }
     let newline = bytes
         .iter()
         .take(MAX_HEADER_LEN)
         .position(|&b| b == b'\n')
-        .ok_or_else(|| {
-            format!("no header line (no line break in the first {MAX_HEADER_LEN} bytes)")
-        })?;
-    let header = std::str::from_utf8(&bytes[..newline])
-        .map_err(|_| "the header line is not UTF-8".to_string())?;
+        .ok_or(DecodeError::NoHeaderLine)?;
+    let header = std::str::from_utf8(&bytes[..newline]).map_err(DecodeError::HeaderNotUtf8)?;
     let payload = &bytes[newline + 1..];
     let fields: Vec<&str> = header.split(' ').collect();
     let [magic, version, crc, len] = fields[..] else {
-        return Err(format!(
-            "bad header {header:?}: expected \"{MAGIC} <version> <crc32> <length>\""
-        ));
+        return Err(DecodeError::HeaderFields {
+            header: header.to_string(),
+        });
     };
     if magic != MAGIC {
-        return Err(format!(
-            "bad header {header:?}: not a ferromq mirror state file"
-        ));
+        return Err(DecodeError::NotAStateFile {
+            header: header.to_string(),
+        });
     }
     if version != VERSION.to_string() {
-        return Err(format!(
-            "unknown version {version:?} (this build reads version {VERSION})"
-        ));
+        return Err(DecodeError::UnknownVersion {
+            version: version.to_string(),
+        });
     }
     let crc = (crc.len() == 8 && crc.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| u32::from_str_radix(crc, 16).ok())
         .flatten()
-        .ok_or_else(|| format!("bad header {header:?}: CRC {crc:?} is not 8 hex digits"))?;
+        .ok_or_else(|| DecodeError::BadCrc {
+            header: header.to_string(),
+            crc: crc.to_string(),
+        })?;
     let len = (!len.is_empty() && len.bytes().all(|b| b.is_ascii_digit()))
         .then(|| len.parse::<u64>().ok())
         .flatten()
-        .ok_or_else(|| format!("bad header {header:?}: length {len:?} is not a number"))?;
+        .ok_or_else(|| DecodeError::BadLength {
+            header: header.to_string(),
+            len: len.to_string(),
+        })?;
     if payload.len() as u64 != len {
-        return Err(format!(
-            "the header says the payload is {len} bytes but the file holds {} (truncated or \
-             appended to)",
-            payload.len()
-        ));
+        return Err(DecodeError::LengthMismatch {
+            expected: len,
+            actual: payload.len(),
+        });
     }
     let actual = crc32fast::hash(payload);
     if actual != crc {
-        return Err(format!(
-            "CRC mismatch: the header says {crc:08x}, the payload hashes to {actual:08x}"
-        ));
+        return Err(DecodeError::CrcMismatch {
+            expected: crc,
+            actual,
+        });
     }
-    serde_json::from_slice(payload).map_err(|e| format!("invalid state JSON: {e}"))
+    serde_json::from_slice(payload).map_err(DecodeError::Json)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(topic: &str, queue_id: i32) -> QueueKey {
-        QueueKey {
-            topic: topic.into(),
-            broker: "broker-a".into(),
-            queue_id,
-        }
-    }
-
-    fn sample() -> MirrorState {
-        let mut map = QueueMap::starting_at(100, 500);
-        map.record_run(100, 500, 10).unwrap();
-        map.record_run(115, 520, 5).unwrap();
-        let mut s = MirrorState {
-            source_namesrv: "src:9876".into(),
-            target_namesrv: "tgt:9876".into(),
-            failed_over_at: Some(1_700_000_000_000),
-            ..Default::default()
-        };
-        s.queues.insert(
-            key("orders", 0),
-            QueueState {
-                target_broker: "broker-b".into(),
-                map,
-                error: None,
-                aliases: QueueMap::starting_at(0, 0),
-            },
-        );
-        s.queues.insert(
-            key("orders \"quoted\"\n", 1),
-            QueueState {
-                target_broker: "broker-b".into(),
-                map: QueueMap::default(),
-                error: Some("topic missing on target".into()),
-                aliases: QueueMap::default(),
-            },
-        );
-        s.applied.insert(
-            GroupQueueKey {
-                group: "g1".into(),
-                queue: key("orders", 0),
-            },
-            Applied { src: 112, tgt: 520 },
-        );
-        s
-    }
-
-    fn corrupt_reason(dir: &Path) -> String {
-        match StateDir::open(dir) {
-            Err(StateError::Corrupt { path, reason }) => {
-                assert_eq!(path, dir.join(STATE_FILE));
-                reason
-            }
-            other => panic!("expected Corrupt, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn fresh_dir_has_no_state_and_is_created() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("a/b");
-        let (sd, state) = StateDir::open(&dir).unwrap();
-        assert!(state.is_none());
-        assert_eq!(sd.path(), dir);
-        assert!(dir.join(LOCK_FILE).exists());
-    }
-
-    #[test]
-    fn round_trip() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = sample();
-        {
-            let (sd, _) = StateDir::open(tmp.path()).unwrap();
-            sd.save(&MirrorState::default()).unwrap();
-            sd.save(&s).unwrap();
-            assert!(!tmp.path().join("state.json.tmp").exists());
-        }
-        let (_sd, back) = StateDir::open(tmp.path()).unwrap();
-        assert_eq!(back, Some(s.clone()));
-        assert_eq!(StateDir::read_state(tmp.path()).unwrap(), Some(s));
-
-        let text = fs::read_to_string(tmp.path().join(STATE_FILE)).unwrap();
-        let header = text.lines().next().unwrap();
-        assert!(header.starts_with("ferromq-mirror-state 1 "), "{header}");
-    }
-
-    #[test]
-    fn leftover_tmp_is_removed() {
-        let tmp = tempfile::tempdir().unwrap();
-        {
-            let (sd, _) = StateDir::open(tmp.path()).unwrap();
-            sd.save(&sample()).unwrap();
-        }
-        fs::write(tmp.path().join("state.json.tmp"), b"half a write").unwrap();
-        let (_sd, state) = StateDir::open(tmp.path()).unwrap();
-        assert_eq!(state, Some(sample()));
-        assert!(!tmp.path().join("state.json.tmp").exists());
-    }
-
-    /// Writes a valid state file, lets `f` damage it, and returns the reason `open` gives.
-    fn damaged(f: impl FnOnce(Vec<u8>) -> Vec<u8>) -> String {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join(STATE_FILE);
-        fs::write(&path, f(encode(&sample()).unwrap())).unwrap();
-        corrupt_reason(tmp.path())
-    }
-
-    #[test]
-    fn corrupt_crc() {
-        let reason = damaged(|mut b| {
-            // Flip a payload byte, keeping the length.
-            let last = b.len() - 2;
-            b[last] ^= 0x01;
-            b
-        });
-        assert!(reason.contains("CRC mismatch"), "{reason}");
-    }
-
-    #[test]
-    fn truncated() {
-        let reason = damaged(|mut b| {
-            b.truncate(b.len() - 10);
-            b
-        });
-        assert!(reason.contains("truncated"), "{reason}");
-        let reason = damaged(|b| b[..20].to_vec());
-        assert!(reason.contains("no header line"), "{reason}");
-        let reason = damaged(|_| Vec::new());
-        assert!(reason.contains("empty"), "{reason}");
-    }
-
-    #[test]
-    fn garbage() {
-        let reason = damaged(|_| (0..=255u8).cycle().take(4000).collect());
-        assert!(reason.contains("header"), "{reason}");
-        let reason = damaged(|_| b"{\"source_namesrv\": \"x\"}\n".to_vec());
-        assert!(reason.contains("bad header"), "{reason}");
-        let reason = damaged(|_| b"ferromq-mirror-state 1 zzzzzzzz 2\n{}".to_vec());
-        assert!(reason.contains("CRC"), "{reason}");
-        let reason = damaged(|_| b"ferromq-mirror-state 1 00000000 -2\n{}".to_vec());
-        assert!(reason.contains("length"), "{reason}");
-        // A valid frame around a payload that is not a state.
-        let payload = b"[1,2,3]";
-        let frame = format!(
-            "ferromq-mirror-state 1 {:08x} {}\n",
-            crc32fast::hash(payload),
-            payload.len()
-        );
-        let reason = damaged(|_| [frame.as_bytes(), payload].concat());
-        assert!(reason.contains("invalid state JSON"), "{reason}");
-        // A valid frame around a state whose offset map breaks its invariants.
-        let payload = br#"{"source_namesrv":"","target_namesrv":"","queues":[{"key":{"topic":"t","broker":"b","queue_id":0},"value":{"target_broker":"b","map":{"segments":[{"src":0,"tgt":0,"len":5}],"src_next":3,"tgt_next":5},"error":null}}],"applied":[],"failed_over_at":null}"#;
-        let frame = format!(
-            "ferromq-mirror-state 1 {:08x} {}\n",
-            crc32fast::hash(payload),
-            payload.len()
-        );
-        let reason = damaged(|_| [frame.as_bytes(), payload].concat());
-        assert!(reason.contains("invalid offset map"), "{reason}");
-    }
-
-    #[test]
-    fn duplicate_entries_are_corrupt() {
-        let k = r#"{"key":{"topic":"t","broker":"b","queue_id":0},"value":{"target_broker":"b","map":{"segments":[],"src_next":null,"tgt_next":null},"error":null}}"#;
-        let payload = format!(
-            r#"{{"source_namesrv":"","target_namesrv":"","queues":[{k},{k}],"applied":[],"failed_over_at":null}}"#
-        );
-        let frame = format!(
-            "ferromq-mirror-state 1 {:08x} {}\n",
-            crc32fast::hash(payload.as_bytes()),
-            payload.len()
-        );
-        let reason = damaged(|_| [frame.as_bytes(), payload.as_bytes()].concat());
-        assert!(reason.contains("duplicate entry"), "{reason}");
-    }
-
-    proptest::proptest! {
-        /// Bad bytes are an error, never a panic: random files, and valid files with one byte
-        /// changed or cut short.
-        #[test]
-        fn decode_never_panics(
-            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
-            pos in 0usize..10_000,
-            byte in proptest::prelude::any::<u8>(),
-        ) {
-            let _ = decode(&junk);
-            let mut framed = b"ferromq-mirror-state 1 00000000 5\n".to_vec();
-            framed.extend_from_slice(&junk);
-            let _ = decode(&framed);
-            let good = encode(&sample()).unwrap();
-            let mut flipped = good.clone();
-            let i = pos % flipped.len();
-            flipped[i] = byte;
-            // A changed byte is caught, or (e.g. a CRC digit in upper case) means the same.
-            if let Ok(state) = decode(&flipped) {
-                proptest::prop_assert_eq!(state, sample());
-            }
-            proptest::prop_assert!(decode(&good[..i]).is_err());
-        }
-    }
-
-    #[test]
-    fn wrong_version() {
-        let reason = damaged(|b| {
-            let s = String::from_utf8(b).unwrap();
-            s.replacen("ferromq-mirror-state 1 ", "ferromq-mirror-state 2 ", 1)
-                .into_bytes()
-        });
-        assert!(reason.contains("unknown version \"2\""), "{reason}");
-    }
-
-    #[test]
-    fn corrupt_message_tells_the_operator_what_to_do() {
-        let tmp = tempfile::tempdir().unwrap();
-        fs::write(tmp.path().join(STATE_FILE), b"nonsense\n").unwrap();
-        let msg = StateDir::open(tmp.path()).unwrap_err().to_string();
-        assert!(msg.contains("is corrupt"), "{msg}");
-        assert!(msg.contains("refuses to start"), "{msg}");
-        assert!(msg.contains("restore"), "{msg}");
-        assert!(msg.contains("move the state directory away"), "{msg}");
-    }
-
-    #[test]
-    fn second_open_is_locked_until_the_first_is_dropped() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (first, _) = StateDir::open(tmp.path()).unwrap();
-        match StateDir::open(tmp.path()) {
-            Err(e @ StateError::Locked { .. }) => {
-                let msg = e.to_string();
-                assert!(msg.contains("another mirror uses this state dir"), "{msg}");
-                assert!(
-                    msg.contains(&format!("pid {}", std::process::id())),
-                    "{msg}"
-                );
-            }
-            other => panic!("expected Locked, got {other:?}"),
-        }
-        drop(first);
-        let (_second, _) = StateDir::open(tmp.path()).unwrap();
-    }
-
-    #[test]
-    fn side_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (sd, _) = StateDir::open(tmp.path()).unwrap();
-        assert_eq!(
-            StateDir::read_json::<serde_json::Value>(tmp.path(), "status.json").unwrap(),
-            None
-        );
-        let v = serde_json::json!({"queues": 3, "note": "ok"});
-        sd.write_json("status.json", &v).unwrap();
-        // Readable without the lock while the directory is held.
-        let back: Option<serde_json::Value> =
-            StateDir::read_json(tmp.path(), "status.json").unwrap();
-        assert_eq!(back, Some(v));
-        assert!(!tmp.path().join("status.json.tmp").exists());
-
-        fs::write(tmp.path().join("failover.json"), b"{not json").unwrap();
-        assert!(matches!(
-            StateDir::read_json::<serde_json::Value>(tmp.path(), "failover.json"),
-            Err(StateError::BadJson { .. })
-        ));
-
-        for bad in ["", "..", "a/b", "state.json", "LOCK", "x.tmp"] {
-            assert!(
-                matches!(sd.write_json(bad, &1), Err(StateError::InvalidName { .. })),
-                "{bad}"
-            );
-        }
-    }
-}
+mod tests;
