@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the two real RocketMQ clients that ferromq's compatibility tests drive:
+# Installs the real RocketMQ clients that ferromq's compatibility tests drive:
 #
 #   compat/.venv          PyPI rocketmq==0.4.4 (ctypes wrapper around the Apache rocketmq-client-cpp,
 #                         bundled librocketmq.so; x86_64 Linux only)
 #   compat/node_modules   npm ali-ons@3.12.0 (pure JavaScript), pinned in compat/package.json
+#   compat/java/target/V  the Apache RocketMQ Java client (Remoting) and mqadmin V = 4.9.8 and 5.5.0
+#                         (Maven Central), with ferromq's drivers compiled against each
 #
 # Idempotent: each half writes a stamp file when it has been installed and verified, and is skipped
 # while the stamp matches.  Remove compat/.venv or compat/node_modules (or pass --force) to reinstall.
@@ -21,6 +23,10 @@ ONS_VERSION="3.12.0"
 PYTHON="${PYTHON:-python3}"
 NODE="${NODE:-node}"
 NPM="${NPM:-npm}"
+JAVA="${JAVA:-java}"
+MVN="${MVN:-mvn}"
+# The Java client lines the tests drive (compat/java builds one classpath per version).
+JAVA_CLIENT_VERSIONS=(4.9.8 5.5.0)
 FORCE=0
 
 for arg in "$@"; do
@@ -113,6 +119,36 @@ setup_node() {
   log "node client ready: $nm/ali-ons ($got)"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Java: the Apache RocketMQ Java client (Remoting) and mqadmin, both lines, from Maven Central
+# ---------------------------------------------------------------------------------------------
+setup_java() {
+  local dir="$COMPAT_DIR/java"
+  command -v "$JAVA" >/dev/null 2>&1 || die "'$JAVA' not found; install Java 17 (or set JAVA=...)"
+  command -v "$MVN" >/dev/null 2>&1 || die "'$MVN' not found; install Maven (or set MVN=...)"
+  local src_sum
+  src_sum="$(cat "$dir/pom.xml" "$dir"/src/main/java/ferromq/compat/*.java | cksum | cut -d' ' -f1)"
+  local v
+  for v in "${JAVA_CLIENT_VERSIONS[@]}"; do
+    local out="$dir/target/$v"
+    local stamp="$out/.ferromq-compat-stamp"
+    local want="rocketmq-client@$v src=$src_sum"
+    if [[ $FORCE == 0 && -f "$out/classpath.txt" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+      log "java client $v already built"
+      continue
+    fi
+    log "building the java drivers against rocketmq-client $v (Maven Central)"
+    rm -f "$stamp"
+    (cd "$dir" && "$MVN" -q -B compile -Drocketmq.version="$v" >&2) \
+      || die "mvn compile failed for rocketmq-client $v (is Maven Central reachable?)"
+    [[ -d "$out/classes/ferromq/compat" && -s "$out/classpath.txt" ]] \
+      || die "the java build for $v left no classes or classpath in $out"
+    printf '%s' "$want" >"$stamp"
+    log "java client ready: $out"
+  done
+}
+
 setup_python
 setup_node
+setup_java
 log "done"

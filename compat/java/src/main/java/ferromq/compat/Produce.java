@@ -1,0 +1,175 @@
+package ferromq.compat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.MessageQueueSelector;
+import org.apache.rocketmq.client.producer.SendCallback;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.common.message.Message;
+
+/**
+ * {@code produce --topic T --group G --count N [--mode sync|async|oneway|batch] [--tags A,B]
+ * [--keys-prefix K] [--body-prefix msg-] [--delay-level L] [--props k=v;k2=v2]
+ * [--order-key-count K] [--namespace NS] [--send-timeout-ms MS] [--batch-size 16]}.
+ * One {@code sent} line per message (oneway: no result), then {@code done}.
+ */
+final class Produce {
+    private Produce() {}
+
+    static int run(String namesrv, double timeout, Args a) throws Exception {
+        String topic = a.req("topic");
+        String group = a.req("group");
+        int count = a.getInt("count", 1);
+        String mode = a.get("mode", "sync");
+        String[] tags = a.get("tags", "").isEmpty() ? new String[0] : a.get("tags", "").split(",");
+        String keysPrefix = a.get("keys-prefix", null);
+        String bodyPrefix = a.get("body-prefix", "msg-");
+        int delayLevel = a.getInt("delay-level", 0);
+        String props = a.get("props", "");
+        int orderKeys = a.getInt("order-key-count", 0);
+        String namespace = a.get("namespace", null);
+        int sendTimeout = a.getInt("send-timeout-ms", 3000);
+        int batchSize = a.getInt("batch-size", 16);
+        a.done();
+
+        DefaultMQProducer p = new DefaultMQProducer(group);
+        p.setNamesrvAddr(namesrv);
+        if (namespace != null) {
+            p.setNamespace(namespace);
+        }
+        p.setSendMsgTimeout(sendTimeout);
+        p.setInstanceName("java-producer-" + ProcessHandle.current().pid());
+        p.start();
+        long t0 = System.currentTimeMillis();
+        AtomicInteger ok = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        try {
+            List<Message> msgs = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                Message m = new Message(topic, (bodyPrefix + i).getBytes(StandardCharsets.UTF_8));
+                if (tags.length > 0) {
+                    m.setTags(tags[i % tags.length]);
+                }
+                if (keysPrefix != null) {
+                    m.setKeys(keysPrefix + i);
+                }
+                if (delayLevel > 0) {
+                    m.setDelayTimeLevel(delayLevel);
+                }
+                for (String kv : props.split(";")) {
+                    int eq = kv.indexOf('=');
+                    if (eq > 0) {
+                        m.putUserProperty(kv.substring(0, eq), kv.substring(eq + 1));
+                    }
+                }
+                msgs.add(m);
+            }
+            switch (mode) {
+                case "sync" -> {
+                    for (int i = 0; i < count; i++) {
+                        SendResult r;
+                        if (orderKeys > 0) {
+                            int key = i % orderKeys;
+                            MessageQueueSelector byKey = (mqs, msg, arg) ->
+                                    mqs.get(Math.floorMod((Integer) arg, mqs.size()));
+                            r = p.send(msgs.get(i), byKey, key);
+                        } else {
+                            r = p.send(msgs.get(i));
+                        }
+                        sent(i, r, ok, failed);
+                    }
+                }
+                case "async" -> {
+                    CountDownLatch done = new CountDownLatch(count);
+                    for (int i = 0; i < count; i++) {
+                        final int n = i;
+                        p.send(msgs.get(i), new SendCallback() {
+                            @Override
+                            public void onSuccess(SendResult r) {
+                                sent(n, r, ok, failed);
+                                done.countDown();
+                            }
+
+                            @Override
+                            public void onException(Throwable e) {
+                                var ev = Out.event("send_error");
+                                ev.put("i", n);
+                                ev.put("error", e.toString());
+                                Out.emit(ev);
+                                failed.incrementAndGet();
+                                done.countDown();
+                            }
+                        });
+                    }
+                    if (!done.await((long) (timeout * 1000), TimeUnit.MILLISECONDS)) {
+                        Out.log("ERROR: async sends did not all complete within --timeout");
+                        return Main.EXIT_FAIL;
+                    }
+                }
+                case "oneway" -> {
+                    for (int i = 0; i < count; i++) {
+                        p.sendOneway(msgs.get(i));
+                        var ev = Out.event("sent");
+                        ev.put("i", i);
+                        ev.put("status", "ONEWAY");
+                        Out.emit(ev);
+                        ok.incrementAndGet();
+                    }
+                }
+                case "batch" -> {
+                    for (int from = 0; from < count; from += batchSize) {
+                        List<Message> batch = msgs.subList(from, Math.min(count, from + batchSize));
+                        SendResult r = p.send(batch);
+                        for (int i = 0; i < batch.size(); i++) {
+                            var ev = Out.event("sent");
+                            ev.put("i", from + i);
+                            ev.put("status", r.getSendStatus().name());
+                            ev.put("queueId", r.getMessageQueue().getQueueId());
+                            ev.put("queueOffset", r.getQueueOffset() + i);
+                            ev.put("batchMsgIds", r.getMsgId());
+                            Out.emit(ev);
+                        }
+                        if (r.getSendStatus() == SendStatus.SEND_OK) {
+                            ok.addAndGet(batch.size());
+                        } else {
+                            failed.addAndGet(batch.size());
+                        }
+                    }
+                }
+                default -> throw new IllegalArgumentException("--mode sync|async|oneway|batch");
+            }
+        } finally {
+            p.shutdown();
+        }
+        var done = Out.event("done");
+        done.put("sent", ok.get());
+        done.put("failed", failed.get());
+        done.put("elapsedMs", System.currentTimeMillis() - t0);
+        Out.emit(done);
+        return failed.get() == 0 && ok.get() == count ? Main.EXIT_OK : Main.EXIT_FAIL;
+    }
+
+    private static void sent(int i, SendResult r, AtomicInteger ok, AtomicInteger failed) {
+        var ev = Out.event("sent");
+        ev.put("i", i);
+        ev.put("msgId", r.getMsgId());
+        ev.put("offsetMsgId", r.getOffsetMsgId());
+        ev.put("status", r.getSendStatus().name());
+        ev.put("topic", r.getMessageQueue().getTopic());
+        ev.put("brokerName", r.getMessageQueue().getBrokerName());
+        ev.put("queueId", r.getMessageQueue().getQueueId());
+        ev.put("queueOffset", r.getQueueOffset());
+        Out.emit(ev);
+        if (r.getSendStatus() == SendStatus.SEND_OK) {
+            ok.incrementAndGet();
+        } else {
+            failed.incrementAndGet();
+        }
+    }
+}
