@@ -64,8 +64,13 @@ pub fn find_property<'a>(props: &'a str, key: &str) -> Option<&'a str> {
         })
 }
 
-/// Appends one property to an encoded properties string.
+/// Appends one property to an encoded properties string. Java clients since 4.9 end the string
+/// without a separator after the last value; one is added first then, or the last value would
+/// run into the new key.
 pub fn push_property(props: &mut String, key: &str, value: &str) {
+    if !props.is_empty() && !props.ends_with(PROPERTY) {
+        props.push(PROPERTY);
+    }
     props.push_str(key);
     props.push(NAME_VALUE);
     props.push_str(value);
@@ -87,6 +92,18 @@ pub fn encode_properties<'a>(props: impl IntoIterator<Item = (&'a String, &'a St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_after_a_string_without_a_trailing_separator() {
+        // As the Java client 4.9.8 sends them: no separator after the last value.
+        let mut p = format!("KEYS{NAME_VALUE}k4{PROPERTY}TAGS{NAME_VALUE}A");
+        push_property(&mut p, "CLUSTER", "DefaultCluster");
+        assert_eq!(find_property(&p, "TAGS"), Some("A"));
+        assert_eq!(find_property(&p, "CLUSTER"), Some("DefaultCluster"));
+        let mut q = String::new();
+        push_property(&mut q, "A", "1");
+        assert_eq!(q, format!("A{NAME_VALUE}1{PROPERTY}"));
+    }
 
     #[test]
     fn round_trip_and_skips_garbage() {
