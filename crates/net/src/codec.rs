@@ -1,4 +1,10 @@
 //! [`RemotingCodec`]: length-prefixed frames with a size limit checked before buffering.
+//!
+//! Decoding does not copy: a complete frame is split off the read buffer
+//! (`split_to(..).freeze()`) and the command's body is a slice of it. Encoding copies: the
+//! header and the body are written into the `BytesMut` that `FramedWrite` flushes to the
+//! socket, one `memcpy` of the body per frame. Avoiding that copy would take a vectored write
+//! of header and body in the connection's write loop, not a codec change.
 
 use bytes::{Buf, BufMut, BytesMut};
 use ferromq_protocol::{decode_frame, encode_frame_header, ProtocolError, RemotingCommand};

@@ -14,7 +14,9 @@ pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// Decodes a frame whose 4-byte length prefix has already been stripped.
 ///
-/// The body is a zero-copy slice of `frame`.
+/// The body is a zero-copy slice of `frame` (it shares, and keeps alive, `frame`'s buffer).
+/// `ferromq_net`'s codec hands in a frame split off its read buffer without copying, so an
+/// incoming body is never copied on its way to a handler.
 ///
 /// # Errors
 /// Any length that does not fit, an unknown serialize type, or a malformed header.
@@ -41,9 +43,12 @@ pub fn decode_frame(mut frame: Bytes) -> Result<RemotingCommand, ProtocolError> 
     Ok(cmd)
 }
 
-/// Writes the length prefix, the header-length word and the header of `cmd` into `out`.
-/// The body (`cmd.body`) is *not* copied: the caller writes it after these bytes, so large
-/// bodies go to the socket without another copy.
+/// Writes the length prefix, the header-length word and the header of `cmd` into `out`, but
+/// not the body (`cmd.body`): the caller writes it right after these bytes, however it likes.
+/// `ferromq_net`'s codec copies it into the connection's write buffer (one `memcpy` per
+/// frame, which lets a burst of frames go out in one write); [`encode_frame`] copies it into
+/// the returned buffer. A writer that must not copy large bodies can send these bytes and the
+/// body with one vectored write instead.
 ///
 /// The header uses `cmd.serialize_type`, falling back to JSON when a binary header cannot
 /// carry the code.

@@ -58,6 +58,10 @@ pub(crate) struct CheckpointFile {
 }
 
 impl CheckpointFile {
+    /// Opens (creating if missing) the `checkpoint` file under `root`.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the file cannot be opened or created.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         let path = path(root);
         let file = OpenOptions::new()
@@ -71,6 +75,10 @@ impl CheckpointFile {
     }
 
     /// Writes and fdatasyncs.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the write or the fdatasync fails (a torn checkpoint is caught by
+    /// its CRC at the next open).
     pub fn write(&self, c: Checkpoint) -> Result<(), StoreError> {
         let mut b = [0u8; LEN];
         b[..8].copy_from_slice(MAGIC);

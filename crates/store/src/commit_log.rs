@@ -66,6 +66,10 @@ impl CommitLog {
     }
 
     /// Creates the segment starting at `start` and appends it. Only the writer calls this.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the segment file cannot be created or its blocks reserved (a full
+    /// disk); nothing is appended to the list then.
     pub fn roll(&self, start: i64) -> Result<Arc<Segment>, StoreError> {
         let seg = Arc::new(Segment::create(&self.dir, start, self.segment_size)?);
         self.segments.write().push(seg.clone());
@@ -94,6 +98,10 @@ impl CommitLog {
     }
 
     /// Deletes the first `n` segments (never the last one); returns how many went.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when a segment file cannot be deleted (the segments are already
+    /// forgotten by then).
     pub fn remove_front(&self, n: usize) -> Result<usize, StoreError> {
         let removed: Vec<Arc<Segment>> = {
             let mut segs = self.segments.write();
@@ -110,10 +118,9 @@ impl CommitLog {
     /// One whole record at `offset` below the written end, checked for a plausible header.
     pub fn with_record<R>(&self, offset: i64, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let seg = self.segment_for(offset)?;
-        let rec = seg.record_at(offset, None)?;
-        if offset.checked_add(rec.len() as i64)? > self.written() {
-            return None;
-        }
+        // The published end is read before the record: every byte below it is written and
+        // stays as it is (appends only write above it).
+        let rec = seg.record_at(offset, None, self.written())?;
         Some(f(rec))
     }
 }
@@ -139,6 +146,6 @@ impl SegmentCursor {
         if !self.seg.as_ref().is_some_and(|s| s.contains(offset)) {
             self.seg = log.segment_for(offset);
         }
-        self.seg.as_ref()?.record_at(offset, Some(size))
+        self.seg.as_ref()?.record_at(offset, Some(size), written)
     }
 }

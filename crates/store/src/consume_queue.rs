@@ -67,6 +67,10 @@ impl ConsumeQueue {
 
     /// Loads the files in `dir`. Returns the queue and whether it needed repair (a file of the
     /// wrong length, a missing file in the sequence, or no files at all).
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the directory cannot be listed or a file cannot be opened,
+    /// resized or mapped.
     pub fn load(
         dir: PathBuf,
         topic: String,
@@ -99,10 +103,13 @@ impl ConsumeQueue {
             tracing::warn!(topic = %cq.topic, queue_id, "consume queue has missing files; will rebuild");
             damaged = true;
         }
+        // SAFETY: the files were opened just above and are only in this local map: the queue is
+        // not in a `QueueTable` yet, so no writer or reader can reach them while this reads.
+        #[allow(unsafe_code)]
         let max = files
             .iter()
             .next_back()
-            .map_or(0, |(&k, f)| last_used(k, epf, f.bytes()));
+            .map_or(0, |(&k, f)| last_used(k, epf, unsafe { f.bytes() }));
         if files
             .iter()
             .next_back()
@@ -163,6 +170,10 @@ impl ConsumeQueue {
     }
 
     /// Writes `entries` (whole 20-byte units) starting at entry `start`, without moving max.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidRecord`] for a negative `start`; [`StoreError::Io`] when a file
+    /// cannot be created or written (a full disk); entries before the failing one may be written.
     pub fn write_at(&self, start: i64, mut entries: &[u8]) -> Result<(), StoreError> {
         let mut idx =
             u64::try_from(start).map_err(|_| StoreError::InvalidRecord("negative queue offset"))?;
@@ -180,6 +191,10 @@ impl ConsumeQueue {
 
     /// Makes sure the files for entries `[start, start + n)` exist, creating them if needed, so
     /// that an append learns of a full disk before it writes anything.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidRecord`] for a negative `start` or `n`; [`StoreError::Io`] when a
+    /// file cannot be created (a full disk).
     pub fn prepare(&self, start: i64, n: i64) -> Result<(), StoreError> {
         let (Ok(first), Ok(n)) = (u64::try_from(start), u64::try_from(n)) else {
             return Err(StoreError::InvalidRecord("negative queue offset"));
@@ -213,6 +228,9 @@ impl ConsumeQueue {
     }
 
     /// Appends entries at the current max and publishes the new max.
+    ///
+    /// # Errors
+    /// As [`write_at`](Self::write_at); max does not move then.
     pub fn append(&self, entries: &[u8]) -> Result<(), StoreError> {
         let start = self.max();
         self.write_at(start, entries)?;
@@ -222,6 +240,9 @@ impl ConsumeQueue {
     }
 
     /// Sets max to `new_max` (recovery), zeroing entries from `new_max` to the old max.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when an entry cannot be zeroed; max does not move then.
     pub fn truncate(&self, new_max: i64) -> Result<(), StoreError> {
         let old = self.max();
         let zero = [0u8; CQ_UNIT];
@@ -240,6 +261,9 @@ impl ConsumeQueue {
     }
 
     /// fdatasyncs dirty files; returns how many were synced.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] from the first fdatasync that fails (that file stays dirty).
     pub fn flush(&self) -> Result<u64, StoreError> {
         let files: Vec<Arc<MappedFile>> = self.files.read().values().cloned().collect();
         let mut n = 0;
@@ -259,6 +283,9 @@ impl ConsumeQueue {
     }
 
     /// Deletes files whose entries are all below `min`, never the newest file.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when a file cannot be deleted (the files are already forgotten by then).
     pub fn delete_files_below(&self, min: i64) -> Result<usize, StoreError> {
         let doomed: Vec<Arc<MappedFile>> = {
             let mut files = self.files.write();

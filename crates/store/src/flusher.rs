@@ -84,6 +84,10 @@ impl FlushCtl {
     }
 }
 
+/// Starts the flusher thread.
+///
+/// # Errors
+/// The OS error when the thread cannot be spawned.
 pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("ferromq-store-flush".into())
@@ -130,6 +134,10 @@ fn run(shared: &Shared) {
 }
 
 /// fdatasyncs the commit log up to the written end and publishes it.
+///
+/// # Errors
+/// [`StoreError::Io`] when an fdatasync fails; the store is then poisoned and waiting puts
+/// learn of it through the flush state.
 pub(crate) fn flush_log(shared: &Shared) -> Result<(), StoreError> {
     let _round = shared.flush.round.lock();
     let from = shared.flush.flushed();
@@ -153,6 +161,10 @@ pub(crate) fn flush_log(shared: &Shared) -> Result<(), StoreError> {
 }
 
 /// fdatasyncs dirty consume-queue files, then records the checkpoint.
+///
+/// # Errors
+/// [`StoreError::Io`] when a consume-queue fdatasync or the checkpoint write fails; the
+/// checkpoint is then not advanced.
 pub(crate) fn flush_queues(shared: &Shared) -> Result<(), StoreError> {
     let _round = shared.flush.round.lock();
     let dispatched = shared.dispatched.load(Ordering::Acquire);

@@ -90,6 +90,9 @@ pub(crate) mod faults {
     }
 
     /// How much of a `len`-byte pwrite goes through; `Err` after writing that much.
+    ///
+    /// # Errors
+    /// How many bytes fit, when the budget does not cover `len`.
     pub fn pwrite_allowed(len: usize) -> Result<(), usize> {
         PWRITE_BUDGET.with(|b| match b.get() {
             None => Ok(()),
@@ -135,6 +138,7 @@ fn map(file: &File, path: &Path) -> Result<MmapRaw, StoreError> {
 }
 
 /// Reserves the blocks of `[0, len)`.
+#[allow(unsafe_code)]
 fn reserve(file: &File, len: u64) -> std::io::Result<()> {
     let len =
         libc::off_t::try_from(len).map_err(|_| std::io::Error::from_raw_os_error(libc::EFBIG))?;
@@ -199,6 +203,10 @@ impl MappedFile {
     /// Opens an existing file; if its length is not `len` it is resized (returns `true`). A file
     /// whose blocks cannot all be reserved (a full disk) is opened anyway and written with
     /// `pwrite`.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the file cannot be opened, resized or mapped;
+    /// [`StoreError::Corrupt`] for an empty file when no length is given.
     pub fn open(path: &Path, len: Option<u64>) -> Result<(Self, bool), StoreError> {
         let file = OpenOptions::new()
             .read(true)
@@ -251,17 +259,33 @@ impl MappedFile {
         self.mapped_writes
     }
 
-    /// The whole mapping. Only for recovery and opening, before any write through this file
-    /// can run concurrently; readers on the serving path use [`slice`](Self::slice).
-    pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is valid for its length while `self` lives; the file never shrinks
-        // under it (recovery shrinks through `cut`, which consumes `self`). Bytes in it may change
-        // while it is read: readers only look at ranges whose writes completed before they were
-        // published (Release/Acquire on the offsets), and validate whatever they read.
+    /// The whole mapping, for recovery (opening the store), which scans files from their start
+    /// without knowing where valid data ends. Readers of a live store use
+    /// [`slice`](Self::slice) on ranges below a published end instead.
+    ///
+    /// # Safety
+    /// No write to this file may run while the returned slice lives: not through this
+    /// `MappedFile` ([`write_at`](Self::write_at), [`zero`](Self::zero)), nor through another
+    /// handle to the file. A `&[u8]` promises that its bytes do not change; a concurrent
+    /// `memcpy` into the mapping or `pwrite` to the file would break that promise (a data
+    /// race). In practice: call it only while the store is being opened, before the file is
+    /// reachable from the writer, the flusher or any reader.
+    #[allow(unsafe_code)]
+    pub unsafe fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is valid for its length while `self` lives, and the file never
+        // shrinks under it (only `cut` shrinks it, and `cut` consumes `self`). The caller
+        // guarantees that nothing writes to the file while the slice lives.
         unsafe { std::slice::from_raw_parts(self.map.as_ptr(), self.map.len()) }
     }
 
     /// `n` bytes at `pos`, or `None` if that runs past the file.
+    ///
+    /// Borrows only `[pos, pos + n)`, so the writer may keep appending elsewhere in the file.
+    /// Callers ask only for ranges that no write touches while the slice lives: below a
+    /// published end (the commit log's written offset, a consume queue's max offset), which
+    /// is only ever published after the bytes under it were written and which no later write
+    /// goes below; or any range during recovery, before anything writes.
+    #[allow(unsafe_code)]
     pub fn slice(&self, pos: u64, n: usize) -> Option<&[u8]> {
         let start = usize::try_from(pos).ok()?;
         let end = start.checked_add(n)?;
@@ -278,7 +302,9 @@ impl MappedFile {
     ///
     /// # Errors
     /// [`StoreError::Io`] when a `pwrite` fails (a full disk on a copy-on-write file system);
-    /// part of `data` may then be written.
+    /// part of `data` may then be written. [`StoreError::Corrupt`] when the range runs past the
+    /// end of the file.
+    #[allow(unsafe_code)]
     pub fn write_at(&self, pos: u64, data: &[u8]) -> Result<(), StoreError> {
         if pos.saturating_add(data.len() as u64) > self.len() {
             return Err(StoreError::Corrupt {
@@ -337,6 +363,9 @@ impl MappedFile {
     }
 
     /// fdatasyncs if anything was written since the last sync; returns whether it synced.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the fdatasync fails; the file then stays marked dirty.
     pub fn sync_if_dirty(&self) -> Result<bool, StoreError> {
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(false);
@@ -349,6 +378,9 @@ impl MappedFile {
     }
 
     /// fdatasyncs unconditionally.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the fdatasync fails.
     pub fn sync(&self) -> Result<(), StoreError> {
         self.dirty.store(false, Ordering::Release);
         self.file.sync_data().map_err(io_err(&self.path))
@@ -356,6 +388,9 @@ impl MappedFile {
 
     /// Zeroes everything from `pos` to the end (by cutting and re-extending the file), syncs,
     /// and maps it again. Only for recovery, when no one else holds the mapping.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the file cannot be resized, synced or mapped again.
     pub fn cut(self, pos: u64) -> Result<Self, StoreError> {
         let len = self.len();
         let MappedFile {
@@ -423,6 +458,7 @@ pub(crate) fn classify_fs(magic: u64) -> FsInfo {
 }
 
 /// `statfs(dir)`, classified; `None` if the call fails.
+#[allow(unsafe_code)]
 pub(crate) fn fs_info(dir: &Path) -> Option<FsInfo> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;

@@ -18,6 +18,10 @@ pub(crate) struct QueueTable {
 
 impl QueueTable {
     /// Loads every `<root>/<topic>/<queueId>/`; returns whether any queue needed repair.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when a directory cannot be created or listed, or a queue cannot be
+    /// loaded (see [`ConsumeQueue::load`]).
     pub fn load(root: PathBuf, epf: u64) -> Result<(Self, bool), StoreError> {
         std::fs::create_dir_all(&root).map_err(io_err(&root))?;
         let mut map: HashMap<String, HashMap<i32, Arc<ConsumeQueue>>> = HashMap::new();

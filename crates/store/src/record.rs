@@ -66,6 +66,9 @@ pub(crate) fn be_i64(buf: &[u8], at: usize) -> Option<i64> {
 /// Parses the record at the front of `buf`, which must be exactly one record long or longer.
 /// Checks magic, that every length stays inside `totalSize`, and that the fields end exactly at
 /// `totalSize`. Does not check the body CRC (see [`crc_ok`]).
+///
+/// # Errors
+/// A short reason when the bytes are not a well-formed record (the first check that fails).
 pub(crate) fn parse(buf: &[u8]) -> Result<RecordMeta<'_>, &'static str> {
     let total = be_i32(buf, pos::TOTAL_SIZE).ok_or("shorter than a record header")?;
     let total = usize::try_from(total).map_err(|_| "negative total size")?;

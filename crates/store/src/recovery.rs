@@ -30,6 +30,12 @@ pub(crate) struct Recovered {
     pub end: i64,
 }
 
+/// Opens the log and the consume queues under `cfg.root` and makes them agree (steps in the
+/// module documentation).
+///
+/// # Errors
+/// [`StoreError::Io`] when a file cannot be read, created, repaired or synced;
+/// [`StoreError::Corrupt`] for damage recovery cannot repair.
 pub(crate) fn recover(cfg: &StoreConfig) -> Result<Recovered, StoreError> {
     let log_dir = cfg.root.join("commitlog");
     std::fs::create_dir_all(&log_dir).map_err(io_err(&log_dir))?;
@@ -141,6 +147,7 @@ fn trim_queue(
 
 /// Writes consume-queue entries for records in `[from, end)`. Returns `true` on a gap (a
 /// record whose queue offset is beyond its queue's max), unless `full`.
+#[allow(unsafe_code)]
 fn dispatch(
     queues: &QueueTable,
     segs: &[Segment],
@@ -153,11 +160,10 @@ fn dispatch(
         let Some(seg) = segs.get(segs.partition_point(|s| s.end() <= pos)) else {
             break;
         };
-        let rest = seg
-            .file
-            .bytes()
-            .get((pos - seg.start) as usize..)
-            .unwrap_or_default();
+        // SAFETY: `segs` are recovery's own segments, not yet in a `CommitLog`: no writer
+        // exists, so nothing writes to the file while the slice lives.
+        let whole = unsafe { seg.file.bytes() };
+        let rest = whole.get((pos - seg.start) as usize..).unwrap_or_default();
         if record::is_blank(rest) || rest.len() < record::BLANK_LEN {
             pos = seg.end();
             continue;
@@ -217,6 +223,9 @@ fn set_min(cq: &ConsumeQueue, log_min: i64) {
 }
 
 /// Creates the abort marker (removed by a clean shutdown).
+///
+/// # Errors
+/// [`StoreError::Io`] when the marker cannot be created.
 pub(crate) fn mark_open(root: &Path) -> Result<(), StoreError> {
     let p = checkpoint::abort_path(root);
     std::fs::File::create(&p).map_err(io_err(&p))?;

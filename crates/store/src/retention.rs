@@ -8,8 +8,15 @@ use crate::error::StoreError;
 use crate::search::first_true;
 use crate::shared::Shared;
 
+/// Deletes expired segments as of `now_ms` and moves consume-queue min offsets past them;
+/// returns how many segments went.
+///
+/// # Errors
+/// [`StoreError::Io`] when a segment or consume-queue file cannot be deleted.
 pub(crate) fn run(shared: &Shared, now_ms: i64) -> Result<usize, StoreError> {
     let deadline = now_ms.saturating_sub(shared.config.retention.as_millis() as i64);
+    // Read before the segments: bytes below it are written and are never written again.
+    let written = shared.log.written();
     let segs = shared.log.snapshot();
     let mut n = 0;
     for pair in segs.windows(2) {
@@ -20,7 +27,7 @@ pub(crate) fn run(shared: &Shared, now_ms: i64) -> Result<usize, StoreError> {
         let newest = if known >= 0 {
             Some(known)
         } else {
-            next.first_store_time()
+            next.first_store_time(written)
         };
         match newest {
             Some(t) if t < deadline => n += 1,

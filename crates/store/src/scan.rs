@@ -4,6 +4,10 @@
 //! totalSize, the body CRC, and that the stored physical offset is where the record sits. The
 //! first record that fails ends the log; the rest of its segment is zeroed and later segments
 //! are set aside (`*.orphan`) if they hold data, deleted if empty.
+//!
+//! Everything here runs while the store is being opened, on segments owned by recovery that no
+//! writer or reader can reach yet; that is what makes the whole-file reads
+//! ([`MappedFile::bytes`](crate::mapped::MappedFile::bytes)) sound.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +17,10 @@ use crate::record::{self, be_i32, RecordMeta};
 use crate::segment::{parse_name, Segment};
 
 /// Opens every segment in `dir`, in order, setting aside any after a gap in the offsets.
+///
+/// # Errors
+/// [`StoreError::Io`] when the directory cannot be listed or a segment cannot be opened,
+/// resized or set aside; [`StoreError::Corrupt`] for a file name beyond `i64::MAX`.
 pub(crate) fn load_segments(dir: &Path, segment_size: u64) -> Result<Vec<Segment>, StoreError> {
     let mut found: Vec<(u64, PathBuf)> = Vec::new();
     for ent in std::fs::read_dir(dir).map_err(io_err(dir))? {
@@ -62,8 +70,13 @@ enum Step<'a> {
     Invalid(&'static str),
 }
 
+/// Checks the record at `rel` in `seg`. Only for recovery (see the module documentation).
+#[allow(unsafe_code)]
 fn step(seg: &Segment, rel: usize) -> Step<'_> {
-    let rest = seg.file.bytes().get(rel..).unwrap_or_default();
+    // SAFETY: recovery owns `seg` (a `Segment` from `load_segments`, not yet in a `CommitLog`):
+    // no writer exists yet, so nothing writes to the file while the slice lives.
+    let whole = unsafe { seg.file.bytes() };
+    let rest = whole.get(rel..).unwrap_or_default();
     if rest.len() < record::BLANK_LEN {
         return Step::SegmentEnd;
     }
@@ -89,6 +102,11 @@ fn step(seg: &Segment, rel: usize) -> Step<'_> {
 
 /// Validates from the start of the segment holding `from`; returns the segments (the last one
 /// is where the log ends) and the end offset of valid data.
+///
+/// # Errors
+/// [`StoreError::Io`] when a segment past the end cannot be removed or set aside, or the last
+/// one cannot be cut back to the end of valid data.
+#[allow(unsafe_code)]
 pub(crate) fn validate(
     mut segs: Vec<Segment>,
     from: i64,
@@ -129,7 +147,11 @@ pub(crate) fn validate(
         tracing::error!(offset = end, reason, "commit log invalid from this offset; keeping everything before it and truncating the rest");
     }
     for later in segs.drain(i + 1..) {
-        let empty = later.file.bytes().iter().take(8).all(|&b| b == 0);
+        // SAFETY: recovery owns `later` (taken out of `segs`); no writer exists yet.
+        let empty = unsafe { later.file.bytes() }
+            .iter()
+            .take(8)
+            .all(|&b| b == 0);
         let path = later.file.path().to_path_buf();
         drop(later);
         if empty {
@@ -149,9 +171,15 @@ pub(crate) fn validate(
     Ok((segs, end))
 }
 
-/// The record at commit-log `offset`, structurally checked.
+/// The record at commit-log `offset`, structurally checked. Only for recovery, on the
+/// segments it owns (see the module documentation); a live store reads records through
+/// `CommitLog::with_record`.
+#[allow(unsafe_code)]
 pub(crate) fn record_at(segs: &[Segment], offset: i64) -> Option<RecordMeta<'_>> {
     let seg = segs.get(segs.partition_point(|s| s.end() <= offset))?;
     let rel = usize::try_from(offset.checked_sub(seg.start)?).ok()?;
-    record::parse(seg.file.bytes().get(rel..)?).ok()
+    // SAFETY: `segs` are recovery's own segments (not yet in a `CommitLog`), so no writer
+    // exists: nothing writes to the file while the returned record borrows it.
+    let whole = unsafe { seg.file.bytes() };
+    record::parse(whole.get(rel..)?).ok()
 }

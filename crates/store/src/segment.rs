@@ -39,6 +39,9 @@ impl Segment {
     }
 
     /// Creates a fresh zero-filled segment.
+    ///
+    /// # Errors
+    /// As [`MappedFile::create`].
     pub fn create(dir: &Path, start: i64, size: u64) -> Result<Self, StoreError> {
         let path = file_name(dir, start as u64);
         Ok(Segment::new(start, MappedFile::create(&path, size)?))
@@ -59,13 +62,21 @@ impl Segment {
 
     /// The record of `size` bytes at commit-log `offset`, checked for a plausible header:
     /// inside this segment, record magic, and totalSize equal to `size` when given.
-    pub fn record_at(&self, offset: i64, size: Option<i32>) -> Option<&[u8]> {
+    ///
+    /// Only bytes below `written`, the commit log's published end, are read (first the 8-byte
+    /// header, then the record it announces): the writer never writes below it, so a reader
+    /// racing with appends never borrows bytes that are being written.
+    pub fn record_at(&self, offset: i64, size: Option<i32>, written: i64) -> Option<&[u8]> {
         let rel = u64::try_from(offset.checked_sub(self.start)?).ok()?;
-        let total = record::be_i32(self.file.slice(rel, 8)?, 0)?;
-        if size.is_some_and(|s| s != total)
-            || (total as usize) < 60
-            || record::is_blank(self.file.slice(rel, 8)?)
-        {
+        if offset.checked_add(record::BLANK_LEN as i64)? > written {
+            return None;
+        }
+        let header = self.file.slice(rel, record::BLANK_LEN)?;
+        let total = record::be_i32(header, 0)?;
+        if size.is_some_and(|s| s != total) || (total as usize) < 60 || record::is_blank(header) {
+            return None;
+        }
+        if offset.checked_add(i64::from(total))? > written {
             return None;
         }
         let rec = self.file.slice(rel, total as usize)?;
@@ -75,11 +86,13 @@ impl Segment {
             .then_some(rec)
     }
 
-    /// Store time of the first record, if the segment starts with one.
-    pub fn first_store_time(&self) -> Option<i64> {
-        record::parse(self.file.bytes())
-            .ok()
-            .map(|m| m.store_timestamp)
+    /// Store time of the first record, if the segment starts with one that lies below
+    /// `written` (the commit log's published end). Reads only published bytes (through
+    /// [`record_at`](Self::record_at)), so it is sound on live segments, the one being appended
+    /// to included.
+    pub fn first_store_time(&self, written: i64) -> Option<i64> {
+        let rec = self.record_at(self.start, None, written)?;
+        record::parse(rec).ok().map(|m| m.store_timestamp)
     }
 
     pub fn note_store_time(&self, ts: i64) {

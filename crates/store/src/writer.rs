@@ -36,6 +36,10 @@ struct QueueRun {
 }
 
 /// Checks a record before anything is written.
+///
+/// # Errors
+/// [`StoreError::MessageTooLarge`], [`StoreError::InvalidTopic`],
+/// [`StoreError::InvalidQueueId`] or [`StoreError::InvalidRecord`] naming the first problem.
 pub(crate) fn check(rec: &AppendRecord, limit: usize) -> Result<(), StoreError> {
     if rec.bytes.len() > limit {
         return Err(StoreError::MessageTooLarge {
@@ -80,6 +84,11 @@ impl Writer {
     /// cannot be created, a `pwrite` that fails) publishes nothing, takes back the segments it
     /// created and leaves the writer where it was, so the next append can succeed once there is
     /// room again.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when a file cannot be created or written (a full disk), or
+    /// [`StoreError::InvalidTopic`] / [`StoreError::InvalidQueueId`] from the queue table; the
+    /// append is then undone as described above.
     pub fn append(
         &mut self,
         shared: &Shared,
