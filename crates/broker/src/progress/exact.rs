@@ -22,6 +22,9 @@ fn row(k: &QueueKey) -> String {
     format!("group {} topic {} queue {}", k.group, k.topic, k.queue_id)
 }
 
+/// The queues to apply, and the offsets the store must still find when it applies them.
+type Held = (Vec<PlannedQueue>, Vec<(QueueKey, Option<i64>)>);
+
 /// Holds `planned` (what the broker would do now) to `expect` (what the operator approved).
 /// Returns the queues to apply, with the approved targets, and the offsets the store must still
 /// find when it applies them.
@@ -34,7 +37,7 @@ pub(crate) fn hold_to_plan(
     b: &Broker,
     planned: Vec<PlannedQueue>,
     expect: &[ExpectedQueue],
-) -> Result<(Vec<PlannedQueue>, Vec<(QueueKey, Option<i64>)>), ProgressError> {
+) -> Result<Held, ProgressError> {
     let mut approved: BTreeMap<QueueKey, &ExpectedQueue> = BTreeMap::new();
     for e in expect {
         let k = key(&e.group, &e.topic, e.queue_id);
