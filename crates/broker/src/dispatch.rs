@@ -3,18 +3,19 @@
 
 use std::sync::Arc;
 
-use ferromq_net::connection::not_supported;
 use ferromq_net::Connection;
 use ferromq_protocol::codes::request as rq;
-use ferromq_protocol::RemotingCommand;
+use ferromq_protocol::{Refusal, RemotingCommand};
 
+use crate::error::{count_limit, ReplyError};
 use crate::handlers::{
     admin, client, group, mirror, offset, progress, pull, query, retry, send, topic,
 };
 use crate::Broker;
 
-/// What a handler returns: the response, or an error response.
-pub type Reply = Result<RemotingCommand, RemotingCommand>;
+/// What a handler returns: the response, or why the request was refused (answered with the
+/// refusal's code and remark, [`Refusal::to_response`]).
+pub type Reply = Result<RemotingCommand, ReplyError>;
 
 pub async fn dispatch(
     b: &Arc<Broker>,
@@ -76,7 +77,10 @@ pub async fn dispatch(
         // Administration
         rq::GET_BROKER_RUNTIME_INFO => admin::runtime_info(b),
         rq::GET_CONSUMER_CONNECTION_LIST => admin::consumer_connections(b, &req),
-        other => Err(not_supported(other)),
+        other => Err(Refusal::RequestCodeNotSupported { code: other }.into()),
     };
-    Some(reply.unwrap_or_else(|e| e))
+    Some(reply.unwrap_or_else(|ReplyError(r)| {
+        count_limit(b, &r);
+        r.to_response()
+    }))
 }

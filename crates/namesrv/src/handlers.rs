@@ -4,13 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferromq_net::connection::not_supported;
 use ferromq_net::{Connection, Handler};
 use ferromq_protocol::body::{
     self, DataVersion, RegisterBrokerBody, TopicConfigWrapper, TopicList,
 };
-use ferromq_protocol::codes::{request as rq, response as rs};
-use ferromq_protocol::{HeaderError, RemotingCommand};
+use ferromq_protocol::codes::request as rq;
+use ferromq_protocol::{Refusal, RemotingCommand};
 use parking_lot::RwLock;
 
 use crate::metrics::NamesrvMetrics;
@@ -29,11 +28,9 @@ pub struct NamesrvHandler {
     metrics: Arc<NamesrvMetrics>,
 }
 
-type Reply = Result<RemotingCommand, RemotingCommand>;
-
-fn header(e: HeaderError) -> RemotingCommand {
-    e.to_response()
-}
+/// The response, or why the request was refused ([`Refusal`] is the one table from reason to
+/// response code; header problems convert with `?`).
+type Reply = Result<RemotingCommand, Refusal>;
 
 impl Handler for NamesrvHandler {
     async fn handle(
@@ -41,7 +38,12 @@ impl Handler for NamesrvHandler {
         conn: Connection,
         req: RemotingCommand,
     ) -> Option<RemotingCommand> {
-        Some(self.dispatch(&conn, &req).unwrap_or_else(|e| e))
+        Some(self.dispatch(&conn, &req).unwrap_or_else(|r| {
+            if let Some(limit) = r.limit() {
+                self.metrics.limit_hit(limit);
+            }
+            r.to_response()
+        }))
     }
 
     fn on_open(self: &Arc<Self>, _conn: &Connection) {
@@ -68,6 +70,9 @@ impl NamesrvHandler {
     }
 
     /// Every request code the name server serves, in one place.
+    ///
+    /// # Errors
+    /// The [`Refusal`] a refused request is answered with.
     pub fn dispatch(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
         match req.code {
             rq::REGISTER_BROKER => self.register_broker(conn, req),
@@ -81,49 +86,44 @@ impl NamesrvHandler {
                 broker_addr: None,
             })),
             rq::GET_TOPICS_BY_CLUSTER => {
-                let cluster = req.req_str("cluster").map_err(header)?;
+                let cluster = req.req_str("cluster")?;
                 Ok(json_ok(&TopicList {
                     topic_list: self.routes.topics_of_cluster(cluster),
                     broker_addr: None,
                 }))
             }
             rq::DELETE_TOPIC_IN_NAMESRV => {
-                let topic = req.req_str("topic").map_err(header)?;
+                let topic = req.req_str("topic")?;
                 self.routes.delete_topic(topic, req.ext("clusterName"));
                 Ok(RemotingCommand::success())
             }
             rq::PUT_KV_CONFIG => self.put_kv(req),
             rq::GET_KV_CONFIG => self.get_kv(req),
             rq::DELETE_KV_CONFIG => self.delete_kv(req),
-            other => Err(not_supported(other)),
+            other => Err(Refusal::RequestCodeNotSupported { code: other }),
         }
     }
 
     fn register_broker(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
-        let broker_name = req.req_str("brokerName").map_err(header)?.to_string();
-        let broker_addr = req.req_str("brokerAddr").map_err(header)?.to_string();
-        let cluster = req.req_str("clusterName").map_err(header)?.to_string();
-        let broker_id = req.req_i64("brokerId").map_err(header)?;
+        let broker_name = req.req_str("brokerName")?.to_string();
+        let broker_addr = req.req_str("brokerAddr")?.to_string();
+        let cluster = req.req_str("clusterName")?.to_string();
+        let broker_id = req.req_i64("brokerId")?;
         let timeout = req
-            .opt_i64("heartbeatTimeoutMillis")
-            .map_err(header)?
+            .opt_i64("heartbeatTimeoutMillis")?
             .filter(|t| *t > 0)
             .map(|t| Duration::from_millis(t as u64))
             .unwrap_or(DEFAULT_BROKER_TIMEOUT);
-        if let Some(crc) = req
-            .opt_i64("bodyCrc32")
-            .map_err(header)?
-            .filter(|c| *c != 0)
-        {
+        if let Some(crc) = req.opt_i64("bodyCrc32")?.filter(|c| *c != 0) {
             let actual = (crc32fast::hash(&req.body) & 0x7FFF_FFFF) as i64;
             if actual != crc {
-                return Err(RemotingCommand::error(rs::SYSTEM_ERROR, "crc32 not match"));
+                return Err(Refusal::SystemError("crc32 not match".into()));
             }
         }
-        if req.opt_bool("compressed").map_err(header)? == Some(true) {
-            return Err(RemotingCommand::error(
-                rs::SYSTEM_ERROR,
-                "compressed broker registration is not supported; set compressedRegister=false",
+        if req.opt_bool("compressed")? == Some(true) {
+            return Err(Refusal::SystemError(
+                "compressed broker registration is not supported; set compressedRegister=false"
+                    .into(),
             ));
         }
         // An empty body (or an empty topic table) carries no topics: it refreshes the broker's
@@ -132,7 +132,7 @@ impl NamesrvHandler {
             None
         } else {
             let parsed: RegisterBrokerBody =
-                body::parse(&req.body).map_err(|e| RemotingCommand::error(rs::SYSTEM_ERROR, e))?;
+                body::parse(&req.body).map_err(Refusal::SystemError)?;
             if parsed
                 .topic_config_serialize_wrapper
                 .topic_config_table
@@ -187,19 +187,19 @@ impl NamesrvHandler {
     }
 
     fn unregister_broker(&self, req: &RemotingCommand) -> Reply {
-        let addr = req.req_str("brokerAddr").map_err(header)?;
+        let addr = req.req_str("brokerAddr")?;
         self.routes.unregister(addr);
         Ok(RemotingCommand::success())
     }
 
     fn broker_heartbeat(&self, req: &RemotingCommand) -> Reply {
-        let addr = req.req_str("brokerAddr").map_err(header)?;
+        let addr = req.req_str("brokerAddr")?;
         self.routes.touch(addr, Instant::now());
         Ok(RemotingCommand::success())
     }
 
     fn query_data_version(&self, req: &RemotingCommand) -> Reply {
-        let addr = req.req_str("brokerAddr").map_err(header)?;
+        let addr = req.req_str("brokerAddr")?;
         let theirs: DataVersion = body::parse(&req.body).unwrap_or_default();
         let ours = self.routes.data_version(addr);
         let changed = ours.as_ref() != Some(&theirs);
@@ -212,38 +212,36 @@ impl NamesrvHandler {
     }
 
     fn route_by_topic(&self, req: &RemotingCommand) -> Reply {
-        let topic = req.req_str("topic").map_err(header)?;
+        let topic = req.req_str("topic")?;
         self.metrics.route_lookups.inc();
         match self.routes.route(topic) {
             Some(route) => Ok(json_ok(&route)),
-            None => Err({
+            None => {
                 self.metrics.route_misses.inc();
-                RemotingCommand::error(
-                    rs::TOPIC_NOT_EXIST,
-                    format!("No topic route info in name server for the topic: {topic}"),
-                )
-            }),
+                Err(Refusal::TopicNotExist(format!(
+                    "No topic route info in name server for the topic: {topic}"
+                )))
+            }
         }
     }
 
     fn put_kv(&self, req: &RemotingCommand) -> Reply {
-        let ns = req.req_str("namespace").map_err(header)?;
-        let key = req.req_str("key").map_err(header)?;
-        let value = req.req_str("value").map_err(header)?;
+        let ns = req.req_str("namespace")?;
+        let key = req.req_str("key")?;
+        let value = req.req_str("value")?;
         if ns.len() + key.len() + value.len() > MAX_KV_ITEM_BYTES {
-            return Err(RemotingCommand::error(
-                rs::INVALID_PARAMETER,
-                format!("a KV config item may hold at most {MAX_KV_ITEM_BYTES} bytes"),
-            ));
+            return Err(Refusal::InvalidParameter(format!(
+                "a KV config item may hold at most {MAX_KV_ITEM_BYTES} bytes"
+            )));
         }
         let mut kv = self.kv.write();
         let count: usize = kv.values().map(HashMap::len).sum();
         let exists = kv.get(ns).is_some_and(|m| m.contains_key(key));
         if !exists && count >= MAX_KV_ITEMS {
-            return Err(RemotingCommand::error(
-                rs::SYSTEM_ERROR,
-                format!("the name server holds {MAX_KV_ITEMS} KV config items, its limit"),
-            ));
+            return Err(Refusal::LimitReached {
+                limit: "max-kv-items",
+                message: format!("the name server holds {MAX_KV_ITEMS} KV config items, its limit"),
+            });
         }
         kv.entry(ns.to_string())
             .or_default()
@@ -255,20 +253,19 @@ impl NamesrvHandler {
     }
 
     fn get_kv(&self, req: &RemotingCommand) -> Reply {
-        let ns = req.req_str("namespace").map_err(header)?;
-        let key = req.req_str("key").map_err(header)?;
+        let ns = req.req_str("namespace")?;
+        let key = req.req_str("key")?;
         match self.kv.read().get(ns).and_then(|m| m.get(key)) {
             Some(v) => Ok(RemotingCommand::success().with_ext("value", v)),
-            None => Err(RemotingCommand::error(
-                rs::QUERY_NOT_FOUND,
-                format!("No config item, Namespace: {ns} Key: {key}"),
-            )),
+            None => Err(Refusal::QueryNotFound(format!(
+                "No config item, Namespace: {ns} Key: {key}"
+            ))),
         }
     }
 
     fn delete_kv(&self, req: &RemotingCommand) -> Reply {
-        let ns = req.req_str("namespace").map_err(header)?;
-        let key = req.req_str("key").map_err(header)?;
+        let ns = req.req_str("namespace")?;
+        let key = req.req_str("key")?;
         let mut kv = self.kv.write();
         if let Some(m) = kv.get_mut(ns) {
             m.remove(key);

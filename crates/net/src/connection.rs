@@ -57,13 +57,9 @@ impl Handler for NoHandler {
     }
 }
 
-/// The standard answer to a code nobody serves.
-pub fn not_supported(code: i32) -> RemotingCommand {
-    RemotingCommand::error(
-        codes::response::REQUEST_CODE_NOT_SUPPORTED,
-        format!(" request type {code} not supported"),
-    )
-}
+/// The standard answer to a code nobody serves (defined with every other refusal in
+/// [`ferromq_protocol::Refusal`]).
+pub use ferromq_protocol::not_supported;
 
 /// Limits of one connection (and, for [`crate::serve`], of a listener).
 #[derive(Debug, Clone)]

@@ -25,5 +25,5 @@ pub mod message;
 pub mod names;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
-pub use error::{HeaderError, ProtocolError};
+pub use error::{not_supported, HeaderError, ProtocolError, Refusal};
 pub use frame::{decode_frame, encode_frame_header, DEFAULT_MAX_FRAME};

@@ -5,11 +5,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ferromq_protocol::body::{self, KvTable, SubscriptionData};
-use ferromq_protocol::codes::response as rs;
-use ferromq_protocol::RemotingCommand;
+use ferromq_protocol::{Refusal, RemotingCommand};
 use serde::Serialize;
 
-use super::{bad, err};
 use crate::dispatch::Reply;
 use crate::Broker;
 
@@ -80,13 +78,13 @@ struct ConsumerConnection {
 }
 
 pub fn consumer_connections(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let group = req.req_str("consumerGroup").map_err(bad)?;
-    let info = b.clients.group(group).ok_or_else(|| {
-        err(
-            rs::CONSUMER_NOT_ONLINE,
-            format!("the consumer group[{group}] not online"),
-        )
-    })?;
+    let group = req.req_str("consumerGroup")?;
+    let info = b
+        .clients
+        .group(group)
+        .ok_or_else(|| Refusal::ConsumerNotOnline {
+            group: group.to_string(),
+        })?;
     let body = ConsumerConnection {
         connection_set: info
             .channels

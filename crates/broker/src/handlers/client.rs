@@ -8,31 +8,37 @@ use ferromq_net::Connection;
 use ferromq_protocol::body::{
     self, ConsumerListBody, HeartbeatData, LockBatchBody, LockBatchResponse,
 };
-use ferromq_protocol::codes::{perm, response as rs};
-use ferromq_protocol::{names, RemotingCommand};
+use ferromq_protocol::codes::perm;
+use ferromq_protocol::{names, Refusal, RemotingCommand};
 
-use super::{bad, create_failed, err, group_missing};
 use crate::dispatch::Reply;
+use crate::error::{count_limit, ReplyError};
 use crate::groups::FindError;
 use crate::Broker;
 
 pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
-    let hb: HeartbeatData = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    let hb: HeartbeatData = body::parse(&req.body).map_err(Refusal::SystemError)?;
     let named = hb.consumer_data_set.len() + hb.producer_data_set.len();
     if named > b.cfg.max_groups_per_client {
-        b.metrics.limit_hit("max-groups-per-client");
-        return Err(err(
-            rs::SYSTEM_ERROR,
-            format!(
+        return Err(Refusal::LimitReached {
+            limit: "max-groups-per-client",
+            message: format!(
                 "the heartbeat names {named} groups; at most {} per client are accepted \
                  (max-groups-per-client)",
                 b.cfg.max_groups_per_client
             ),
-        ));
+        }
+        .into());
     }
     // Groups that could not be registered; answered after the others are registered, so a
-    // limit reached by one group does not take the client's other groups offline.
-    let mut refused = Vec::new();
+    // limit reached by one group does not take the client's other groups offline. Each is
+    // counted here (the answer names only the first).
+    let mut refused: Vec<Refusal> = Vec::new();
+    let mut refuse = |r: ReplyError| {
+        let r = r.into_refusal();
+        count_limit(b, &r);
+        refused.push(r);
+    };
     for c in &hb.consumer_data_set {
         let group = match b.groups.find_or_create(&c.group_name) {
             Ok(g) => g,
@@ -40,9 +46,8 @@ pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> R
                 tracing::debug!(group = %c.group_name, "heartbeat for an unknown group ignored (auto-creation off)");
                 continue;
             }
-            Err(FindError::LimitReached(e)) => {
-                b.metrics.limit_hit("max-groups");
-                refused.push(e);
+            Err(e @ FindError::LimitReached(_)) => {
+                refuse(e.into());
                 continue;
             }
         };
@@ -52,8 +57,7 @@ pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> R
                 group.retry_queue_nums,
                 perm::READ_WRITE,
             ) {
-                // Counted like any other refused creation.
-                refused.push(create_failed(b, e).remark.unwrap_or_default());
+                refuse(e.into());
                 continue;
             }
         }
@@ -71,10 +75,11 @@ pub fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> R
         }
     }
     if let Some(first) = refused.first() {
-        return Err(err(
-            rs::SYSTEM_ERROR,
-            format!("{} group(s) not registered: {first}", refused.len()),
-        ));
+        return Err(Refusal::GroupsNotRegistered {
+            count: refused.len(),
+            first: first.to_string(),
+        }
+        .into());
     }
     Ok(RemotingCommand::success()
         .with_ext("IS_SUPPORT_HEART_BEAT_V2", "true")
@@ -94,28 +99,23 @@ pub fn unregister(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> 
 }
 
 pub fn consumer_list(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let group = req.req_str("consumerGroup").map_err(bad)?;
+    let group = req.req_str("consumerGroup")?;
     match b.clients.group(group) {
         Some(info) if !info.channels.is_empty() => Ok(RemotingCommand::success().with_body(
             body::to_vec(&ConsumerListBody {
                 consumer_id_list: info.client_ids(),
             }),
         )),
-        _ => Err(err(
-            rs::SYSTEM_ERROR,
-            format!("no consumer for this group, {group}"),
-        )),
+        _ => Err(Refusal::SystemError(format!("no consumer for this group, {group}")).into()),
     }
 }
 
 pub fn lock(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let body: LockBatchBody = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    let body: LockBatchBody = body::parse(&req.body).map_err(Refusal::SystemError)?;
     // Locks belong to a group the broker knows (bounded by max-groups), and each group holds
     // at most MAX_LOCKS_PER_GROUP queues (LockManager), so the table is bounded however many
     // names requests carry.
-    b.groups
-        .find_or_create(&body.consumer_group)
-        .map_err(|e| group_missing(b, e))?;
+    b.groups.find_or_create(&body.consumer_group)?;
     let held = b.locks.try_lock(
         &body.consumer_group,
         &body.client_id,
@@ -130,7 +130,7 @@ pub fn lock(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 }
 
 pub fn unlock(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let body: LockBatchBody = body::parse(&req.body).map_err(|e| err(rs::SYSTEM_ERROR, e))?;
+    let body: LockBatchBody = body::parse(&req.body).map_err(Refusal::SystemError)?;
     b.locks
         .unlock(&body.consumer_group, &body.client_id, &body.mq_set);
     Ok(RemotingCommand::success())

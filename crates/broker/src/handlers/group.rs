@@ -5,20 +5,17 @@
 use std::sync::Arc;
 
 use ferromq_protocol::body::{self, SubscriptionGroupConfig};
-use ferromq_protocol::codes::response as rs;
-use ferromq_protocol::RemotingCommand;
+use ferromq_protocol::{Refusal, RemotingCommand};
 
 use super::topic::{written, CONFIG_WRITE_TIMEOUT};
-use super::{bad, create_failed, err};
 use crate::dispatch::Reply;
 use crate::progress::model::DeleteRequest;
 use crate::Broker;
 use ferromq_net::Connection;
 
 pub async fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let cfg: SubscriptionGroupConfig =
-        body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
-    let generation = b.groups.upsert(cfg).map_err(|e| create_failed(b, e))?;
+    let cfg: SubscriptionGroupConfig = body::parse(&req.body).map_err(Refusal::InvalidParameter)?;
+    let generation = b.groups.upsert(cfg)?;
     written(
         b.groups
             .wait_written(generation, CONFIG_WRITE_TIMEOUT)
@@ -36,23 +33,17 @@ pub fn get_all(b: &Arc<Broker>) -> Reply {
 }
 
 pub fn get_one(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let group = req
-        .req_str("group")
-        .or_else(|_| req.req_str("groupName"))
-        .map_err(bad)?;
+    let group = req.req_str("group").or_else(|_| req.req_str("groupName"))?;
     let cfg = b.groups.get(group).ok_or_else(|| {
-        err(
-            rs::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("subscription group [{group}] does not exist"),
-        )
+        Refusal::SubscriptionGroupNotExist(format!("subscription group [{group}] does not exist"))
     })?;
     Ok(RemotingCommand::success().with_body(body::to_vec(&cfg)))
 }
 
 pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     // Parse every header before changing anything.
-    let group = req.req_str("groupName").map_err(bad)?;
-    let clean = req.opt_bool("cleanOffset").map_err(bad)?.unwrap_or(false);
+    let group = req.req_str("groupName")?;
+    let clean = req.opt_bool("cleanOffset")?.unwrap_or(false);
     if clean {
         // Through the progress service, so the deletion is recorded and can be undone.
         let request = DeleteRequest {
@@ -63,8 +54,7 @@ pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -
         };
         b.progress()
             .delete_offsets(request, &conn.remote_addr().to_string())
-            .await
-            .map_err(|e| e.to_response())?;
+            .await?;
     }
     let generation = b.groups.delete(group);
     b.locks.remove_group(group);

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use ferromq_protocol::body;
 use ferromq_protocol::body::progress::QueueKey;
 use ferromq_protocol::body::progress::{RejectedOffset, SyncOffsetsRequest, SyncOffsetsResult};
-use ferromq_protocol::codes::{response as rs, sys_flag};
+use ferromq_protocol::codes::sys_flag;
 use ferromq_protocol::message::{decode_records, encode_properties, parse_properties, prop};
-use ferromq_protocol::{names, RemotingCommand};
-use ferromq_store::StoreError;
+use ferromq_protocol::{names, Refusal, RemotingCommand};
 
-use super::{bad, err, store_messages_at, Outgoing};
+use super::{store_messages_at, Outgoing};
 use crate::dispatch::Reply;
-use crate::error::{offsets_error_response, store_error_response};
 use crate::Broker;
 
 /// Properties that already did their work on the source: a copy must not be delayed again.
@@ -31,50 +29,40 @@ const SPENT_PROPERTIES: [&str; 4] = [
 /// All or nothing: a record too large for this broker refuses the whole request and names its
 /// source offset.
 pub async fn append(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let topic = req.req_str("topic").map_err(bad)?;
-    let queue_id = req.req_i32("queueId").map_err(bad)?;
-    let source_broker = req.req_str("sourceBroker").map_err(bad)?;
-    let origin = req.req_str("origin").map_err(bad)?;
-    let expected = req.opt_i64("expectedQueueOffset").map_err(bad)?;
+    let topic = req.req_str("topic")?;
+    let queue_id = req.req_i32("queueId")?;
+    let source_broker = req.req_str("sourceBroker")?;
+    let origin = req.req_str("origin")?;
+    let expected = req.opt_i64("expectedQueueOffset")?;
     let Some(cfg) = b.topics.get(topic) else {
-        return Err(err(
-            rs::TOPIC_NOT_EXIST,
-            format!("topic {topic} does not exist"),
-        ));
+        return Err(Refusal::TopicNotExist(format!("topic {topic} does not exist")).into());
     };
     if queue_id < 0 || queue_id >= cfg.queue_count() {
-        return Err(err(
-            rs::INVALID_PARAMETER,
-            format!(
-                "queueId {queue_id} does not exist: topic {topic} has {} queues",
-                cfg.queue_count()
-            ),
-        ));
+        return Err(Refusal::InvalidParameter(format!(
+            "queueId {queue_id} does not exist: topic {topic} has {} queues",
+            cfg.queue_count()
+        ))
+        .into());
     }
     let records = decode_records(&req.body)
-        .map_err(|e| err(rs::MESSAGE_ILLEGAL, format!("malformed records: {e}")))?;
+        .map_err(|e| Refusal::MessageIllegal(format!("malformed records: {e}")))?;
     let mut msgs = Vec::with_capacity(records.len());
     for m in records {
         if m.body.len() > b.cfg.max_message_size {
-            let mut resp = err(
-                rs::MESSAGE_ILLEGAL,
-                format!(
-                    "the message at source offset {} ({}) has a {}-byte body, over this \
-                     broker's maximum of {} bytes",
-                    m.queue_offset,
-                    m.offset_msg_id(),
-                    m.body.len(),
-                    b.cfg.max_message_size
-                ),
-            );
-            resp.put_ext("sourceOffset", m.queue_offset);
-            return Err(resp);
+            return Err(Refusal::MirroredMessageTooLarge {
+                source_offset: m.queue_offset,
+                msg_id: m.offset_msg_id(),
+                size: m.body.len(),
+                max: b.cfg.max_message_size,
+            }
+            .into());
         }
         if m.topic != topic {
-            return Err(err(
-                rs::MESSAGE_ILLEGAL,
-                format!("a record of topic {} in an append to {topic}", m.topic),
-            ));
+            return Err(Refusal::MessageIllegal(format!(
+                "a record of topic {} in an append to {topic}",
+                m.topic
+            ))
+            .into());
         }
         let mut props = parse_properties(&m.properties);
         for p in SPENT_PROPERTIES {
@@ -109,20 +97,12 @@ pub async fn append(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
             .with_ext("nextQueueOffset", b.store.max_offset(topic, queue_id)));
     }
     let count = msgs.len() as i64;
-    let stored = store_messages_at(b, msgs, expected)
-        .await
-        .map_err(|e| match e {
-            StoreError::UnexpectedQueueOffset { actual, .. } => {
-                let mut resp = err(rs::QUEUE_OFFSET_MISMATCH, e.to_string());
-                resp.put_ext("actualQueueOffset", actual);
-                resp
-            }
-            e => store_error_response(&e),
-        })?;
+    // A queue found at another offset than `expected` is QUEUE_OFFSET_MISMATCH (crate::error).
+    let stored = store_messages_at(b, msgs, expected).await?;
     let first = stored
         .first()
         .map(|s| s.put.queue_offset)
-        .ok_or_else(|| err(rs::SYSTEM_ERROR, "store returned no result"))?;
+        .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
     Ok(RemotingCommand::success()
         .with_ext("queueOffset", first)
         .with_ext("count", count)
@@ -133,8 +113,7 @@ pub async fn append(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 /// cluster never saw are ready), except those of groups online here (unless told otherwise)
 /// and those naming queues that do not exist. Durable like a client commit.
 pub async fn sync_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let r: SyncOffsetsRequest =
-        body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    let r: SyncOffsetsRequest = body::parse(&req.body).map_err(Refusal::InvalidParameter)?;
     let mut online = BTreeSet::new();
     let mut rejected = Vec::new();
     let mut entries = Vec::with_capacity(r.entries.len());
@@ -170,10 +149,7 @@ pub async fn sync_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         }
     }
     let applied = entries.len();
-    b.offsets
-        .commit(entries)
-        .await
-        .map_err(|e| offsets_error_response(&e))?;
+    b.offsets.commit(entries).await?;
     let res = SyncOffsetsResult {
         applied,
         skipped_online_groups: online.into_iter().collect(),

@@ -4,27 +4,22 @@
 use std::sync::Arc;
 
 use ferromq_offsets::QueueKey;
-use ferromq_protocol::codes::response as rs;
-use ferromq_protocol::{names, RemotingCommand};
+use ferromq_protocol::{names, Refusal, RemotingCommand};
 
-use super::{bad, err};
 use crate::dispatch::Reply;
-use crate::error::offsets_error_response;
 use crate::progress::pull_state::CommitDecision;
 use crate::Broker;
 
 pub async fn query(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let group = req.req_str("consumerGroup").map_err(bad)?;
-    let topic = req.req_str("topic").map_err(bad)?;
-    let queue_id = req.req_i32("queueId").map_err(bad)?;
+    let group = req.req_str("consumerGroup")?;
+    let topic = req.req_str("topic")?;
+    let queue_id = req.req_i32("queueId")?;
     // The stored offset, or a pending intent resolved now (the group's first ask).
-    match b.progress().resolve(group, topic, queue_id).await {
-        Ok(Some(off)) => return Ok(RemotingCommand::success().with_ext("offset", off)),
-        Ok(None) => {}
-        Err(e) => return Err(e.to_response()),
+    if let Some(off) = b.progress().resolve(group, topic, queue_id).await? {
+        return Ok(RemotingCommand::success().with_ext("offset", off));
     }
-    if req.opt_bool("setZeroIfNotFound").map_err(bad)? == Some(false) {
-        return Err(not_found());
+    if req.opt_bool("setZeroIfNotFound")? == Some(false) {
+        return Err(not_found().into());
     }
     // Upstream: a new group on a young queue starts at 0 (even with CONSUME_FROM_LAST_OFFSET),
     // so messages produced before its first consumer started are not skipped. "Young" means
@@ -34,7 +29,7 @@ pub async fn query(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     if queue_is_young(b, topic, queue_id) {
         return Ok(RemotingCommand::success().with_ext("offset", 0));
     }
-    Err(not_found())
+    Err(not_found().into())
 }
 
 fn queue_is_young(b: &Broker, topic: &str, queue_id: i32) -> bool {
@@ -52,44 +47,36 @@ fn queue_is_young(b: &Broker, topic: &str, queue_id: i32) -> bool {
     b.store.commit_log_max_offset() - phys < b.memory_resident_bytes
 }
 
-fn not_found() -> RemotingCommand {
-    err(
-        rs::QUERY_NOT_FOUND,
-        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
-    )
+fn not_found() -> Refusal {
+    Refusal::QueryNotFound("Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first".into())
 }
 
 pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let group = req.req_str("consumerGroup").map_err(bad)?;
-    let topic = req.req_str("topic").map_err(bad)?;
-    let queue_id = req.req_i32("queueId").map_err(bad)?;
-    let offset = req.req_i64("commitOffset").map_err(bad)?;
-    names::validate_group(group).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    let group = req.req_str("consumerGroup")?;
+    let topic = req.req_str("topic")?;
+    let queue_id = req.req_i32("queueId")?;
+    let offset = req.req_i64("commitOffset")?;
+    names::validate_group(group).map_err(Refusal::InvalidParameter)?;
     let Some(cfg) = b.topics.get(topic) else {
-        return Err(err(
-            rs::TOPIC_NOT_EXIST,
-            format!("Topic {topic} not exist!"),
-        ));
+        return Err(Refusal::TopicNotExist(format!("Topic {topic} not exist!")).into());
     };
     if queue_id >= cfg.queue_count() {
         // Offsets are durable: do not let a client create entries for queues that do not exist.
-        return Err(err(
-            rs::INVALID_PARAMETER,
-            format!(
-                "queueId {queue_id} does not exist: topic {topic} has {} queues",
-                cfg.queue_count()
-            ),
-        ));
+        return Err(Refusal::InvalidParameter(format!(
+            "queueId {queue_id} does not exist: topic {topic} has {} queues",
+            cfg.queue_count()
+        ))
+        .into());
     }
     if offset == -1 {
         // ali-ons writes `offset || -1`: a queue at offset 0 is committed as -1, "nothing yet".
         return Ok(RemotingCommand::success());
     }
     if queue_id < 0 || offset < 0 {
-        return Err(err(
-            rs::INVALID_PARAMETER,
-            format!("queueId {queue_id} and commitOffset {offset} must not be negative"),
-        ));
+        return Err(Refusal::InvalidParameter(format!(
+            "queueId {queue_id} and commitOffset {offset} must not be negative"
+        ))
+        .into());
     }
     let key = QueueKey {
         group: group.to_string(),
@@ -102,8 +89,7 @@ pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         .commit_if(vec![(key, offset)], || {
             guards.filter_commit(group, topic, queue_id, offset) == CommitDecision::Accept
         })
-        .await
-        .map_err(|e| offsets_error_response(&e))?;
+        .await?;
     if !stored {
         // Upstream's answer for a commit that predates a reset: acknowledged, not stored.
         return Ok(RemotingCommand::success().with_remark("Offset has been previously reset"));
@@ -117,15 +103,16 @@ pub fn get_all(b: &Arc<Broker>) -> Reply {
     // FERRO_EXPORT_OFFSETS (9009); the connection's size check catches the rest.
     let least = b.offsets.entry_count().saturating_mul(8);
     if least > b.cfg.max_frame_bytes {
-        return Err(super::err(
-            ferromq_protocol::codes::response::SYSTEM_ERROR,
-            format!(
+        return Err(Refusal::LimitReached {
+            limit: "max-frame-bytes",
+            message: format!(
                 "the offset table ({} entries) is larger than one frame (max-frame-bytes = {}); \
                  read it in pages with FERRO_EXPORT_OFFSETS (9009)",
                 b.offsets.entry_count(),
                 b.cfg.max_frame_bytes
             ),
-        ));
+        }
+        .into());
     }
     // An empty table is still a document (upstream answers SUCCESS with {"offsetTable":{}}).
     Ok(RemotingCommand::success().with_body(b.offsets.to_rocketmq_json().into_bytes()))

@@ -6,31 +6,27 @@ use std::sync::Arc;
 
 use ferromq_net::Connection;
 use ferromq_protocol::body::{self, write_mq_map, MessageQueue};
-use ferromq_protocol::codes::{request as rq, response as rs};
-use ferromq_protocol::RemotingCommand;
+use ferromq_protocol::codes::request as rq;
+use ferromq_protocol::{Refusal, RemotingCommand};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{bad, err};
 use crate::dispatch::Reply;
+use crate::error::ReplyError;
 use crate::progress::model::{
     Capabilities, CloneRequest, DeleteRequest, DescribeRequest, ExportRequest, HistoryRequest,
     ImportRequest, IntentsResult, PlanResult, QueueOffset, ResetRequest, ResetSpec, TopicScope,
     UndoRequest,
 };
-use crate::progress::{Mutation, ProgressError};
+use crate::progress::Mutation;
 use crate::Broker;
 
-fn json_body<T: DeserializeOwned>(req: &RemotingCommand) -> Result<T, RemotingCommand> {
-    body::parse(&req.body).map_err(|e| err(rs::INVALID_PARAMETER, e))
+fn json_body<T: DeserializeOwned>(req: &RemotingCommand) -> Result<T, ReplyError> {
+    Ok(body::parse(&req.body).map_err(Refusal::InvalidParameter)?)
 }
 
 fn json_ok<T: Serialize>(v: &T) -> Reply {
     Ok(RemotingCommand::success().with_body(body::to_vec(v)))
-}
-
-fn fail(e: ProgressError) -> RemotingCommand {
-    e.to_response()
 }
 
 fn actor(conn: &Connection) -> String {
@@ -49,13 +45,13 @@ pub fn capabilities() -> Reply {
 /// FERRO_RESET_OFFSETS (9001).
 pub async fn reset_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: ResetRequest = json_body(req)?;
-    json_ok(&b.progress().reset(r, &actor(conn)).await.map_err(fail)?)
+    json_ok(&b.progress().reset(r, &actor(conn)).await?)
 }
 
 /// FERRO_DESCRIBE_GROUP (9002).
 pub fn describe_group(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let r: DescribeRequest = json_body(req)?;
-    json_ok(&b.progress().describe(&r).map_err(fail)?)
+    json_ok(&b.progress().describe(&r)?)
 }
 
 /// FERRO_HISTORY (9003), paged.
@@ -67,7 +63,7 @@ pub fn history(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 /// FERRO_UNDO (9004).
 pub async fn undo(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: UndoRequest = json_body(req)?;
-    json_ok(&b.progress().undo(r, &actor(conn)).await.map_err(fail)?)
+    json_ok(&b.progress().undo(r, &actor(conn)).await?)
 }
 
 /// FERRO_INTENTS (9005): the `group` header field narrows to one group.
@@ -80,29 +76,19 @@ pub fn intents(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 /// FERRO_CLONE_OFFSETS (9006).
 pub async fn clone_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: CloneRequest = json_body(req)?;
-    json_ok(
-        &b.progress()
-            .clone_offsets(r, &actor(conn))
-            .await
-            .map_err(fail)?,
-    )
+    json_ok(&b.progress().clone_offsets(r, &actor(conn)).await?)
 }
 
 /// FERRO_DELETE_OFFSETS (9007).
 pub async fn delete_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: DeleteRequest = json_body(req)?;
-    json_ok(
-        &b.progress()
-            .delete_offsets(r, &actor(conn))
-            .await
-            .map_err(fail)?,
-    )
+    json_ok(&b.progress().delete_offsets(r, &actor(conn)).await?)
 }
 
 /// FERRO_IMPORT_OFFSETS (9008).
 pub async fn import_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: ImportRequest = json_body(req)?;
-    json_ok(&b.progress().import(r, &actor(conn)).await.map_err(fail)?)
+    json_ok(&b.progress().import(r, &actor(conn)).await?)
 }
 
 /// FERRO_EXPORT_OFFSETS (9009), paged; an empty body exports every group from the start.
@@ -119,12 +105,12 @@ pub fn export_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 /// `timestamp` (−1 = the end) for every queue. Unlike upstream the reset is stored whether or not
 /// the group ever subscribed, and online clients are redirected by the broker itself.
 pub async fn invoke_reset(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
-    let group = req.req_str("group").map_err(bad)?.to_string();
-    let topic = req.req_str("topic").map_err(bad)?.to_string();
-    let queue_id = req.opt_i32("queueId").map_err(bad)?.unwrap_or(-1);
-    let offset = req.opt_i64("offset").map_err(bad)?.unwrap_or(-1);
-    let timestamp = req.opt_i64("timestamp").map_err(bad)?.unwrap_or(-1);
-    let force = req.opt_bool("isForce").map_err(bad)?.unwrap_or(true);
+    let group = req.req_str("group")?.to_string();
+    let topic = req.req_str("topic")?.to_string();
+    let queue_id = req.opt_i32("queueId")?.unwrap_or(-1);
+    let offset = req.opt_i64("offset")?.unwrap_or(-1);
+    let timestamp = req.opt_i64("timestamp")?.unwrap_or(-1);
+    let force = req.opt_bool("isForce")?.unwrap_or(true);
     let spec = if queue_id >= 0 && offset >= 0 {
         ResetSpec::PerQueue(vec![QueueOffset {
             topic: topic.clone(),
@@ -147,7 +133,7 @@ pub async fn invoke_reset(b: &Arc<Broker>, conn: &Connection, req: &RemotingComm
         allow_intents: false,
         expect: None,
     };
-    let (mut queues, _) = crate::progress::plan::plan_reset(b, &request).map_err(fail)?;
+    let (mut queues, _) = crate::progress::plan::plan_reset(b, &request)?;
     if !force {
         // Upstream's non-forced reset only moves a group backwards.
         queues.retain(|q| q.current.is_none_or(|c| q.target.is_some_and(|t| t < c)));
@@ -165,8 +151,7 @@ pub async fn invoke_reset(b: &Arc<Broker>, conn: &Connection, req: &RemotingComm
             dry_run: false,
             expect: None,
         })
-        .await
-        .map_err(fail)?;
+        .await?;
     let entries: Vec<(MessageQueue, i64)> = result
         .queues
         .iter()
@@ -206,8 +191,8 @@ pub async fn invoke_reset(b: &Arc<Broker>, conn: &Connection, req: &RemotingComm
 
 /// CLONE_GROUP_OFFSET (314). Without a topic, every topic of the source group is cloned.
 pub async fn clone_group(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
-    let from = req.req_str("srcGroup").map_err(bad)?.to_string();
-    let to = req.req_str("destGroup").map_err(bad)?.to_string();
+    let from = req.req_str("srcGroup")?.to_string();
+    let to = req.req_str("destGroup")?.to_string();
     let topics = req.ext("topic").map(|t| vec![t.to_string()]);
     b.progress()
         .clone_offsets(
@@ -220,8 +205,7 @@ pub async fn clone_group(b: &Arc<Broker>, conn: &Connection, req: &RemotingComma
             },
             &conn.remote_addr().to_string(),
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     Ok(RemotingCommand::success())
 }
 
@@ -237,7 +221,7 @@ struct OffsetWrapper {
 /// GET_CONSUME_STATS (208): per queue broker offset, consumer offset, pull offset and the store
 /// time of the last consumed message — for any group with offsets here, online or not.
 pub fn consume_stats(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let group = req.req_str("consumerGroup").map_err(bad)?;
+    let group = req.req_str("consumerGroup")?;
     // A set: a list naming one topic many times must not multiply the answer.
     let topics: std::collections::BTreeSet<String> = match (req.ext("topicList"), req.ext("topic"))
     {

@@ -10,13 +10,16 @@ use std::time::Duration;
 use ferromq_net::Connection;
 use ferromq_protocol::body::SubscriptionData;
 use ferromq_protocol::codes::{pull_flag, response as rs};
-use ferromq_protocol::{HeaderError, RemotingCommand};
+use ferromq_protocol::{HeaderError, Refusal, RemotingCommand};
 use ferromq_store::GetStatus;
 use tokio::time::Instant;
 
-use super::{bad, err, group_missing};
 use crate::dispatch::Reply;
 use crate::Broker;
+
+/// Upstream's `forbiddenType` values for NO_PERMISSION on a pull.
+const GROUP_FORBIDDEN: i32 = 2;
+const TOPIC_FORBIDDEN: i32 = 3;
 
 /// Most messages and bytes one pull returns.
 const MAX_PULL_MSGS: usize = 256;
@@ -71,40 +74,32 @@ impl PullHeader {
 /// Takes the request by value: everything it needs is parsed into a `PullHeader` and the frame
 /// (with any body a client attached) is dropped before the pull is held.
 pub async fn pull(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> Reply {
-    let h = PullHeader::parse(&req).map_err(bad)?;
+    let h = PullHeader::parse(&req)?;
     drop(req);
-    let group_cfg = b
-        .groups
-        .find_or_create(&h.group)
-        .map_err(|e| group_missing(b, e))?;
+    let group_cfg = b.groups.find_or_create(&h.group)?;
     if !group_cfg.consume_enable {
-        return Err(err(
-            rs::NO_PERMISSION,
-            format!("subscription group no permission, {}", h.group),
-        )
-        .with_ext("forbiddenType", 2));
+        return Err(Refusal::NoPermission {
+            message: format!("subscription group no permission, {}", h.group),
+            forbidden_type: Some(GROUP_FORBIDDEN),
+        }
+        .into());
     }
     let topic = b.topics.get(&h.topic).ok_or_else(|| {
-        err(
-            rs::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist, apply first please!", h.topic),
-        )
+        Refusal::TopicNotExist(format!("topic[{}] not exist, apply first please!", h.topic))
     })?;
     if !topic.readable() {
-        return Err(err(
-            rs::NO_PERMISSION,
-            format!("the topic[{}] pulling message is forbidden", h.topic),
-        )
-        .with_ext("forbiddenType", 3));
+        return Err(Refusal::NoPermission {
+            message: format!("the topic[{}] pulling message is forbidden", h.topic),
+            forbidden_type: Some(TOPIC_FORBIDDEN),
+        }
+        .into());
     }
     if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
-        return Err(err(
-            rs::INVALID_PARAMETER,
-            format!(
-                "queueId[{}] is illegal, topic:[{}] readQueueNums:[{}]",
-                h.queue_id, h.topic, topic.read_queue_nums
-            ),
-        ));
+        return Err(Refusal::InvalidParameter(format!(
+            "queueId[{}] is illegal, topic:[{}] readQueueNums:[{}]",
+            h.queue_id, h.topic, topic.read_queue_nums
+        ))
+        .into());
     }
     let sub = subscription(b, &h)?;
     // The reset guard judges only commits the pull actually carries, under the offset log's
@@ -144,15 +139,15 @@ pub async fn pull(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> R
     let mut resp = execute(b, &h, &sub);
     if resp.code == rs::PULL_NOT_FOUND && h.has(pull_flag::SUSPEND) && h.suspend_ms > 0 {
         let Some(_held) = b.pull_hold.try_hold(b, h.memory()) else {
-            b.metrics.limit_hit("max-held-pulls");
-            return Err(err(
-                rs::SYSTEM_BUSY,
-                format!(
+            return Err(Refusal::SystemBusy {
+                limit: "max-held-pulls",
+                message: format!(
                     "[PCBUSY_CLEAN_QUEUE]broker busy: {} long polls are held (max-held-pulls); \
                      pull again later",
                     b.cfg.max_held_pulls
                 ),
-            ));
+            }
+            .into());
         };
         let wait = Duration::from_millis(h.suspend_ms.min(b.cfg.max_long_poll_ms as i64) as u64);
         resp = hold(b, conn, &h, &sub, Instant::now() + wait).await;
@@ -197,7 +192,7 @@ async fn hold(
 
 /// The subscription to filter with: from the request when it carries one, else the one the
 /// group registered by heartbeat.
-fn subscription(b: &Broker, h: &PullHeader) -> Result<SubscriptionData, RemotingCommand> {
+fn subscription(b: &Broker, h: &PullHeader) -> Result<SubscriptionData, Refusal> {
     let sub = if h.has(pull_flag::SUBSCRIPTION) {
         let expr = h.subscription.as_deref().unwrap_or("*");
         let mut s = SubscriptionData::from_expression(&h.topic, expr, h.sub_version);
@@ -205,27 +200,22 @@ fn subscription(b: &Broker, h: &PullHeader) -> Result<SubscriptionData, Remoting
         s
     } else {
         let registered = b.clients.subscription(&h.group, &h.topic).ok_or_else(|| {
-            err(
-                rs::SUBSCRIPTION_NOT_EXIST,
-                format!(
-                    "the consumer's subscription not exist, group: {} topic: {}",
-                    h.group, h.topic
-                ),
-            )
+            Refusal::SubscriptionNotExist(format!(
+                "the consumer's subscription not exist, group: {} topic: {}",
+                h.group, h.topic
+            ))
         })?;
         if registered.sub_version > 0 && h.sub_version > 0 && registered.sub_version < h.sub_version
         {
-            return Err(err(
-                rs::SUBSCRIPTION_NOT_LATEST,
-                "the consumer's subscription not latest",
+            return Err(Refusal::SubscriptionNotLatest(
+                "the consumer's subscription not latest".into(),
             ));
         }
         registered
     };
     if !sub.is_tag_type() {
-        return Err(err(
-            rs::SUBSCRIPTION_PARSE_FAILED,
-            "only TAG subscriptions are supported (SQL92 filtering is not)",
+        return Err(Refusal::SubscriptionParseFailed(
+            "only TAG subscriptions are supported (SQL92 filtering is not)".into(),
         ));
     }
     Ok(sub)

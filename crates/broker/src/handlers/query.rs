@@ -3,19 +3,14 @@
 
 use std::sync::Arc;
 
-use ferromq_protocol::codes::response as rs;
-use ferromq_protocol::RemotingCommand;
+use ferromq_protocol::{HeaderError, Refusal, RemotingCommand};
 use ferromq_store::BoundaryType;
 
-use super::{bad, err};
 use crate::dispatch::Reply;
 use crate::Broker;
 
-fn topic_queue(req: &RemotingCommand) -> Result<(&str, i32), RemotingCommand> {
-    Ok((
-        req.req_str("topic").map_err(bad)?,
-        req.req_i32("queueId").map_err(bad)?,
-    ))
+fn topic_queue(req: &RemotingCommand) -> Result<(&str, i32), HeaderError> {
+    Ok((req.req_str("topic")?, req.req_i32("queueId")?))
 }
 
 pub fn max_offset(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
@@ -30,7 +25,7 @@ pub fn min_offset(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 
 pub fn search_by_time(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let (topic, q) = topic_queue(req)?;
-    let ts = req.req_i64("timestamp").map_err(bad)?;
+    let ts = req.req_i64("timestamp")?;
     let boundary = match req.ext("boundaryType") {
         Some(t) if t.eq_ignore_ascii_case("upper") => BoundaryType::Upper,
         _ => BoundaryType::Lower,
@@ -45,12 +40,11 @@ pub fn earliest_store_time(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 }
 
 pub fn view_by_offset(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let offset = req.req_i64("offset").map_err(bad)?;
+    let offset = req.req_i64("offset")?;
     match b.store.read_record(offset) {
         Some(rec) => Ok(RemotingCommand::success().with_body(rec)),
-        None => Err(err(
-            rs::SYSTEM_ERROR,
-            format!("can not find message by the offset, {offset}"),
-        )),
+        None => Err(
+            Refusal::SystemError(format!("can not find message by the offset, {offset}")).into(),
+        ),
     }
 }

@@ -5,44 +5,33 @@
 use std::sync::Arc;
 
 use ferromq_net::Connection;
-use ferromq_protocol::codes::{perm, response as rs};
+use ferromq_protocol::codes::perm;
 use ferromq_protocol::message::{decode_record, encode_properties, prop};
-use ferromq_protocol::{names, RemotingCommand};
+use ferromq_protocol::{names, Refusal, RemotingCommand};
 
-use super::{bad, create_failed, err, group_missing, store_messages, Outgoing};
+use super::{store_messages, Outgoing};
 use crate::dispatch::Reply;
-use crate::error::store_error_response;
 use crate::Broker;
 
 pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingCommand) -> Reply {
-    let phys = req.req_i64("offset").map_err(bad)?;
-    let group = req.req_str("group").map_err(bad)?;
-    let delay_level = req.opt_i32("delayLevel").map_err(bad)?.unwrap_or(0);
-    let header_max = req.opt_i32("maxReconsumeTimes").map_err(bad)?;
-    let cfg = b
-        .groups
-        .find_or_create(group)
-        .map_err(|e| group_missing(b, e))?;
+    let phys = req.req_i64("offset")?;
+    let group = req.req_str("group")?;
+    let delay_level = req.opt_i32("delayLevel")?.unwrap_or(0);
+    let header_max = req.opt_i32("maxReconsumeTimes")?;
+    let cfg = b.groups.find_or_create(group)?;
     if cfg.retry_queue_nums <= 0 {
         return Ok(RemotingCommand::success());
     }
     let retry_topic = names::retry_topic(group);
     let retry_cfg = b
         .topics
-        .get_or_create(&retry_topic, cfg.retry_queue_nums, perm::READ_WRITE)
-        .map_err(|e| create_failed(b, e))?;
-    let record = b.store.read_record(phys).ok_or_else(|| {
-        err(
-            rs::SYSTEM_ERROR,
-            format!("look message by offset failed, {phys}"),
-        )
-    })?;
-    let (msg, _) = decode_record(&record).map_err(|e| {
-        err(
-            rs::SYSTEM_ERROR,
-            format!("stored message at {phys} unreadable: {e}"),
-        )
-    })?;
+        .get_or_create(&retry_topic, cfg.retry_queue_nums, perm::READ_WRITE)?;
+    let record = b
+        .store
+        .read_record(phys)
+        .ok_or_else(|| Refusal::SystemError(format!("look message by offset failed, {phys}")))?;
+    let (msg, _) = decode_record(&record)
+        .map_err(|e| Refusal::SystemError(format!("stored message at {phys} unreadable: {e}")))?;
     let mut props = msg.properties_map();
     props
         .entry(prop::RETRY_TOPIC.into())
@@ -59,9 +48,7 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
     let (topic, queue_id) = if msg.reconsume_times >= max || delay_level < 0 {
         props.remove(prop::DELAY);
         let dlq = names::dlq_topic(group);
-        b.topics
-            .get_or_create(&dlq, 1, perm::READ_WRITE)
-            .map_err(|e| create_failed(b, e))?;
+        b.topics.get_or_create(&dlq, 1, perm::READ_WRITE)?;
         (dlq, 0)
     } else {
         let level = if delay_level == 0 {
@@ -84,8 +71,6 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
         body: msg.body,
         properties: encode_properties(&props),
     };
-    store_messages(b, vec![out])
-        .await
-        .map_err(|e| store_error_response(&e))?;
+    store_messages(b, vec![out]).await?;
     Ok(RemotingCommand::success())
 }

@@ -3,17 +3,17 @@
 use std::sync::Arc;
 
 use ferromq_net::Connection;
-use ferromq_protocol::codes::{perm, response as rs, sys_flag};
+use ferromq_protocol::codes::{perm, sys_flag};
 use ferromq_protocol::message::{
     decode_batch_body, encode_properties, find_property, offset_msg_id, parse_properties, prop,
 };
 use ferromq_protocol::names::{self, AUTO_CREATE_TOPIC};
-use ferromq_protocol::{HeaderError, RemotingCommand};
+use ferromq_protocol::{HeaderError, Refusal, RemotingCommand};
 use rand::Rng;
 
-use super::{bad, create_failed, err, group_missing, store_messages, Outgoing};
+use super::{store_messages, Outgoing};
 use crate::dispatch::Reply;
-use crate::error::store_error_response;
+use crate::error::ReplyError;
 use crate::groups::FindError;
 use crate::Broker;
 
@@ -76,7 +76,7 @@ impl SendHeader {
 }
 
 pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2: bool) -> Reply {
-    let h = SendHeader::parse(req, v2).map_err(bad)?;
+    let h = SendHeader::parse(req, v2)?;
     check_body(b, req.body.len())?;
     let (topic, queue_id, drop_delay) = resolve_destination(b, &h)?;
     let props = if drop_delay {
@@ -96,12 +96,10 @@ pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2:
         properties: props,
     };
     let uniq = find_property(&msg.properties, prop::UNIQ_KEY).map(String::from);
-    let stored = store_messages(b, vec![msg])
-        .await
-        .map_err(|e| store_error_response(&e))?;
+    let stored = store_messages(b, vec![msg]).await?;
     let first = stored
         .first()
-        .ok_or_else(|| err(rs::SYSTEM_ERROR, "store returned no result"))?;
+        .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
     let mut resp = send_response(
         b,
         &[first.put.physical_offset],
@@ -115,18 +113,17 @@ pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2:
 }
 
 pub async fn send_batch(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
-    let h = SendHeader::parse(req, true).map_err(bad)?;
+    let h = SendHeader::parse(req, true)?;
     check_body(b, req.body.len())?;
     let items = decode_batch_body(&req.body)
-        .map_err(|e| err(rs::MESSAGE_ILLEGAL, format!("malformed batch body: {e}")))?;
+        .map_err(|e| Refusal::MessageIllegal(format!("malformed batch body: {e}")))?;
     if items.is_empty() {
-        return Err(err(rs::MESSAGE_ILLEGAL, "the batch is empty"));
+        return Err(Refusal::MessageIllegal("the batch is empty".into()).into());
     }
     if find_property(&h.properties, prop::DELAY).is_some() {
-        return Err(err(
-            rs::MESSAGE_ILLEGAL,
-            "delayed messages cannot be sent as a batch",
-        ));
+        return Err(
+            Refusal::MessageIllegal("delayed messages cannot be sent as a batch".into()).into(),
+        );
     }
     let (topic, queue_id, _) = resolve_destination(b, &h)?;
     let born_host = conn.remote_addr();
@@ -151,12 +148,10 @@ pub async fn send_batch(b: &Arc<Broker>, conn: &Connection, req: &RemotingComman
             }
         })
         .collect();
-    let stored = store_messages(b, msgs)
-        .await
-        .map_err(|e| store_error_response(&e))?;
+    let stored = store_messages(b, msgs).await?;
     let first = stored
         .first()
-        .ok_or_else(|| err(rs::SYSTEM_ERROR, "store returned no result"))?;
+        .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
     let phys: Vec<i64> = stored.iter().map(|s| s.put.physical_offset).collect();
     Ok(send_response(
         b,
@@ -166,15 +161,12 @@ pub async fn send_batch(b: &Arc<Broker>, conn: &Connection, req: &RemotingComman
     ))
 }
 
-fn check_body(b: &Broker, len: usize) -> Result<(), RemotingCommand> {
+fn check_body(b: &Broker, len: usize) -> Result<(), Refusal> {
     if len > b.cfg.max_message_size {
-        return Err(err(
-            rs::MESSAGE_ILLEGAL,
-            format!(
-                "the message body size {len} is over the maximum {}",
-                b.cfg.max_message_size
-            ),
-        ));
+        return Err(Refusal::MessageIllegal(format!(
+            "the message body size {len} is over the maximum {}",
+            b.cfg.max_message_size
+        )));
     }
     Ok(())
 }
@@ -201,21 +193,23 @@ fn without_delay(props: &str) -> String {
 
 /// Validates the topic, creates it if allowed, redirects exhausted retries to the DLQ, and
 /// picks the queue. The flag says whether the delay level must be dropped (DLQ).
-fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool), RemotingCommand> {
-    names::validate_topic(&h.topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool), ReplyError> {
+    names::validate_topic(&h.topic).map_err(Refusal::InvalidParameter)?;
     if h.topic == names::SCHEDULE_TOPIC || h.topic == AUTO_CREATE_TOPIC {
         // Upstream refuses these too: a message in the schedule topic would be re-stored to
         // whatever REAL_TOPIC it names, bypassing validation and permissions.
-        return Err(err(
-            rs::NO_PERMISSION,
-            format!("sending to the system topic {} is not allowed", h.topic),
-        ));
+        return Err(Refusal::NoPermission {
+            message: format!("sending to the system topic {} is not allowed", h.topic),
+            forbidden_type: None,
+        }
+        .into());
     }
     if h.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_PREPARED {
-        return Err(err(
-            rs::NO_PERMISSION,
-            "transactional messages are not supported by this broker",
-        ));
+        return Err(Refusal::NoPermission {
+            message: "transactional messages are not supported by this broker".into(),
+            forbidden_type: None,
+        }
+        .into());
     }
     let mut topic = h.topic.clone();
     let mut to_dlq = false;
@@ -230,18 +224,16 @@ fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool)
             .unwrap_or_else(|| b.groups.get(group).map(|g| g.retry_max_times).unwrap_or(16));
         if h.reconsume_times >= max {
             topic = names::dlq_topic(group);
-            cfg = b
-                .topics
-                .get_or_create(&topic, 1, perm::READ_WRITE)
-                .map_err(|e| create_failed(b, e))?;
+            cfg = b.topics.get_or_create(&topic, 1, perm::READ_WRITE)?;
             to_dlq = true;
         }
     }
     if !cfg.writable() {
-        return Err(err(
-            rs::NO_PERMISSION,
-            format!("the topic[{topic}] sending message is forbidden"),
-        ));
+        return Err(Refusal::NoPermission {
+            message: format!("the topic[{topic}] sending message is forbidden"),
+            forbidden_type: None,
+        }
+        .into());
     }
     let queues = cfg.write_queue_nums.max(1);
     let queue_id = if h.queue_id < 0 {
@@ -250,12 +242,10 @@ fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool)
         h.queue_id
     };
     if queue_id >= queues {
-        return Err(err(
-            rs::SYSTEM_ERROR,
-            format!(
-                "request queueId[{queue_id}] is illegal, topic {topic} has {queues} write queues"
-            ),
-        ));
+        return Err(Refusal::SystemError(format!(
+            "request queueId[{queue_id}] is illegal, topic {topic} has {queues} write queues"
+        ))
+        .into());
     }
     Ok((topic, queue_id, to_dlq))
 }
@@ -263,18 +253,15 @@ fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool)
 fn create_for_send(
     b: &Broker,
     h: &SendHeader,
-) -> Result<ferromq_protocol::body::TopicConfig, RemotingCommand> {
+) -> Result<ferromq_protocol::body::TopicConfig, ReplyError> {
     if names::is_retry_topic(&h.topic) {
         let group = &h.topic[names::RETRY_PREFIX.len()..];
         let queues = match b.groups.find_or_create(group) {
             Ok(g) => g.retry_queue_nums,
             Err(FindError::NotFound(_)) => 1,
-            Err(e) => return Err(group_missing(b, e)),
+            Err(e) => return Err(e.into()),
         };
-        return b
-            .topics
-            .get_or_create(&h.topic, queues, perm::READ_WRITE)
-            .map_err(|e| create_failed(b, e));
+        return Ok(b.topics.get_or_create(&h.topic, queues, perm::READ_WRITE)?);
     }
     let template = b
         .topics
@@ -285,16 +272,12 @@ fn create_for_send(
             let queues = h
                 .default_topic_queue_nums
                 .clamp(1, t.write_queue_nums.max(1));
-            b.topics
-                .get_or_create(&h.topic, queues, perm::READ_WRITE)
-                .map_err(|e| create_failed(b, e))
+            Ok(b.topics.get_or_create(&h.topic, queues, perm::READ_WRITE)?)
         }
-        None => Err(err(
-            rs::TOPIC_NOT_EXIST,
-            format!(
-                "topic[{}] not exist, apply first please! (auto-creation is disabled)",
-                h.topic
-            ),
-        )),
+        None => Err(Refusal::TopicNotExist(format!(
+            "topic[{}] not exist, apply first please! (auto-creation is disabled)",
+            h.topic
+        ))
+        .into()),
     }
 }

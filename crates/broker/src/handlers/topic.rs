@@ -6,12 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_protocol::body::{self, write_mq_map, MessageQueue, TopicConfig};
-use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::names::{self, AUTO_CREATE_TOPIC, SCHEDULE_TOPIC};
-use ferromq_protocol::RemotingCommand;
+use ferromq_protocol::{Refusal, RemotingCommand};
 use serde::Serialize;
 
-use super::{bad, create_failed, err};
 use crate::dispatch::Reply;
 use crate::Broker;
 
@@ -20,16 +18,16 @@ use crate::Broker;
 pub(crate) const CONFIG_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let topic = req.req_str("topic").map_err(bad)?;
-    names::validate_topic(topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    let topic = req.req_str("topic")?;
+    names::validate_topic(topic).map_err(Refusal::InvalidParameter)?;
     if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
-        return Err(err(
-            rs::INVALID_PARAMETER,
-            format!("the topic[{topic}] is conflict with system topic"),
-        ));
+        return Err(Refusal::InvalidParameter(format!(
+            "the topic[{topic}] is conflict with system topic"
+        ))
+        .into());
     }
-    let read = req.opt_i32("readQueueNums").map_err(bad)?.unwrap_or(8);
-    let write = req.opt_i32("writeQueueNums").map_err(bad)?.unwrap_or(read);
+    let read = req.opt_i32("readQueueNums")?.unwrap_or(8);
+    let write = req.opt_i32("writeQueueNums")?.unwrap_or(read);
     let attributes = req
         .ext("attributes")
         .map(|a| {
@@ -43,16 +41,16 @@ pub async fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         topic_name: topic.to_string(),
         read_queue_nums: read,
         write_queue_nums: write,
-        perm: req.opt_i32("perm").map_err(bad)?.unwrap_or(6),
+        perm: req.opt_i32("perm")?.unwrap_or(6),
         topic_filter_type: req
             .ext("topicFilterType")
             .unwrap_or("SINGLE_TAG")
             .to_string(),
-        topic_sys_flag: req.opt_i32("topicSysFlag").map_err(bad)?.unwrap_or(0),
-        order: req.opt_bool("order").map_err(bad)?.unwrap_or(false),
+        topic_sys_flag: req.opt_i32("topicSysFlag")?.unwrap_or(0),
+        order: req.opt_bool("order")?.unwrap_or(false),
         attributes,
     };
-    if let Some(generation) = b.topics.upsert(cfg).map_err(|e| create_failed(b, e))? {
+    if let Some(generation) = b.topics.upsert(cfg)? {
         written(
             b.topics
                 .wait_written(generation, CONFIG_WRITE_TIMEOUT)
@@ -63,39 +61,37 @@ pub async fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 }
 
 /// An operator's change is acknowledged only once its config file is on disk.
-pub(crate) fn written(r: Result<(), String>) -> Result<(), RemotingCommand> {
+pub(crate) fn written(r: Result<(), String>) -> Result<(), Refusal> {
     r.map_err(|e| {
-        err(
-            rs::SYSTEM_ERROR,
-            format!("the change is in effect but not yet persisted: {e}"),
-        )
+        Refusal::SystemError(format!(
+            "the change is in effect but not yet persisted: {e}"
+        ))
     })
 }
 
 pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let topic = req.req_str("topic").map_err(bad)?;
+    let topic = req.req_str("topic")?;
     // The name reaches the file system (the topic's consume-queue directory): it must be a
     // topic name, never a path.
-    names::validate_topic(topic).map_err(|e| err(rs::INVALID_PARAMETER, e))?;
+    names::validate_topic(topic).map_err(Refusal::InvalidParameter)?;
     if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
-        return Err(err(
-            rs::INVALID_PARAMETER,
-            format!("the system topic[{topic}] cannot be deleted"),
-        ));
+        return Err(Refusal::InvalidParameter(format!(
+            "the system topic[{topic}] cannot be deleted"
+        ))
+        .into());
     }
     let generation = b.topics.delete(topic);
     b.pull_hold.remove_topic(topic);
     b.pull_state.remove_topic(topic);
-    b.store.delete_topic(topic).map_err(|e| {
-        err(
-            rs::SYSTEM_ERROR,
-            format!("deleting store files failed: {e}"),
-        )
-    })?;
+    // SYSTEM_ERROR naming the step, not the store's or offset table's own mapping: the topic
+    // is already gone from the table, only its files are left over.
+    b.store
+        .delete_topic(topic)
+        .map_err(|e| Refusal::SystemError(format!("deleting store files failed: {e}")))?;
     b.offsets
         .delete_topic(topic)
         .await
-        .map_err(|e| err(rs::SYSTEM_ERROR, format!("deleting offsets failed: {e}")))?;
+        .map_err(|e| Refusal::SystemError(format!("deleting offsets failed: {e}")))?;
     if let Some(generation) = generation {
         written(
             b.topics
@@ -115,12 +111,9 @@ pub fn get_all(b: &Arc<Broker>) -> Reply {
 }
 
 pub fn get_one(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let topic = req.req_str("topic").map_err(bad)?;
+    let topic = req.req_str("topic")?;
     let cfg = b.topics.get(topic).ok_or_else(|| {
-        err(
-            rs::TOPIC_NOT_EXIST,
-            format!("No topic in this broker. topic: {topic}"),
-        )
+        Refusal::TopicNotExist(format!("No topic in this broker. topic: {topic}"))
     })?;
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -140,11 +133,11 @@ struct TopicOffset {
 }
 
 pub fn stats(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
-    let topic = req.req_str("topic").map_err(bad)?;
+    let topic = req.req_str("topic")?;
     let cfg = b
         .topics
         .get(topic)
-        .ok_or_else(|| err(rs::TOPIC_NOT_EXIST, format!("topic[{topic}] not exist")))?;
+        .ok_or_else(|| Refusal::TopicNotExist(format!("topic[{topic}] not exist")))?;
     let entries: Vec<(MessageQueue, TopicOffset)> = (0..cfg.queue_count())
         .map(|q| {
             let max = b.store.max_offset(topic, q);

@@ -24,14 +24,13 @@ pub mod pull_state;
 use std::collections::BTreeSet;
 
 use ferromq_offsets::{ChangeDraft, Intent, IntentSpec, OffsetError, QueueKey};
-use ferromq_protocol::codes::response as rs;
-use ferromq_protocol::RemotingCommand;
 use thiserror::Error;
 
 use crate::Broker;
 use model::{PlanResult, PlannedQueue};
 
-/// Why a progress operation was refused. Nothing is changed when one is returned.
+/// Why a progress operation was refused. Nothing is changed when one is returned. The response
+/// code for each is in the broker's one table (`crate::error`).
 #[derive(Debug, Error)]
 pub enum ProgressError {
     #[error("{0}")]
@@ -56,23 +55,6 @@ impl From<OffsetError> for ProgressError {
             }),
             other => ProgressError::Offsets(other),
         }
-    }
-}
-
-impl ProgressError {
-    /// The Remoting response for this error.
-    pub fn to_response(&self) -> RemotingCommand {
-        let code = match self {
-            ProgressError::Invalid(_) => rs::INVALID_PARAMETER,
-            ProgressError::TopicNotExist(_) => rs::TOPIC_NOT_EXIST,
-            ProgressError::NotFound(_) => rs::QUERY_NOT_FOUND,
-            ProgressError::PlanMoved(v) => {
-                return RemotingCommand::error(rs::PLAN_MOVED, self.to_string())
-                    .with_body(ferromq_protocol::body::to_vec(v));
-            }
-            ProgressError::Offsets(_) => rs::SYSTEM_ERROR,
-        };
-        RemotingCommand::error(code, self.to_string())
     }
 }
 
