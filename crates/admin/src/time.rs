@@ -26,13 +26,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Milliseconds since the epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use ferromq_protocol::time::now_ms;
 
 /// `2025-11-24T10:00:00Z` style rendering (UTC, milliseconds when not zero).
 pub fn format_ms(ms: i64) -> String {

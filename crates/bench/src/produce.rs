@@ -160,12 +160,7 @@ struct Shared {
     errors: ErrorLog,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use ferromq_protocol::time::now_ms;
 
 /// Rewrites the born timestamp (`g`) without reallocating.
 fn refresh_born_timestamp(cmd: &mut RemotingCommand) {

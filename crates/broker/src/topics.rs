@@ -62,12 +62,7 @@ pub struct TopicManager {
     pub changed: Notify,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use ferromq_protocol::time::now_ms;
 
 impl TopicManager {
     /// Loads `topics.json` and makes sure the system topics exist. Entries whose name is not a

@@ -5,10 +5,12 @@
 //! - [`RemotingClient`]: a pool of connections by address, with timeouts; broker → client
 //!   requests (NOTIFY_CONSUMER_IDS_CHANGED, …) are published on a broadcast channel.
 //! - [`MqClient`]: name-server lookups and typed calls (send, pull, offsets, topics).
+//! - [`table`]: the plain-text tables the command-line tools print.
 
 mod mq;
 mod remoting;
 pub mod requests;
+pub mod table;
 
 pub use mq::{MqClient, PullResult, SendResult};
 pub use remoting::{ClientError, RemotingClient};

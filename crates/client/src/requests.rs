@@ -167,9 +167,4 @@ pub fn create_topic(cfg: &TopicConfig) -> RemotingCommand {
         .with_ext("order", cfg.order)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use ferromq_protocol::time::now_ms;

@@ -28,13 +28,9 @@ pub use args::{ArgsError, MirrorArgs, MirrorCommand, RunArgs, RunConfig};
 pub use error::{MirrorError, UsageError};
 pub use runner::Mirror;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use ferromq_protocol::time::now_ms;
 
 /// `ferromq mirror …`: runs the mirror until SIGINT/SIGTERM or a failover, or one of the
 /// `status` / `failover` commands. Returns the exit code.

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ferromq_client::table::table;
 use serde::{Deserialize, Serialize};
 
 use crate::args::RunConfig;
@@ -199,31 +200,6 @@ pub fn log_progress(s: &Status) {
     );
 }
 
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut w: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = line(headers.to_vec());
-    for r in rows {
-        out.push('\n');
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
-    out
-}
-
 /// Renders a status for people.
 pub fn render_status(s: &Status) -> String {
     let age = crate::now_ms() - s.updated_at;
@@ -263,7 +239,7 @@ pub fn render_status(s: &Status) -> String {
         &["TOPIC", "QUEUES", "MESSAGE LAG", "LAST ERROR"],
         &rows,
     ));
-    out.push_str("\n\n");
+    out.push('\n');
     let rows: Vec<Vec<String>> = s
         .groups
         .iter()
@@ -280,10 +256,13 @@ pub fn render_status(s: &Status) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(
-        &["GROUP", "QUEUES", "OFFSET-SYNC LAG (ms)", "LAST ERROR"],
-        &rows,
-    ));
+    out.push_str(
+        table(
+            &["GROUP", "QUEUES", "OFFSET-SYNC LAG (ms)", "LAST ERROR"],
+            &rows,
+        )
+        .trim_end(),
+    );
     for e in &s.errors {
         out.push_str(&format!("\nerror: {e}"));
     }
@@ -385,7 +364,7 @@ pub fn failover_command(dir: &Path, wait: Duration) -> Result<i32, MirrorError> 
                     ]
                 })
                 .collect();
-            println!("{}", table(&["GROUP", "QUEUES", "OFFSETS"], &rows));
+            print!("{}", table(&["GROUP", "QUEUES", "OFFSETS"], &rows));
             return Ok(0);
         }
         if Instant::now() > deadline {

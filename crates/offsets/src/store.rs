@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use tokio::sync::watch;
@@ -66,12 +66,7 @@ pub struct OffsetStore {
     flusher: Mutex<Option<JoinHandle<()>>>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use ferromq_protocol::time::now_ms_u64 as now_ms;
 
 impl OffsetStore {
     /// Opens (or creates) the store in `config.dir`: loads the newest valid snapshot, replays the

@@ -12,6 +12,9 @@
 //! - [`body`]: JSON bodies (heartbeat, route, topic and group configs, message queues).
 //! - [`names`]: topic and group name rules and the retry/DLQ naming scheme.
 //! - [`limits`]: every count a request can carry, checked in one place.
+//! - [`time`]: the one clock for timestamps (ms since the epoch).
+//! - [`error`]: decode errors, and [`Refusal`]: every reason a request is refused, mapped to its
+//!   response code in one table.
 
 pub mod body;
 pub mod codes;
@@ -23,6 +26,7 @@ pub mod json;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod time;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::{not_supported, HeaderError, ProtocolError, Refusal};

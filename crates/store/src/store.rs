@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -28,11 +27,7 @@ pub struct MessageStore {
     closed: AtomicBool,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use ferromq_protocol::time::now_ms;
 
 impl MessageStore {
     /// Opens (or creates) the store under `config.root`, runs crash recovery and starts the
