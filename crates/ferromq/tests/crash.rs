@@ -7,11 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::Server;
-use ferromq_client::requests::Pull;
+use common::{read_queue, Server, SyncClient};
 use ferromq_client::MqClient;
 use ferromq_protocol::body::TopicConfig;
-use ferromq_protocol::codes::response as rs;
 use parking_lot_free::AckLog;
 
 /// A tiny mutex-protected log of acknowledged sends (no extra dependency).
@@ -94,29 +92,8 @@ fn sigkill_during_sync_load_loses_no_acknowledged_message() {
         let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(10));
         let mut stored = std::collections::HashMap::new();
         for q in 0..QUEUES {
-            let mut offset = 0;
-            loop {
-                let p = Pull {
-                    group: "Check",
-                    topic: "Crash",
-                    queue_id: q,
-                    offset,
-                    max_msgs: 256,
-                    subscription: Some("*"),
-                    suspend_ms: 0,
-                    commit_offset: None,
-                };
-                let r = client.pull(&broker, &p).await.unwrap();
-                if r.code != rs::SUCCESS {
-                    break;
-                }
-                for m in &r.messages {
-                    stored.insert(
-                        (q, m.queue_offset),
-                        String::from_utf8_lossy(&m.body).into_owned(),
-                    );
-                }
-                offset = r.next_begin_offset;
+            for (offset, body) in read_queue(&client, &broker, "Check", "Crash", q).await {
+                stored.insert((q, offset), body);
             }
         }
         for (q, off, body) in &acked {
@@ -139,54 +116,19 @@ fn sigterm_flushes_async_writes_and_offsets() {
     // Async flush and periodic offsets: nothing is fsynced on the ack path, so only a graceful
     // stop (SIGTERM) guarantees everything is on disk. Check that stop really flushes it.
     let mut server = Server::standalone(&[]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let broker = server.broker_addr();
-    let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
-    rt.block_on(async {
-        client
-            .create_topic(&broker, &TopicConfig::new("Graceful", 2))
-            .await
-            .unwrap();
-        for i in 0..500 {
-            client
-                .send(
-                    &broker,
-                    "P",
-                    "Graceful",
-                    i % 2,
-                    Bytes::from(format!("g{i}")),
-                    "",
-                )
-                .await
-                .unwrap();
-        }
-        client
-            .update_offset(&broker, "G", "Graceful", 0, 123)
-            .await
-            .unwrap();
-    });
-    client.remoting.close();
+    let c = SyncClient::new(&server);
+    c.create_topic("Graceful", 2);
+    for i in 0..500 {
+        c.send("P", "Graceful", i % 2, format!("g{i}"));
+    }
+    c.commit("G", "Graceful", 0, 123);
+    c.client.remoting.close();
     assert!(server.stop().success(), "clean exit on SIGTERM");
     server.restart();
-    let broker = server.broker_addr();
-    rt.block_on(async {
-        let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
-        assert_eq!(
-            client.max_offset(&broker, "Graceful", 0).await.unwrap(),
-            250
-        );
-        assert_eq!(
-            client.max_offset(&broker, "Graceful", 1).await.unwrap(),
-            250
-        );
-        assert_eq!(
-            client
-                .query_offset(&broker, "G", "Graceful", 0)
-                .await
-                .unwrap(),
-            Some(123)
-        );
-    });
+    let c = SyncClient::new(&server);
+    assert_eq!(c.max_offset("Graceful", 0).unwrap(), 250);
+    assert_eq!(c.max_offset("Graceful", 1).unwrap(), 250);
+    assert_eq!(c.query("G", "Graceful", 0), Some(123));
     assert!(
         server.output().contains("store and offsets flushed"),
         "shutdown logged its flush"
@@ -196,20 +138,10 @@ fn sigterm_flushes_async_writes_and_offsets() {
 #[test]
 fn corrupt_offset_store_refuses_to_start_and_keeps_its_files() {
     let mut server = Server::standalone(&[]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let broker = server.broker_addr();
-    let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
-    rt.block_on(async {
-        client
-            .create_topic(&broker, &TopicConfig::new("Precious", 1))
-            .await
-            .unwrap();
-        client
-            .update_offset(&broker, "G", "Precious", 0, 0)
-            .await
-            .unwrap();
-    });
-    client.remoting.close();
+    let c = SyncClient::new(&server);
+    c.create_topic("Precious", 1);
+    c.commit("G", "Precious", 0, 0);
+    c.client.remoting.close();
     server.stop();
     // Damage the header of every log segment and every snapshot: a damaged header is not a torn
     // tail, so the store must refuse to start rather than start with less.
@@ -256,39 +188,19 @@ fn sigkill_keeps_periodic_commits_older_than_the_write_behind_window() {
     // Default durability: commits are written out within 10 ms and fsynced within 200 ms. A
     // SIGKILL keeps the page cache, so everything acknowledged more than 10 ms earlier survives.
     let mut server = Server::standalone(&[]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let broker = server.broker_addr();
-    let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
+    let c = SyncClient::new(&server);
     let mut last = std::collections::BTreeMap::new();
-    rt.block_on(async {
-        client
-            .create_topic(&broker, &TopicConfig::new("Periodic", 8))
-            .await
-            .unwrap();
-        for i in 0..400i64 {
-            let (g, q) = (format!("g{}", i % 5), (i % 8) as i32);
-            client
-                .update_offset(&broker, &g, "Periodic", q, i)
-                .await
-                .unwrap();
-            last.insert((g, q), i);
-        }
-    });
+    c.create_topic("Periodic", 8);
+    for i in 0..400i64 {
+        let (g, q) = (format!("g{}", i % 5), (i % 8) as i32);
+        c.commit(&g, "Periodic", q, i);
+        last.insert((g, q), i);
+    }
     std::thread::sleep(Duration::from_millis(100));
     server.kill();
     server.restart();
-    let broker = server.broker_addr();
-    rt.block_on(async {
-        let client = MqClient::new(&server.namesrv_addr(), Duration::from_secs(5));
-        for ((g, q), want) in &last {
-            assert_eq!(
-                client
-                    .query_offset(&broker, g, "Periodic", *q)
-                    .await
-                    .unwrap(),
-                Some(*want),
-                "{g}:{q}"
-            );
-        }
-    });
+    let c = SyncClient::new(&server);
+    for ((g, q), want) in &last {
+        assert_eq!(c.query(g, "Periodic", *q), Some(*want), "{g}:{q}");
+    }
 }

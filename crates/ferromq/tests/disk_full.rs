@@ -29,8 +29,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::Server;
-use ferromq_client::requests::{self, Pull};
+use common::{pull_at, Server};
+use ferromq_client::requests;
 use ferromq_client::{ClientError, MqClient};
 use ferromq_protocol::body::{HeartbeatData, TopicConfig};
 use ferromq_protocol::codes::{request as rq, response as rs};
@@ -295,16 +295,7 @@ impl Scenario {
             let mut offset = 0;
             let mut seen = 0;
             while offset < n {
-                let p = Pull {
-                    group: "DiskFullCheck",
-                    topic: TOPIC,
-                    queue_id: q,
-                    offset,
-                    max_msgs: 32,
-                    subscription: Some("*"),
-                    suspend_ms: 0,
-                    commit_offset: None,
-                };
+                let p = pull_at("DiskFullCheck", TOPIC, q, offset, 32);
                 let r = self
                     .rt
                     .block_on(self.client.pull(&self.broker, &p))

@@ -6,8 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::Server;
-use ferromq_client::requests::Pull;
+use common::{pull_at, Server};
 use ferromq_client::MqClient;
 use ferromq_protocol::body::TopicConfig;
 use ferromq_protocol::codes::response as rs;
@@ -51,16 +50,7 @@ async fn a_hundred_thousand_groups_and_ten_thousand_idle_connections() {
             tokio::spawn(async move {
                 for i in (w..GROUPS).step_by(32) {
                     let group = format!("Group{i:06}");
-                    let p = Pull {
-                        group: &group,
-                        topic: "R",
-                        queue_id: 0,
-                        offset: 0,
-                        max_msgs: 1,
-                        subscription: Some("*"),
-                        suspend_ms: 0,
-                        commit_offset: None,
-                    };
+                    let p = pull_at(&group, "R", 0, 0, 1);
                     let r = client.pull(&addr, &p).await.unwrap();
                     assert_eq!(r.code, rs::PULL_NOT_FOUND);
                 }

@@ -19,10 +19,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{free_port, poll_until, spawn_client, strings, Captured, Client, Server};
-use ferromq_client::requests::Pull;
+use common::{
+    client_args, free_port, poll_until, pull_at, spawn_client, Captured, Client, Server, SyncClient,
+};
 use ferromq_client::MqClient;
-use ferromq_protocol::body::TopicConfig;
 use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::message::{find_property, prop};
 use serde_json::Value;
@@ -54,62 +54,32 @@ fn start_mirror(source: &str, target: &str, state: &std::path::Path, extra: &[&s
     Captured::spawn(cmd)
 }
 
-/// ferromq's own client for one cluster, driven synchronously.
-struct Cluster {
-    rt: tokio::runtime::Runtime,
-    client: MqClient,
-    broker: String,
-    namesrv: String,
+/// What this file checks on one cluster, through ferromq's own client.
+trait DrCluster {
+    /// GET_MAX_OFFSET of `TOPIC`:`q`.
+    fn max(&self, q: i32) -> i64;
+    /// The committed offsets of `group` on every queue of `TOPIC`.
+    fn offsets(&self, group: &str) -> Vec<Option<i64>>;
+    /// Every message of a queue: (offset, body, source msgId property).
+    fn read_all(&self, q: i32) -> Vec<(i64, String, Option<String>)>;
 }
 
-impl Cluster {
-    fn new(s: &Server) -> Cluster {
-        Cluster {
-            rt: tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap(),
-            client: MqClient::new(&s.namesrv_addr(), Duration::from_secs(5)),
-            broker: s.broker_addr(),
-            namesrv: s.namesrv_addr(),
-        }
-    }
-
+impl DrCluster for SyncClient {
     fn max(&self, q: i32) -> i64 {
-        self.rt
-            .block_on(self.client.max_offset(&self.broker, TOPIC, q))
-            .expect("max offset")
+        self.max_offset(TOPIC, q).expect("max offset")
     }
 
     fn offsets(&self, group: &str) -> Vec<Option<i64>> {
-        (0..QUEUES)
-            .map(|q| {
-                self.rt
-                    .block_on(self.client.query_offset(&self.broker, group, TOPIC, q))
-                    .expect("query offset")
-            })
-            .collect()
+        self.query_queues(group, TOPIC, QUEUES)
     }
 
-    /// Every message of a queue: (offset, body, source msgId property).
     fn read_all(&self, q: i32) -> Vec<(i64, String, Option<String>)> {
         let mut out = Vec::new();
         let mut next = 0;
         let max = self.max(q);
         while next < max {
-            let p = Pull {
-                group: "dr_reader",
-                topic: TOPIC,
-                queue_id: q,
-                offset: next,
-                max_msgs: 256,
-                subscription: Some("*"),
-                suspend_ms: 0,
-                commit_offset: None,
-            };
+            let p = pull_at("dr_reader", TOPIC, q, next, 256);
             let r = self
-                .rt
                 .block_on(self.client.pull(&self.broker, &p))
                 .expect("pull");
             assert_eq!(r.code, rs::SUCCESS, "pull {q}@{next}");
@@ -179,9 +149,7 @@ fn admin(namesrv: &str, args: &[&str]) -> String {
 }
 
 fn consumer_args(namesrv: &str, group: &str, extra: &[&str]) -> Vec<String> {
-    let mut v = strings(&["--namesrv", namesrv, "--topic", TOPIC, "--group", group]);
-    v.extend(strings(extra));
-    v
+    client_args(namesrv, TOPIC, group, extra)
 }
 
 /// Per queue, the queue offsets of the messages delivered successfully.
@@ -201,13 +169,9 @@ fn delivered(lines: &[Value]) -> HashMap<i32, Vec<i64>> {
 fn failover_to_the_backup_with_real_clients_and_a_mirror_restart() {
     let mut primary = Server::standalone(&[]);
     let backup = Server::standalone(&[]);
-    let a = Cluster::new(&primary);
-    let b = Cluster::new(&backup);
-    a.rt.block_on(
-        a.client
-            .create_topic(&a.broker, &TopicConfig::new(TOPIC, QUEUES)),
-    )
-    .expect("create topic");
+    let a = SyncClient::new(&primary);
+    let b = SyncClient::new(&backup);
+    a.create_topic(TOPIC, QUEUES);
     let state = tempfile::tempdir().unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -282,18 +246,7 @@ fn failover_to_the_backup_with_real_clients_and_a_mirror_restart() {
         groups.iter().map(|g| b.offsets(g)).collect::<Vec<_>>()
     );
     let ends: Vec<i64> = (0..QUEUES).map(|q| a.max(q)).collect();
-    let status = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args([
-            "mirror",
-            "status",
-            "--state-dir",
-            &state.path().display().to_string(),
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let status: Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let status = try_mirror_status(state.path()).expect("status json");
     assert_eq!(status["phase"], "running", "{status}");
     assert_eq!(status["topics"][0]["messageLag"], 0, "{status}");
 
@@ -388,30 +341,18 @@ fn a_corrupt_state_dir_is_refused() {
     assert!(m.output().contains("corrupt"), "{}", m.output());
 }
 
-fn send_n(c: &Cluster, topic: &str, q: i32, n: usize, size: usize) {
-    c.rt.block_on(async {
-        for _ in 0..n {
-            c.client
-                .send(
-                    &c.broker,
-                    "dr_producer",
-                    topic,
-                    q,
-                    Bytes::from(vec![b'x'; size]),
-                    "",
-                )
-                .await
-                .expect("send");
-        }
-    });
+fn send_n(c: &SyncClient, topic: &str, q: i32, n: usize, size: usize) {
+    for _ in 0..n {
+        c.send("dr_producer", topic, q, vec![b'x'; size]);
+    }
 }
 
-fn topic_max(c: &Cluster, topic: &str, q: i32) -> i64 {
-    c.rt.block_on(c.client.max_offset(&c.broker, topic, q))
-        .unwrap_or(-1)
+fn topic_max(c: &SyncClient, topic: &str, q: i32) -> i64 {
+    c.max_offset(topic, q).unwrap_or(-1)
 }
 
-fn mirror_status(state: &std::path::Path) -> Value {
+/// `ferromq mirror status --output json` of a state dir; None when it prints no JSON.
+fn try_mirror_status(state: &std::path::Path) -> Option<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
         .args([
             "mirror",
@@ -423,7 +364,11 @@ fn mirror_status(state: &std::path::Path) -> Value {
         ])
         .output()
         .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn mirror_status(state: &std::path::Path) -> Value {
+    try_mirror_status(state).unwrap_or(Value::Null)
 }
 
 fn topic_error(status: &Value, topic: &str) -> String {
@@ -447,17 +392,12 @@ fn mismatched_topics_oversized_messages_and_a_source_outage() {
     std::fs::write(&cfg, "[broker]\nmax-message-size = 65536\n").unwrap();
     let mut primary = Server::standalone(&[]);
     let backup = Server::standalone(&["--config", &cfg.display().to_string()]);
-    let a = Cluster::new(&primary);
-    let b = Cluster::new(&backup);
+    let a = SyncClient::new(&primary);
+    let b = SyncClient::new(&backup);
     for (t, n) in [("DrSame", 2), ("DrMismatch", 4), ("DrBig", 2)] {
-        a.rt.block_on(a.client.create_topic(&a.broker, &TopicConfig::new(t, n)))
-            .unwrap();
+        a.create_topic(t, n);
     }
-    b.rt.block_on(
-        b.client
-            .create_topic(&b.broker, &TopicConfig::new("DrMismatch", 2)),
-    )
-    .unwrap();
+    b.create_topic("DrMismatch", 2);
     for q in 0..2 {
         send_n(&a, "DrSame", q, 10, 100);
         send_n(&a, "DrMismatch", q, 3, 100);
@@ -495,35 +435,25 @@ fn mismatched_topics_oversized_messages_and_a_source_outage() {
             || topic_error(&s, "DrSame").contains("source")
     });
     assert!(reported, "outage reported: {:#}", mirror_status(&state));
+    // 5 more messages on each queue of DrSame, then wait until the backup holds `want` there.
+    let send_and_wait = |a: &SyncClient, b: &SyncClient, want: i64, what: &str| {
+        for q in 0..2 {
+            send_n(a, "DrSame", q, 5, 100);
+        }
+        let resumed = poll_until(Duration::from_secs(30), || {
+            (0..2).all(|q| topic_max(b, "DrSame", q) == want)
+        });
+        assert!(resumed, "{what}: {:#}", mirror_status(&state));
+    };
     primary.restart();
-    let a = Cluster::new(&primary);
-    for q in 0..2 {
-        send_n(&a, "DrSame", q, 5, 100);
-    }
-    let resumed = poll_until(Duration::from_secs(30), || {
-        (0..2).all(|q| topic_max(&b, "DrSame", q) == 15)
-    });
-    assert!(
-        resumed,
-        "resumed after the outage: {:#}",
-        mirror_status(&state)
-    );
+    let a = SyncClient::new(&primary);
+    send_and_wait(&a, &b, 15, "resumed after the outage");
 
     // The target restarts too: the mirror goes on without copying anything twice.
     let mut backup = backup;
     backup.restart();
-    let b = Cluster::new(&backup);
-    for q in 0..2 {
-        send_n(&a, "DrSame", q, 5, 100);
-    }
-    let resumed = poll_until(Duration::from_secs(30), || {
-        (0..2).all(|q| topic_max(&b, "DrSame", q) == 20)
-    });
-    assert!(
-        resumed,
-        "resumed after a target restart: {:#}",
-        mirror_status(&state)
-    );
+    let b = SyncClient::new(&backup);
+    send_and_wait(&a, &b, 20, "resumed after a target restart");
     thread::sleep(Duration::from_millis(500));
     assert!(
         (0..2).all(|q| topic_max(&b, "DrSame", q) == 20),
@@ -538,17 +468,12 @@ fn mismatched_topics_oversized_messages_and_a_source_outage() {
 fn failover_command_then_failback_without_duplicates() {
     let primary = Server::standalone(&[]);
     let backup = Server::standalone(&[]);
-    let a = Cluster::new(&primary);
-    let b = Cluster::new(&backup);
-    a.rt.block_on(
-        a.client
-            .create_topic(&a.broker, &TopicConfig::new(TOPIC, 2)),
-    )
-    .unwrap();
+    let a = SyncClient::new(&primary);
+    let b = SyncClient::new(&backup);
+    a.create_topic(TOPIC, 2);
     for q in 0..2 {
         send_n(&a, TOPIC, q, 200, 100);
-        a.rt.block_on(a.client.update_offset(&a.broker, "FbGroup", TOPIC, q, 150))
-            .unwrap();
+        a.commit("FbGroup", TOPIC, q, 150);
     }
     let dir = tempfile::tempdir().unwrap();
     let forward = dir.path().join("forward");
@@ -583,10 +508,8 @@ fn failover_command_then_failback_without_duplicates() {
     // Life goes on on the backup.
     for q in 0..2 {
         send_n(&b, TOPIC, q, 50, 100);
-        b.rt.block_on(b.client.update_offset(&b.broker, "FbGroup", TOPIC, q, 120))
-            .unwrap();
-        b.rt.block_on(b.client.update_offset(&b.broker, "FbDone", TOPIC, q, 250))
-            .unwrap();
+        b.commit("FbGroup", TOPIC, q, 120);
+        b.commit("FbDone", TOPIC, q, 250);
     }
     let back = dir.path().join("back");
     let _m = start_mirror(&b.namesrv, &a.namesrv, &back, &[]);

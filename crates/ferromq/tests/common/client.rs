@@ -1,0 +1,140 @@
+//! Which third-party RocketMQ client runs a script under `compat/`, and one-shot runs of a
+//! script ([`run_client`], [`run_client_output`]).
+
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::client_process::spawn_client;
+use super::util::{strings, workspace_root};
+
+/// Which real RocketMQ client runs a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// PyPI `rocketmq==0.4.4`: the Apache rocketmq-client-cpp through ctypes
+    /// (`compat/.venv/bin/python compat/cpp/<script>.py`).
+    Cpp,
+    /// npm `ali-ons@3.12.0` (`node compat/node/<script>.js`).
+    Node,
+}
+
+impl Client {
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Cpp => "cpp",
+            Client::Node => "ali-ons",
+        }
+    }
+
+    fn node_binary() -> String {
+        std::env::var("FERROMQ_NODE").unwrap_or_else(|_| "node".to_string())
+    }
+
+    /// Checks that the client is installed; Err carries a message telling how to fix it.
+    pub fn check_installed(self) -> Result<(), String> {
+        let root = workspace_root();
+        match self {
+            Client::Cpp => {
+                let py = root.join("compat/.venv/bin/python");
+                if !py.exists() {
+                    return Err(format!(
+                        "{} is missing: run compat/setup.sh first (installs PyPI rocketmq==0.4.4 into compat/.venv)",
+                        py.display()
+                    ));
+                }
+                Ok(())
+            }
+            Client::Node => {
+                let pkg = root.join("compat/node_modules/ali-ons/package.json");
+                if !pkg.exists() {
+                    return Err(format!(
+                        "{} is missing: run compat/setup.sh first (installs npm ali-ons@3.12.0 into compat/node_modules)",
+                        pkg.display()
+                    ));
+                }
+                static NODE_OK: OnceLock<Result<(), String>> = OnceLock::new();
+                NODE_OK
+                    .get_or_init(|| {
+                        let node = Self::node_binary();
+                        match Command::new(&node).arg("--version").output() {
+                            Ok(o) if o.status.success() => Ok(()),
+                            Ok(o) => Err(format!("`{node} --version` failed: {}", o.status)),
+                            Err(e) => Err(format!(
+                                "cannot run `{node}` ({e}): install Node.js (and run compat/setup.sh first)"
+                            )),
+                        }
+                    })
+                    .clone()
+            }
+        }
+    }
+
+    pub(super) fn command(self, script: &str) -> Command {
+        if let Err(msg) = self.check_installed() {
+            panic!("{} client not available: {msg}", self.name());
+        }
+        let root = workspace_root();
+        let mut cmd = match self {
+            Client::Cpp => {
+                let mut c = Command::new(root.join("compat/.venv/bin/python"));
+                c.arg(root.join("compat/cpp").join(format!("{script}.py")));
+                c.env("PYTHONUNBUFFERED", "1")
+                    .env("PYTHONDONTWRITEBYTECODE", "1");
+                c
+            }
+            Client::Node => {
+                let mut c = Command::new(Self::node_binary());
+                c.arg(root.join("compat/node").join(format!("{script}.js")));
+                c
+            }
+        };
+        cmd.current_dir(&root);
+        cmd
+    }
+}
+
+/// What a finished client run printed.
+#[derive(Debug)]
+pub struct ClientOutput {
+    pub status: ExitStatus,
+    /// The JSON lines of stdout, in order.
+    pub lines: Vec<Value>,
+    pub stderr: String,
+    /// Human-readable report (command, status, stderr, C++ log tail) for assertion messages.
+    pub diagnostics: String,
+}
+
+/// Runs a client script to completion (≤ `timeout`), asserts exit status 0 and returns its JSON
+/// lines. Panics with the client's stderr (and C++ logs) otherwise.
+pub fn run_client(kind: Client, script: &str, args: &[String], timeout: Duration) -> Vec<Value> {
+    let mut p = spawn_client(kind, script, args);
+    p.wait_success(timeout)
+}
+
+/// Runs a client script to completion (≤ `timeout`, then it is killed and this panics) and returns
+/// what it printed, whatever its exit status.
+pub fn run_client_output(
+    kind: Client,
+    script: &str,
+    args: &[String],
+    timeout: Duration,
+) -> ClientOutput {
+    let mut p = spawn_client(kind, script, args);
+    let status = p.wait(timeout);
+    ClientOutput {
+        status,
+        lines: p.lines(),
+        stderr: p.stderr(),
+        diagnostics: p.diagnostics(),
+    }
+}
+
+/// The arguments every client script takes (`--namesrv <namesrv> --topic <topic> --group
+/// <group>`), followed by `extra`.
+pub fn client_args(namesrv: &str, topic: &str, group: &str, extra: &[&str]) -> Vec<String> {
+    let mut v = strings(&["--namesrv", namesrv, "--topic", topic, "--group", group]);
+    v.extend(strings(extra));
+    v
+}
