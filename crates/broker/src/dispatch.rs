@@ -62,7 +62,7 @@ pub async fn dispatch(
         rq::GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(b, &req),
         rq::LOCK_BATCH_MQ => client::lock(b, &req),
         rq::UNLOCK_BATCH_MQ => client::unlock(b, &req),
-        rq::CHECK_CLIENT_CONFIG => Ok(RemotingCommand::success()),
+        rq::CHECK_CLIENT_CONFIG => client::check_config(b, &req),
         // Topics
         rq::UPDATE_AND_CREATE_TOPIC => topic::create(b, &req).await,
         rq::DELETE_TOPIC_IN_BROKER => topic::delete(b, &req).await,

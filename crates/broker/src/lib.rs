@@ -19,6 +19,7 @@ pub mod clients;
 pub mod config;
 pub mod dispatch;
 pub mod error;
+pub mod filter;
 pub mod groups;
 pub mod handlers;
 pub mod housekeeping;
@@ -65,6 +66,8 @@ pub struct Broker {
     pub metrics: metrics::BrokerMetrics,
     /// Serialises the resolution of offset intents (see `Progress::resolve`).
     pub intent_resolution: tokio::sync::Mutex<()>,
+    /// Compiled SQL92 subscription filters.
+    pub filters: filter::FilterCache,
     /// The address written into stored records and message ids (`host:port`).
     pub store_host: SocketAddr,
     pub delay_levels: Vec<Duration>,
@@ -203,6 +206,7 @@ impl Broker {
             stats: stats::Stats::default(),
             metrics: metrics::BrokerMetrics::new(),
             intent_resolution: tokio::sync::Mutex::new(()),
+            filters: filter::FilterCache::default(),
             delay_levels,
             shutdown: shutdown.clone(),
             boot_time_ms: topics::now_ms(),

@@ -48,6 +48,6 @@ mod disk_full_tests;
 
 pub use config::{FlushMode, StoreConfig, WriteMode, MIN_SEGMENT_SIZE};
 pub use error::StoreError;
-pub use read::MAX_SCAN_ENTRIES;
+pub use read::{MessageFilter, MAX_SCAN_ENTRIES};
 pub use store::{MessageStore, WRITE_MODE_ENV};
 pub use types::{AppendRecord, BoundaryType, GetResult, GetStatus, PutResult, StoreStats};

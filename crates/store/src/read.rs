@@ -9,6 +9,25 @@ use crate::shared::Shared;
 use crate::types::{GetResult, GetStatus};
 use ferromq_protocol::message::pos;
 
+/// Which messages a `get` returns: first by the consume-queue entry's tag hash (before the record
+/// is read), then, optionally, by the stored record itself (its properties, for SQL92 filters).
+/// Any `Fn(i64) -> bool` is a tag-hash-only filter.
+pub trait MessageFilter {
+    /// By the tag hash of the consume-queue entry.
+    fn by_tag_code(&self, tags_code: i64) -> bool;
+
+    /// By the whole stored record, once read; every record when not overridden.
+    fn by_record(&self, _record: &[u8]) -> bool {
+        true
+    }
+}
+
+impl<F: Fn(i64) -> bool> MessageFilter for F {
+    fn by_tag_code(&self, tags_code: i64) -> bool {
+        self(tags_code)
+    }
+}
+
 /// Most consume-queue entries one `get` looks at while filtering.
 pub const MAX_SCAN_ENTRIES: usize = 16_000;
 
@@ -24,7 +43,7 @@ pub(crate) fn get(
     offset: i64,
     max_msgs: usize,
     max_bytes: usize,
-    filter: &dyn Fn(i64) -> bool,
+    filter: &dyn MessageFilter,
 ) -> GetResult {
     let Some(cq) = shared.queues.get(topic, queue_id) else {
         return GetResult::empty(GetStatus::NoMatchedLogicQueue, 0, 0, 0);
@@ -61,7 +80,7 @@ pub(crate) fn get(
                     break;
                 }
                 let Some(e) = CqEntry::decode(raw) else { break };
-                if e.size > 0 && filter(e.tags) {
+                if e.size > 0 && filter.by_tag_code(e.tags) {
                     if e.phys < log_min {
                         removed = true;
                     } else if let Some(rec) = cursor.record(&shared.log, e.phys, e.size, written) {
@@ -72,7 +91,7 @@ pub(crate) fn get(
                                 index = idx + used,
                                 "consume-queue entry does not match its record; skipped"
                             );
-                        } else {
+                        } else if filter.by_record(rec) {
                             if count > 0 && body.len() + rec.len() > max_bytes {
                                 return (used, true);
                             }

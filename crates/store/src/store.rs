@@ -239,7 +239,7 @@ impl MessageStore {
     }
 
     /// Reads up to `max_msgs` records (and up to `max_bytes`, but at least one) from logical
-    /// offset `offset`, skipping entries whose tags code `filter` rejects. Statuses follow
+    /// offset `offset`, skipping messages `filter` rejects (by tag hash, then by record). Statuses follow
     /// upstream `getMessage` (see [`crate::GetStatus`]). Scans at most
     /// `clamp(max_msgs × 20, 800, 16000)` entries.
     pub fn get(
@@ -249,7 +249,7 @@ impl MessageStore {
         offset: i64,
         max_msgs: usize,
         max_bytes: usize,
-        filter: &dyn Fn(i64) -> bool,
+        filter: &dyn crate::read::MessageFilter,
     ) -> GetResult {
         read::get(
             &self.shared,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ferromq_net::Connection;
 use ferromq_protocol::body::{
-    self, ConsumerListBody, HeartbeatData, LockBatchBody, LockBatchResponse,
+    self, CheckClientRequestBody, ConsumerListBody, HeartbeatData, LockBatchBody, LockBatchResponse,
 };
 use ferromq_protocol::codes::perm;
 use ferromq_protocol::{names, Refusal, RemotingCommand};
@@ -133,5 +133,19 @@ pub fn unlock(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let body: LockBatchBody = body::parse(&req.body).map_err(Refusal::SystemError)?;
     b.locks
         .unlock(&body.consumer_group, &body.client_id, &body.mq_set);
+    Ok(RemotingCommand::success())
+}
+
+/// CHECK_CLIENT_CONFIG (46): a push consumer with an SQL92 subscription asks first whether the
+/// broker can filter it; an expression that does not compile is refused here, before the
+/// consumer starts (SUBSCRIPTION_PARSE_FAILED), as upstream does.
+pub fn check_config(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    if req.body.is_empty() {
+        return Ok(RemotingCommand::success());
+    }
+    let body: CheckClientRequestBody = body::parse(&req.body).map_err(Refusal::InvalidParameter)?;
+    if let Some(sub) = &body.subscription_data {
+        crate::filter::PullFilter::new(sub, &b.filters)?;
+    }
     Ok(RemotingCommand::success())
 }

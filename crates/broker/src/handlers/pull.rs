@@ -15,6 +15,7 @@ use ferromq_store::GetStatus;
 use tokio::time::Instant;
 
 use crate::dispatch::Reply;
+use crate::filter::PullFilter;
 use crate::Broker;
 
 /// Upstream's `forbiddenType` values for NO_PERMISSION on a pull.
@@ -213,18 +214,21 @@ fn subscription(b: &Broker, h: &PullHeader) -> Result<SubscriptionData, Refusal>
         }
         registered
     };
-    if !sub.is_tag_type() {
-        return Err(Refusal::SubscriptionParseFailed(
-            "only TAG subscriptions are supported (SQL92 filtering is not)".into(),
-        ));
-    }
+    // Refuses an expression that cannot be used before the pull is held.
+    PullFilter::new(&sub, &b.filters)?;
     Ok(sub)
 }
 
 /// One read of the store, mapped to a response as upstream's table does.
 fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingCommand {
     let max_msgs = (h.max_msgs.max(1) as usize).min(MAX_PULL_MSGS);
-    let filter = |code: i64| sub.accepts_tag_code(code);
+    let Ok(filter) = PullFilter::new(sub, &b.filters) else {
+        // Checked when the pull arrived; a cache cleared since compiles it again.
+        return Refusal::SubscriptionParseFailed(
+            "the subscription's expression does not compile".into(),
+        )
+        .to_response();
+    };
     let r = b.store.get(
         &h.topic,
         h.queue_id,

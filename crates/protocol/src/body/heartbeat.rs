@@ -85,11 +85,18 @@ impl SubscriptionData {
         (s.is_empty() || s == "*") && self.code_set.is_empty()
     }
 
-    /// Whether this is a plain tag subscription (SQL92 is not supported by ferromq).
+    /// Whether this is a plain tag subscription.
     pub fn is_tag_type(&self) -> bool {
         self.expression_type
             .as_deref()
             .is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case("TAG"))
+    }
+
+    /// Whether this subscription filters with an SQL92 expression over message properties.
+    pub fn is_sql92(&self) -> bool {
+        self.expression_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("SQL92"))
     }
 
     /// Fills `tags_set` and `code_set` from `sub_string` when the client sent only the string
@@ -122,6 +129,16 @@ impl SubscriptionData {
     pub fn accepts_tag_code(&self, tags_code: i64) -> bool {
         self.matches_all() || self.code_set.iter().any(|c| *c as i64 == tags_code)
     }
+}
+
+/// CHECK_CLIENT_CONFIG's body (`CheckClientRequestBody`): a push consumer asks, before it
+/// starts, whether the broker can filter its subscription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CheckClientRequestBody {
+    pub client_id: String,
+    pub group: String,
+    pub subscription_data: Option<SubscriptionData>,
 }
 
 #[cfg(test)]

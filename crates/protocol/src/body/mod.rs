@@ -12,7 +12,9 @@ mod route;
 mod topic;
 
 pub use group::SubscriptionGroupConfig;
-pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
+pub use heartbeat::{
+    CheckClientRequestBody, ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
+};
 pub use misc::{ConsumerListBody, KvTable, LockBatchBody, LockBatchResponse, TopicList};
 pub use mq::{read_mq_map, write_mq_map, MessageQueue};
 pub use progress::SyncOffsetEntry;

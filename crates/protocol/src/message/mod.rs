@@ -12,7 +12,7 @@ pub use properties::{
     encode_properties, find_property, parse_properties, prop, push_property, Properties,
 };
 pub use record::{
-    decode_record, decode_records, encode_record, patch_record, pos, record_len,
+    decode_record, decode_records, encode_record, patch_record, pos, record_len, record_properties,
     store_timestamp_pos, DecodedMessage, NewMessage, BLANK_MAGIC, MAGIC_V1, MAGIC_V2,
     MAX_PROPERTIES_LEN,
 };

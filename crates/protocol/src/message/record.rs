@@ -388,3 +388,80 @@ mod tests {
         }
     }
 }
+
+/// The encoded properties of one stored record, found without decoding the rest (the broker's
+/// property filter reads them for every candidate message). `None` for a record that does not
+/// hold together.
+pub fn record_properties(rec: &[u8]) -> Option<&[u8]> {
+    let be_i32 = |at: usize| -> Option<i32> {
+        rec.get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(i32::from_be_bytes)
+    };
+    let total = usize::try_from(be_i32(0)?).ok()?;
+    let rec = rec.get(..total)?;
+    let v2 = match be_i32(4)? {
+        MAGIC_V1 => false,
+        MAGIC_V2 => true,
+        _ => return None,
+    };
+    // total, magic, body crc, queue id, flag, queue offset, physical offset: 4*5 + 8*2.
+    let sys_flag = be_i32(36)?;
+    let host_len = |v6: bool| if v6 { 16 + 4 } else { 4 + 4 };
+    let mut at = 40 + 8; // sys flag, born timestamp
+    at += host_len(sys_flag & sys_flag::BORNHOST_V6 != 0) + 8;
+    at += host_len(sys_flag & sys_flag::STOREHOST_V6 != 0);
+    at += 4 + 8; // reconsume times, prepared transaction offset
+    let body_len = usize::try_from(be_i32(at)?).ok()?;
+    at = at.checked_add(4 + body_len)?;
+    let topic_len = if v2 {
+        let b = rec.get(at..at + 2)?;
+        at += 2;
+        usize::from(u16::from_be_bytes([b[0], b[1]]))
+    } else {
+        let b = rec.get(at)?;
+        at += 1;
+        usize::from(*b)
+    };
+    at = at.checked_add(topic_len)?;
+    let b = rec.get(at..at + 2)?;
+    let props_len = usize::try_from(i16::from_be_bytes([b[0], b[1]])).ok()?;
+    rec.get(at + 2..at + 2 + props_len)
+}
+
+#[cfg(test)]
+mod record_properties_tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_properties_of_v1_and_v6_hosts_and_refuses_truncations() {
+        for born_v6 in [false, true] {
+            let m = NewMessage {
+                topic: "TopicT".into(),
+                queue_id: 1,
+                flag: 0,
+                sys_flag: if born_v6 { sys_flag::BORNHOST_V6 } else { 0 },
+                born_timestamp: 5,
+                born_host: if born_v6 {
+                    "[::1]:9".parse().unwrap()
+                } else {
+                    "127.0.0.1:9".parse().unwrap()
+                },
+                store_host: "127.0.0.1:2".parse().unwrap(),
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+                body: Bytes::from_static(b"hello"),
+                properties: "a\u{1}1\u{2}TAGS\u{1}x\u{2}".into(),
+            };
+            let mut out = Vec::new();
+            encode_record(&m, &mut out).unwrap();
+            assert_eq!(
+                record_properties(&out),
+                Some("a\u{1}1\u{2}TAGS\u{1}x\u{2}".as_bytes())
+            );
+            for cut in 0..out.len() {
+                assert_eq!(record_properties(&out[..cut]), None, "cut at {cut}");
+            }
+        }
+    }
+}
