@@ -27,7 +27,8 @@ final class Produce {
         String group = a.req("group");
         int count = a.getInt("count", 1);
         String mode = a.get("mode", "sync");
-        String[] tags = a.get("tags", "").isEmpty() ? new String[0] : a.get("tags", "").split(",");
+        String tagList = a.get("tags", "");
+        String[] tags = tagList.isEmpty() ? new String[0] : tagList.split(",");
         String keysPrefix = a.get("keys-prefix", null);
         String bodyPrefix = a.get("body-prefix", "msg-");
         int delayLevel = a.getInt("delay-level", 0);
