@@ -16,6 +16,7 @@ mod common;
 
 mod clone_delete;
 mod describe;
+mod exact_plan;
 mod fixtures;
 mod history_undo;
 mod import_export;

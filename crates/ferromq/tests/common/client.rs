@@ -18,6 +18,11 @@ pub enum Client {
     Cpp,
     /// npm `ali-ons@3.12.0` (`node compat/node/<script>.js`).
     Node,
+    /// Maven `org.apache.rocketmq:rocketmq-client:4.9.8` (Remoting), driven by
+    /// `compat/java` (`java -cp … ferromq.compat.Main <produce|consume|litepull>`).
+    Java4,
+    /// Maven `org.apache.rocketmq:rocketmq-client:5.5.0` (the 5.x Remoting client).
+    Java5,
 }
 
 impl Client {
@@ -25,7 +30,30 @@ impl Client {
         match self {
             Client::Cpp => "cpp",
             Client::Node => "ali-ons",
+            Client::Java4 => "java-4.9.8",
+            Client::Java5 => "java-5.5.0",
         }
+    }
+
+    /// The rocketmq-client version of a Java client.
+    fn java_version(self) -> Option<&'static str> {
+        match self {
+            Client::Java4 => Some("4.9.8"),
+            Client::Java5 => Some("5.5.0"),
+            _ => None,
+        }
+    }
+
+    /// `compat/java/target/<version>`: the drivers' classes and `classpath.txt`.
+    fn java_dir(version: &str) -> std::path::PathBuf {
+        workspace_root().join("compat/java/target").join(version)
+    }
+
+    /// The `-cp` of a Java client, for the drivers and for mqadmin.
+    pub fn java_classpath(self) -> Option<String> {
+        let dir = Self::java_dir(self.java_version()?);
+        let deps = std::fs::read_to_string(dir.join("classpath.txt")).ok()?;
+        Some(format!("{}:{}", dir.join("classes").display(), deps.trim()))
     }
 
     fn node_binary() -> String {
@@ -68,6 +96,17 @@ impl Client {
                     })
                     .clone()
             }
+            Client::Java4 | Client::Java5 => {
+                let v = self.java_version().unwrap_or_default();
+                let cp = Self::java_dir(v).join("classpath.txt");
+                if !cp.exists() {
+                    return Err(format!(
+                        "{} is missing: run compat/setup.sh first (builds compat/java against rocketmq-client {v} from Maven Central)",
+                        cp.display()
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -87,6 +126,24 @@ impl Client {
             Client::Node => {
                 let mut c = Command::new(Self::node_binary());
                 c.arg(root.join("compat/node").join(format!("{script}.js")));
+                c
+            }
+            Client::Java4 | Client::Java5 => {
+                let mut c = Command::new("java");
+                let sub = match script {
+                    "producer" => "produce",
+                    "consumer" => "consume",
+                    other => other,
+                };
+                c.args([
+                    "-Xss512k",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-cp",
+                    &self.java_classpath().unwrap_or_default(),
+                    "ferromq.compat.Main",
+                    sub,
+                ]);
                 c
             }
         };

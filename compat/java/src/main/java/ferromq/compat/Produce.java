@@ -83,7 +83,8 @@ final class Produce {
                         } else {
                             r = p.send(msgs.get(i));
                         }
-                        sent(i, r, ok, failed);
+                        sent(i, msgs.get(i), orderKeys > 0 ? "k" + (i % orderKeys) : null, r, ok,
+                                failed);
                     }
                 }
                 case "async" -> {
@@ -93,7 +94,7 @@ final class Produce {
                         p.send(msgs.get(i), new SendCallback() {
                             @Override
                             public void onSuccess(SendResult r) {
-                                sent(n, r, ok, failed);
+                                sent(n, msgs.get(n), null, r, ok, failed);
                                 done.countDown();
                             }
 
@@ -156,9 +157,14 @@ final class Produce {
         return failed.get() == 0 && ok.get() == count ? Main.EXIT_OK : Main.EXIT_FAIL;
     }
 
-    private static void sent(int i, SendResult r, AtomicInteger ok, AtomicInteger failed) {
+    private static void sent(int i, Message m, String orderKey, SendResult r, AtomicInteger ok,
+            AtomicInteger failed) {
         var ev = Out.event("sent");
         ev.put("i", i);
+        ev.put("body", new String(m.getBody(), StandardCharsets.UTF_8));
+        ev.put("tags", m.getTags());
+        ev.put("keys", m.getKeys());
+        ev.put("orderKey", orderKey);
         ev.put("msgId", r.getMsgId());
         ev.put("offsetMsgId", r.getOffsetMsgId());
         ev.put("status", r.getSendStatus().name());
