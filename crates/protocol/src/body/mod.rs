@@ -15,7 +15,10 @@ pub use group::SubscriptionGroupConfig;
 pub use heartbeat::{
     CheckClientRequestBody, ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
 };
-pub use misc::{ConsumerListBody, KvTable, LockBatchBody, LockBatchResponse, TopicList};
+pub use misc::{
+    encode_properties_text, parse_properties_text, ClientConnection, ConsumerListBody, KvTable,
+    LockBatchBody, LockBatchResponse, ProducerConnection, TopicList,
+};
 pub use mq::{read_mq_map, write_mq_map, MessageQueue};
 pub use progress::SyncOffsetEntry;
 pub use route::{BrokerData, ClusterInfo, QueueData, RegisterBrokerBody, TopicRouteData};
