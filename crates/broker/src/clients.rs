@@ -122,6 +122,20 @@ impl ClientManager {
         }
     }
 
+    /// The connections and client ids of a producer group registered by heartbeat, in
+    /// connection order; empty when the group has none.
+    pub fn producers(&self, group: &str) -> Vec<(Connection, String)> {
+        self.producers
+            .read()
+            .get(group)
+            .map(|m| {
+                m.values()
+                    .map(|(conn, id, _)| (conn.clone(), id.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Drops a closed connection everywhere; returns the consumer groups it left.
     pub fn connection_closed(&self, conn_id: u64) -> Vec<String> {
         let changed = self.remove_consumer_channels(|id, _| id == conn_id);

@@ -230,6 +230,82 @@ impl BrokerConfig {
     pub fn broker_addr(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+
+    /// Every setting as `(name, value)`, sorted by name, as GET_BROKER_CONFIG reports them:
+    /// under upstream's property name where the setting has one with the same meaning and unit
+    /// ([`UPSTREAM_NAMES`]), else under ferromq's own (kebab-case) name. Values are written as
+    /// upstream writes them (`flushDiskType` is `ASYNC_FLUSH` or `SYNC_FLUSH`). `brokerId` is
+    /// always 0: a ferromq broker is a master.
+    pub fn properties(&self) -> Vec<(String, String)> {
+        let mut plain = self.clone();
+        plain.data_dir = PathBuf::from(self.data_dir.to_string_lossy().into_owned());
+        let fields = serde_json::to_value(&plain)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        let mut out: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(name, v)| {
+                let value = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (upstream_name(&name).unwrap_or(&name).to_string(), value)
+            })
+            .collect();
+        for (name, value) in &mut out {
+            if name == "flushDiskType" {
+                *value = match self.flush_disk_type {
+                    FlushDiskType::Async => "ASYNC_FLUSH",
+                    FlushDiskType::Sync => "SYNC_FLUSH",
+                }
+                .into();
+            }
+        }
+        out.push(("brokerId".into(), "0".into()));
+        out.sort();
+        out
+    }
+}
+
+/// ferromq settings and upstream's name for the same setting (same meaning, same unit).
+pub const UPSTREAM_NAMES: &[(&str, &str)] = &[
+    ("broker-name", "brokerName"),
+    ("cluster", "brokerClusterName"),
+    ("host", "brokerIP1"),
+    ("port", "listenPort"),
+    ("namesrv", "namesrvAddr"),
+    ("data-dir", "storePathRootDir"),
+    ("flush-disk-type", "flushDiskType"),
+    ("flush-interval-ms", "flushIntervalCommitLog"),
+    ("auto-create-topic", "autoCreateTopicEnable"),
+    (
+        "auto-create-subscription-group",
+        "autoCreateSubscriptionGroup",
+    ),
+    ("default-topic-queue-nums", "defaultTopicQueueNums"),
+    ("message-delay-level", "messageDelayLevel"),
+    ("max-message-size", "maxMessageSize"),
+    ("retention-hours", "fileReservedTime"),
+    ("segment-size", "mappedFileSizeCommitLog"),
+];
+
+/// Upstream's name of a ferromq setting, if it has one.
+pub fn upstream_name(setting: &str) -> Option<&'static str> {
+    UPSTREAM_NAMES
+        .iter()
+        .find(|(own, _)| *own == setting)
+        .map(|(_, up)| *up)
+}
+
+/// ferromq's own name of a setting named either way (`autoCreateTopicEnable` or
+/// `auto-create-topic`); `None` for a name that is neither.
+pub fn setting_name(name: &str) -> Option<String> {
+    if let Some((own, _)) = UPSTREAM_NAMES.iter().find(|(_, up)| *up == name) {
+        return Some((*own).to_string());
+    }
+    let fields = serde_json::to_value(BrokerConfig::default()).ok()?;
+    fields.get(name).map(|_| name.to_string())
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -269,6 +345,29 @@ mod tests {
         assert_eq!(c.broker_name, "b1");
         assert_eq!(c.port, 1234);
         assert_eq!(c.flush_disk_type, FlushDiskType::Sync);
+    }
+
+    #[test]
+    fn properties_use_upstream_names_where_they_exist() {
+        let c = BrokerConfig {
+            flush_disk_type: FlushDiskType::Sync,
+            ..Default::default()
+        };
+        let props: std::collections::BTreeMap<String, String> =
+            c.properties().into_iter().collect();
+        assert_eq!(props["brokerName"], "broker-a");
+        assert_eq!(props["flushDiskType"], "SYNC_FLUSH");
+        assert_eq!(props["autoCreateTopicEnable"], "true");
+        assert_eq!(props["storePathRootDir"], "./data");
+        assert_eq!(props["max-connections"], "20000");
+        assert_eq!(props["offset-durability"], "periodic");
+        assert!(!props.contains_key("broker-name"));
+        assert_eq!(
+            setting_name("maxMessageSize").as_deref(),
+            Some("max-message-size")
+        );
+        assert_eq!(setting_name("write-mode").as_deref(), Some("write-mode"));
+        assert_eq!(setting_name("noSuchSetting"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ferromq_protocol::{Refusal, RemotingCommand};
 
 use crate::error::{count_limit, ReplyError};
 use crate::handlers::{
-    admin, client, group, mirror, offset, progress, pull, query, retry, send, topic,
+    admin, broker_config, client, group, mirror, offset, progress, pull, query, retry, send, topic,
 };
 use crate::Broker;
 
@@ -77,6 +77,9 @@ pub async fn dispatch(
         // Administration
         rq::GET_BROKER_RUNTIME_INFO => admin::runtime_info(b),
         rq::GET_CONSUMER_CONNECTION_LIST => admin::consumer_connections(b, &req),
+        rq::GET_PRODUCER_CONNECTION_LIST => admin::producer_connections(b, &req),
+        rq::GET_BROKER_CONFIG => broker_config::get(b),
+        rq::UPDATE_BROKER_CONFIG => broker_config::update(b, &req).await,
         other => Err(Refusal::RequestCodeNotSupported { code: other }.into()),
     };
     Some(reply.unwrap_or_else(|ReplyError(r)| {

@@ -1,5 +1,6 @@
 //! Periodic chores: dropping consumers and producers silent for 120 s (and telling their
-//! groups), and deleting expired commit-log segments.
+//! groups), deleting expired commit-log segments, and sampling the put/get totals each second
+//! for the runtime-info rates.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,8 +17,11 @@ const RETENTION_EVERY: Duration = Duration::from_secs(600);
 pub async fn run(b: Arc<Broker>) {
     let mut scan = tokio::time::interval(SCAN_EVERY);
     let mut retention = tokio::time::interval(RETENTION_EVERY);
+    let mut sample = tokio::time::interval(crate::stats::SAMPLE_EVERY);
+    sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
+            _ = sample.tick() => b.stats.sample(Instant::now()),
             _ = scan.tick() => {
                 b.locks.expire(Instant::now());
                 for group in b.clients.expire(Instant::now(), CLIENT_EXPIRY) {

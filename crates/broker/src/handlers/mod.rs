@@ -4,6 +4,7 @@
 //! `crate::error` maps them to response codes in one place, never a handler.
 
 pub mod admin;
+pub mod broker_config;
 pub mod client;
 pub mod group;
 pub mod mirror;
