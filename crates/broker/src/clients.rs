@@ -1,7 +1,7 @@
 //! [`ClientManager`]: which client connections belong to which consumer and producer groups,
 //! with their subscriptions, and the NOTIFY_CONSUMER_IDS_CHANGED fan-out on membership change.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use ferromq_net::Connection;
@@ -43,6 +43,34 @@ impl ConsumerGroupInfo {
     }
 }
 
+/// Folds one member's heartbeat subscriptions into its group's table, as upstream does: a topic's
+/// subscription is replaced only by a newer one (higher `subVersion`; the same version only when
+/// the content differs, for clients that do not version), and topics the member no longer
+/// subscribes to are dropped. Replacing on every heartbeat instead would let two members that
+/// subscribed at different moments take turns refusing each other's pulls with
+/// SUBSCRIPTION_NOT_LATEST, and the newer member stalls until its next heartbeat.
+fn merge_subscriptions(
+    table: &mut HashMap<String, SubscriptionData>,
+    incoming: &[SubscriptionData],
+) {
+    let mut topics = HashSet::with_capacity(incoming.len());
+    for s in incoming {
+        let mut s = s.clone();
+        s.fill_tags();
+        topics.insert(s.topic.clone());
+        let replace = match table.get(&s.topic) {
+            None => true,
+            Some(old) => {
+                s.sub_version > old.sub_version || (s.sub_version == old.sub_version && s != *old)
+            }
+        };
+        if replace {
+            table.insert(s.topic.clone(), s);
+        }
+    }
+    table.retain(|topic, _| topics.contains(topic));
+}
+
 /// A producer group's connections: connection id → (connection, client id, last heartbeat).
 type ProducerChannels = BTreeMap<u64, (Connection, String, Instant)>;
 
@@ -68,13 +96,7 @@ impl ClientManager {
         info.message_model = data.message_model.clone();
         info.consume_from_where = data.consume_from_where.clone();
         if !without_sub {
-            let mut subs = HashMap::new();
-            for s in &data.subscription_data_set {
-                let mut s = s.clone();
-                s.fill_tags();
-                subs.insert(s.topic.clone(), s);
-            }
-            info.subscriptions = subs;
+            merge_subscriptions(&mut info.subscriptions, &data.subscription_data_set);
         }
         let fresh = !info.channels.contains_key(&conn.id());
         info.channels.insert(
@@ -208,5 +230,34 @@ impl ClientManager {
                 debug!(client = %ch.client_id, "consumer-ids-changed notice not sent: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(topic: &str, expr: &str, version: i64) -> SubscriptionData {
+        SubscriptionData::from_expression(topic, expr, version)
+    }
+
+    #[test]
+    fn an_older_members_heartbeat_keeps_the_newer_subscription() {
+        let mut table = HashMap::new();
+        merge_subscriptions(&mut table, &[sub("T", "*", 200)]);
+        merge_subscriptions(&mut table, &[sub("T", "*", 100)]);
+        assert_eq!(table["T"].sub_version, 200);
+        merge_subscriptions(&mut table, &[sub("T", "A || B", 300)]);
+        assert_eq!(table["T"].sub_version, 300);
+        assert_eq!(table["T"].sub_string, "A || B");
+    }
+
+    #[test]
+    fn unversioned_changes_apply_and_dropped_topics_go() {
+        let mut table = HashMap::new();
+        merge_subscriptions(&mut table, &[sub("T", "*", 0), sub("U", "*", 0)]);
+        merge_subscriptions(&mut table, &[sub("T", "A", 0)]);
+        assert_eq!(table["T"].sub_string, "A");
+        assert!(!table.contains_key("U"));
     }
 }

@@ -138,6 +138,79 @@ async fn membership_notifications_and_heartbeat_subscriptions() {
     c.shutdown().await;
 }
 
+/// A pull of GV/TV queue 0 without a subscription (the broker uses the group's), naming the
+/// subscription version the member pulls with.
+fn pull_naming_version(version: i64) -> RemotingCommand {
+    RemotingCommand::request(rq::PULL_MESSAGE)
+        .with_ext("consumerGroup", "GV")
+        .with_ext("topic", "TV")
+        .with_ext("queueId", "0")
+        .with_ext("queueOffset", "0")
+        .with_ext("maxMsgNums", "32")
+        .with_ext("sysFlag", "0")
+        .with_ext("commitOffset", "0")
+        .with_ext("suspendTimeoutMillis", "0")
+        .with_ext("subVersion", version.to_string())
+}
+
+/// Java members stamp their subscription with the moment they subscribed (`subVersion`) and
+/// pull without a subscription, naming that version. A member that subscribed earlier
+/// heartbeating last must not make the newer member's pulls SUBSCRIPTION_NOT_LATEST: the
+/// group keeps the newest subscription, as upstream does.
+#[tokio::test]
+async fn members_with_different_subscription_versions_both_pull() {
+    let c = Cluster::start(1).await;
+    let addr = c.broker_addr(0);
+    let client = c.client();
+    client
+        .create_topic(&addr, &TopicConfig::new("TV", 1))
+        .await
+        .unwrap();
+    let heartbeat = |id: &str, version: i64| {
+        let body = format!(
+            r#"{{"clientID":"{id}","consumerDataSet":[{{"consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET",
+            "consumeType":"CONSUME_PASSIVELY","groupName":"GV","messageModel":"CLUSTERING","unitMode":false,
+            "subscriptionDataSet":[{{"classFilterMode":false,"codeSet":[],"subString":"*","subVersion":{version},"tagsSet":[],"topic":"TV"}}]}}],
+            "producerDataSet":[]}}"#
+        );
+        RemotingCommand::request(rq::HEART_BEAT).with_body(body.into_bytes())
+    };
+    let newer = c.client();
+    let older = c.client();
+    newer
+        .remoting
+        .invoke(&addr, heartbeat("member-new", 2_000))
+        .await
+        .unwrap();
+    older
+        .remoting
+        .invoke(&addr, heartbeat("member-old", 1_000))
+        .await
+        .unwrap();
+    for (member, version) in [(&newer, 2_000), (&older, 1_000)] {
+        let r = member
+            .remoting
+            .invoke_raw(&addr, pull_naming_version(version))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.code,
+            rs::PULL_NOT_FOUND,
+            "subVersion {version}: {:?}",
+            r.remark
+        );
+    }
+    // A heartbeat with a newer subscription still replaces it: a pull naming a version the
+    // broker has not seen yet is told to wait for the heartbeat.
+    let r = newer
+        .remoting
+        .invoke_raw(&addr, pull_naming_version(3_000))
+        .await
+        .unwrap();
+    assert_eq!(r.code, rs::SUBSCRIPTION_NOT_LATEST);
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn queue_locks_are_exclusive() {
     let c = Cluster::start(1).await;
