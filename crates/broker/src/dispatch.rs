@@ -22,6 +22,9 @@ pub async fn dispatch(
     conn: Connection,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
+    // Every request at TRACE (`RUST_LOG=ferromq_broker::dispatch=trace`): the order in which a
+    // client's requests arrived is what explains most client-side surprises.
+    tracing::trace!(code = req.code, opaque = req.opaque, peer = %conn.remote_addr(), ext = ?req.ext_fields, "request");
     let reply: Reply = match req.code {
         // Producing
         rq::SEND_MESSAGE => send::send(b, &conn, &req, false).await,

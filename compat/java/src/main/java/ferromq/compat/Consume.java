@@ -114,6 +114,12 @@ final class Consume {
                 reached = st.expectReachedAt;
                 idleFor = now - Math.max(st.lastDelivery, t0);
             }
+            if (Stop.requested()) {
+                // As the other drivers: a stop asked for is a clean end (compat/README.md).
+                reason = "signal";
+                code = Main.EXIT_OK;
+                break;
+            }
             if (reached >= 0 && now - reached >= linger * 1000) {
                 reason = "expect";
                 code = Main.EXIT_OK;

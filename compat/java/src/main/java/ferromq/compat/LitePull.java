@@ -89,6 +89,12 @@ final class LitePull {
             if (commitSync && !msgs.isEmpty()) {
                 c.commitSync();
             }
+            if (Stop.requested()) {
+                // As the other drivers: a stop asked for is a clean end (compat/README.md).
+                reason = "signal";
+                code = Main.EXIT_OK;
+                break;
+            }
             if (expect >= 0 && seen.size() >= expect) {
                 reason = "expect";
                 code = Main.EXIT_OK;

@@ -27,6 +27,7 @@ public final class Main {
             double timeout = a.getDouble("timeout", 60);
             Watchdog.start(timeout + 15);
             Watchdog.requireReachable(namesrv);
+            Stop.install();
             code = switch (argv[0]) {
                 case "produce" -> Produce.run(namesrv, timeout, a);
                 case "consume" -> Consume.run(namesrv, timeout, a);
@@ -45,6 +46,7 @@ public final class Main {
             code = EXIT_FAIL;
         }
         System.out.flush();
+        Stop.finished();
         // The client's threads are not all daemons: leave now.
         Runtime.getRuntime().halt(code);
     }
