@@ -60,7 +60,7 @@ impl Stats {
         self.msg_get_total.fetch_add(msgs, Ordering::Relaxed);
     }
 
-    /// Records the totals as of `now`, dropping the oldest sample past [`MAX_SAMPLES`].
+    /// Records the totals as of `now`, dropping the oldest sample past `MAX_SAMPLES`.
     pub fn sample(&self, now: Instant) {
         let s = Sample {
             at: now,
@@ -94,7 +94,7 @@ impl Stats {
         rates
     }
 
-    /// How many samples are kept (bounded by [`MAX_SAMPLES`]).
+    /// How many samples are kept (bounded by `MAX_SAMPLES`).
     pub fn sample_count(&self) -> usize {
         self.samples.lock().len()
     }
