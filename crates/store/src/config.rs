@@ -88,6 +88,10 @@ pub struct StoreConfig {
     pub max_message_size: usize,
     /// How appends are written; default [`WriteMode::Auto`].
     pub write_mode: WriteMode,
+    /// Most entries of the in-memory message index (one per key and per unique key of each
+    /// message; at most about 70 bytes each); the oldest are evicted beyond it. Default
+    /// 1 000 000 (at most about 70 MiB); 0 disables the index (QUERY_MESSAGE then finds nothing).
+    pub index_max_entries: usize,
 }
 
 impl Default for StoreConfig {
@@ -100,9 +104,15 @@ impl Default for StoreConfig {
             retention: Duration::from_secs(72 * 3600),
             max_message_size: 4 << 20,
             write_mode: WriteMode::Auto,
+            index_max_entries: DEFAULT_INDEX_MAX_ENTRIES,
         }
     }
 }
+
+/// Default of [`StoreConfig::index_max_entries`].
+pub const DEFAULT_INDEX_MAX_ENTRIES: usize = 1_000_000;
+/// Largest [`StoreConfig::index_max_entries`] accepted (about 6.4 GiB of index).
+pub const MAX_INDEX_ENTRIES: usize = 100_000_000;
 
 /// Smallest segment the store accepts.
 pub const MIN_SEGMENT_SIZE: u64 = 4096;
@@ -124,6 +134,12 @@ impl StoreConfig {
             return Err(StoreError::Config(format!(
                 "cq_entries_per_file must be in 1..=50000000, got {}",
                 self.cq_entries_per_file
+            )));
+        }
+        if self.index_max_entries > MAX_INDEX_ENTRIES {
+            return Err(StoreError::Config(format!(
+                "index_max_entries must be at most {MAX_INDEX_ENTRIES}, got {}",
+                self.index_max_entries
             )));
         }
         if self.max_message_size < 64 {

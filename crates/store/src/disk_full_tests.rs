@@ -24,6 +24,7 @@ fn config(root: &Path, mode: WriteMode) -> StoreConfig {
         retention: Duration::from_secs(3600),
         max_message_size: 2048,
         write_mode: mode,
+        ..StoreConfig::default()
     }
 }
 

@@ -16,6 +16,8 @@
 //! - `checkpoint`: the `checkpoint` file and the `abort` marker.
 //! - `scan` / `recovery`: finding the valid end of the log and repairing consume queues.
 //! - `decode`: the on-disk decoders over plain byte slices (used by the fuzz targets).
+//! - `index` / `indexer`: the in-memory message index by key and unique key, fed by its own
+//!   thread from the published log and rebuilt from the commit log at open (QUERY_MESSAGE).
 //! - `read`: `get`. `search`: binary searches by store time. `retention`: deleting old segments.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -29,6 +31,8 @@ mod consume_queue;
 pub mod decode;
 mod error;
 mod flusher;
+mod index;
+mod indexer;
 mod mapped;
 mod queues;
 mod read;
@@ -46,8 +50,13 @@ mod writer;
 #[cfg(test)]
 mod disk_full_tests;
 
-pub use config::{FlushMode, StoreConfig, WriteMode, MIN_SEGMENT_SIZE};
+pub use config::{
+    FlushMode, StoreConfig, WriteMode, DEFAULT_INDEX_MAX_ENTRIES, MAX_INDEX_ENTRIES,
+    MIN_SEGMENT_SIZE,
+};
 pub use error::StoreError;
+pub use index::KeyKind;
+pub use indexer::{MessageQuery, QueryResult};
 pub use read::{MessageFilter, MAX_SCAN_ENTRIES};
 pub use store::{MessageStore, WRITE_MODE_ENV};
 pub use types::{AppendRecord, BoundaryType, GetResult, GetStatus, PutResult, StoreStats};

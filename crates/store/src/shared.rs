@@ -8,6 +8,7 @@ use crate::checkpoint::CheckpointFile;
 use crate::commit_log::CommitLog;
 use crate::config::StoreConfig;
 use crate::flusher::FlushCtl;
+use crate::indexer::Index;
 use crate::mapped::WritePath;
 use crate::queues::QueueTable;
 use crate::types::StoreStats;
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub append_failing: AtomicBool,
     /// Appends that failed since open.
     pub failed_appends: AtomicU64,
+    /// The message index (by key and unique key); never locked by the writer.
+    pub index: Index,
 }
 
 impl Shared {

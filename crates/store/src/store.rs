@@ -11,6 +11,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointFile};
 use crate::config::{FlushMode, StoreConfig, WriteMode};
 use crate::error::{io_err, StoreError};
 use crate::flusher::{self, FlushCtl, Stop};
+use crate::indexer::{self, Index, MessageQuery, QueryResult};
 use crate::mapped::{self, with_write_path, WritePath};
 use crate::shared::{Counters, Shared};
 use crate::types::{AppendRecord, BoundaryType, GetResult, PutResult, StoreStats};
@@ -24,6 +25,7 @@ pub struct MessageStore {
     pub(crate) shared: Arc<Shared>,
     writer: Mutex<Writer>,
     flusher: Mutex<Option<JoinHandle<()>>>,
+    indexer: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
 }
 
@@ -51,6 +53,8 @@ impl MessageStore {
             path: config.root.join("commitlog"),
             reason: "no segment after recovery".into(),
         })?;
+        let config_index_cap = config.index_max_entries;
+        let log_min = rec.log.min_offset();
         let shared = Arc::new(Shared {
             config,
             log: rec.log,
@@ -63,12 +67,24 @@ impl MessageStore {
             write_path,
             append_failing: AtomicBool::new(false),
             failed_appends: AtomicU64::new(0),
+            // In memory only: rebuilt from the first record still in the log (module
+            // `indexer`), so after a crash it holds exactly what recovery kept.
+            index: Index::new(config_index_cap, log_min),
         });
         let handle = flusher::spawn(shared.clone()).map_err(io_err(&shared.config.root))?;
+        let index_handle = match indexer::spawn(shared.clone()) {
+            Ok(h) => h,
+            Err(e) => {
+                shared.flush.stop(Stop::Exit);
+                let _ = handle.join();
+                return Err(io_err(&shared.config.root)(e));
+            }
+        };
         Ok(Arc::new(MessageStore {
             writer: Mutex::new(Writer::new(seg, rec.end)),
             shared,
             flusher: Mutex::new(Some(handle)),
+            indexer: Mutex::new(index_handle),
             closed: AtomicBool::new(false),
         }))
     }
@@ -315,6 +331,19 @@ impl MessageStore {
             .with_record(physical_offset, Bytes::copy_from_slice)
     }
 
+    /// Messages of `q.topic` whose key (or unique key) is `q.key`, stored within
+    /// `[q.begin, q.end]`: the newest `q.max_num`, returned in commit-log order (QUERY_MESSAGE).
+    /// Records not yet indexed are indexed first (a bounded amount; see `indexer`), so a message
+    /// is findable once its put returned. Empty when the index is disabled.
+    pub fn query_messages(&self, q: &MessageQuery<'_>) -> QueryResult {
+        indexer::query(&self.shared, q)
+    }
+
+    /// Entries in the message index and the commit-log offset it has indexed up to.
+    pub fn index_status(&self) -> (usize, i64) {
+        self.shared.index.status()
+    }
+
     /// Every (topic, queue id) that has a consume queue, sorted.
     pub fn queues(&self) -> Vec<(String, i32)> {
         let mut v: Vec<(String, i32)> = self
@@ -405,6 +434,12 @@ impl MessageStore {
     }
 
     fn stop_flusher(&self) {
+        self.shared.index.stop();
+        if let Some(h) = self.indexer.lock().take() {
+            if h.join().is_err() {
+                tracing::error!("store index thread panicked");
+            }
+        }
         self.shared.flush.stop(Stop::Exit);
         if let Some(h) = self.flusher.lock().take() {
             if h.join().is_err() {

@@ -20,6 +20,7 @@ pub fn config(root: &Path) -> StoreConfig {
         retention: Duration::from_secs(3600),
         max_message_size: 16 * 1024,
         write_mode: write_mode(),
+        ..StoreConfig::default()
     }
 }
 
