@@ -103,3 +103,28 @@ pub fn strings_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D
         _ => Vec::new(),
     })
 }
+
+/// A list of `i32`, each written as a number or a numeric string; a `null` list is empty. The
+/// Go client (rocketmq-client-go/v2) sends a TAG subscription's `codeSet` as strings
+/// (`"codeSet":["2598919"]`), which Java's fastjson converts; anything else that is not a
+/// number is refused, since a wrong code would silently filter out messages.
+pub fn i32s_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i32>, D::Error> {
+    let items = match scalar(d)? {
+        Value::Array(items) => items,
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for v in items {
+        let n = match &v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => crate::command::parse_long(s),
+            Value::Null => continue,
+            _ => None,
+        };
+        match n.and_then(|n| i32::try_from(n).ok()) {
+            Some(n) => out.push(n),
+            None => return Err(serde::de::Error::custom(format!("not an int32: {v}"))),
+        }
+    }
+    Ok(out)
+}

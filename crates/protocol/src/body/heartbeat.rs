@@ -58,6 +58,7 @@ pub struct SubscriptionData {
     pub sub_string: String,
     #[serde(deserialize_with = "de::strings_lenient")]
     pub tags_set: Vec<String>,
+    #[serde(deserialize_with = "de::i32s_lenient")]
     pub code_set: Vec<i32>,
     #[serde(deserialize_with = "de::i64_lenient")]
     pub sub_version: i64,
@@ -173,5 +174,23 @@ mod tests {
         assert!(hb.consumer_data_set[0].is_broadcasting());
         assert!(hb.consumer_data_set[0].subscription_data_set[0].matches_all());
         assert_eq!(hb.producer_data_set[0].group_name, "p");
+    }
+
+    /// The Go client (rocketmq-client-go/v2) writes tag hash codes as strings, the tag set and
+    /// code set sorted, and the ordinal-free enums as names (its heartbeat for `TagA||TagB`).
+    #[test]
+    fn go_dialect_codes_as_strings() {
+        let raw = br#"{"clientID":"192.0.2.2@a","producerDataSet":[],"consumerDataSet":[{"groupName":"g",
+            "consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET",
+            "subscriptionDataSet":[{"classFilterMode":false,"topic":"T","subString":"TagA||TagB",
+            "tagsSet":["TagA","TagB"],"codeSet":["2598919","2598920"],"subVersion":1796568385006000000,
+            "expressionType":"TAG"}],"unitMode":false}]}"#;
+        let hb: HeartbeatData = crate::body::parse(raw).unwrap();
+        let s = &hb.consumer_data_set[0].subscription_data_set[0];
+        assert_eq!(s.code_set, vec![2598919, 2598920]);
+        assert!(s.accepts_tag_code(crate::message::java_string_hash("TagB") as i64));
+        assert!(!s.accepts_tag_code(crate::message::java_string_hash("TagC") as i64));
+        let bad = br#"{"consumerDataSet":[{"subscriptionDataSet":[{"codeSet":["TagA"]}]}]}"#;
+        assert!(crate::body::parse::<HeartbeatData>(bad).is_err());
     }
 }
