@@ -324,6 +324,16 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
+/// Writes queued frames until the connection closes.
+///
+/// A failed write (the peer reset or closed the connection) only ends the writer; it does not
+/// close the connection. Requests the peer sent before it went away may still be unread (the
+/// kernel keeps data received before a reset readable, and the reader may hold decoded frames),
+/// and they must be served: the reader drains them and closes the connection at EOF or on its
+/// read error. Closing here made the reader stop at once and drop them; the Go client
+/// (rocketmq-client-go/v2) lost its final offset commits that way, since its Shutdown writes
+/// oneway UPDATE_CONSUMER_OFFSETs and closes the socket with answers still unread
+/// (`crates/testkit/tests/peer_goes_away.rs`). Once the writer is gone, responses are dropped.
 async fn write_loop(
     mut writer: FramedWrite<tokio::net::tcp::OwnedWriteHalf, RemotingCodec>,
     mut rx: mpsc::Receiver<RemotingCommand>,
@@ -337,19 +347,18 @@ async fn write_loop(
         let Some(first) = first else { break };
         if let Err(e) = writer.feed(first).await {
             debug!("write failed: {e}");
-            break;
+            return;
         }
         // Drain whatever else is ready so a burst of responses costs one flush.
         while let Ok(more) = rx.try_recv() {
             if let Err(e) = writer.feed(more).await {
                 debug!("write failed: {e}");
-                closed.cancel();
                 return;
             }
         }
         if let Err(e) = writer.flush().await {
             debug!("flush failed: {e}");
-            break;
+            return;
         }
     }
     closed.cancel();
