@@ -10,7 +10,8 @@ use std::time::Duration;
 use ferromq_net::Connection;
 use ferromq_protocol::body::SubscriptionData;
 use ferromq_protocol::codes::{pull_flag, response as rs};
-use ferromq_protocol::{HeaderError, Refusal, RemotingCommand};
+use ferromq_protocol::command::FERROMQ_VERSION;
+use ferromq_protocol::{HeaderError, LanguageCode, Refusal, RemotingCommand};
 use ferromq_store::GetStatus;
 use tokio::time::Instant;
 
@@ -166,16 +167,20 @@ async fn hold(
     deadline: Instant,
 ) -> RemotingCommand {
     let notify = b.pull_hold.notifier(&h.topic, h.queue_id);
+    let client_applies_resets = applies_reset_notices(conn);
     loop {
         let woken = notify.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        // A reset while the pull was held moves it at once.
-        if let Some(target) = b
-            .pull_state
-            .redirect(&h.group, &h.topic, h.queue_id, h.queue_offset)
-        {
-            return offset_reset(b, h, target);
+        // A reset while the pull was held moves it at once, unless the client applies the
+        // reset notice itself (see `applies_reset_notices`).
+        if !client_applies_resets {
+            if let Some(target) =
+                b.pull_state
+                    .redirect(&h.group, &h.topic, h.queue_id, h.queue_offset)
+            {
+                return offset_reset(b, h, target);
+            }
         }
         // Re-check after registering, so an append between the first read and now is not missed.
         let resp = execute(b, h, sub);
@@ -275,6 +280,25 @@ fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingComman
         resp.body = r.body;
     }
     resp
+}
+
+/// The Java client's language code and its first 4.x version (`MQVersion.Version.V4_0_0`).
+/// ali-ons also says JAVA, with version 121, and ignores RESET_CONSUMER_CLIENT_OFFSET.
+const JAVA_V4_0_0: i32 = 213;
+
+/// Whether the client on `conn` applies RESET_CONSUMER_CLIENT_OFFSET (220) on its own, as the
+/// Java client 4.x and 5.x does: it pauses, drops its queues, stores the new offsets and resumes
+/// there. Such a client's held pull is not redirected when a reset wakes it: doing both makes
+/// the client drop and re-add each queue while its reset handler runs, and the 5.x client then
+/// pulls every queue twice — each replayed message delivered twice. Its held pull returns
+/// normally and the paused client discards it, as against Apache RocketMQ, which never
+/// redirects; a fresh pull at a stale offset is still redirected.
+///
+/// ferromq's own client also says JAVA, with [`FERROMQ_VERSION`], and does not handle 220: it
+/// keeps the redirect (so does a Java 5.3.3 client, which announces the same number).
+fn applies_reset_notices(conn: &Connection) -> bool {
+    let (language, version) = conn.peer_info();
+    language == LanguageCode::JAVA && version >= JAVA_V4_0_0 && version != FERROMQ_VERSION
 }
 
 /// PULL_OFFSET_MOVED to a reset's target: the client adopts `nextBeginOffset` and pulls there.
