@@ -55,9 +55,13 @@ pub mod request {
     pub const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
     pub const INVOKE_BROKER_TO_GET_CONSUMER_STATUS: i32 = 223;
     pub const GET_TOPICS_BY_CLUSTER: i32 = 224;
+    pub const QUERY_TOPIC_CONSUME_BY_WHO: i32 = 300;
+    pub const QUERY_CONSUME_TIME_SPAN: i32 = 303;
     pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
+    pub const CONSUME_MESSAGE_DIRECTLY: i32 = 309;
     pub const SEND_MESSAGE_V2: i32 = 310;
     pub const CLONE_GROUP_OFFSET: i32 = 314;
+    pub const GET_BROKER_CONSUME_STATS: i32 = 317;
     pub const SEND_BATCH_MESSAGE: i32 = 320;
     pub const QUERY_DATA_VERSION: i32 = 322;
     pub const GET_TOPIC_CONFIG: i32 = 351;

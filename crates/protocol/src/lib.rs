@@ -13,6 +13,7 @@
 //! - [`names`]: topic and group name rules and the retry/DLQ naming scheme.
 //! - [`limits`]: every count a request can carry, checked in one place.
 //! - [`time`]: the one clock for timestamps (ms since the epoch).
+//! - [`transaction`]: half-message topics and properties, END_TRANSACTION and check-back headers.
 //! - [`error`]: decode errors, and [`Refusal`]: every reason a request is refused, mapped to its
 //!   response code in one table.
 
@@ -27,6 +28,7 @@ pub mod limits;
 pub mod message;
 pub mod names;
 pub mod time;
+pub mod transaction;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::{not_supported, HeaderError, ProtocolError, Refusal};

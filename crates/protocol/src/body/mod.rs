@@ -5,6 +5,7 @@ pub mod consumer_offset;
 pub mod de;
 mod group;
 mod heartbeat;
+pub mod lookup;
 mod misc;
 mod mq;
 pub mod progress;
@@ -15,6 +16,7 @@ pub use group::SubscriptionGroupConfig;
 pub use heartbeat::{
     CheckClientRequestBody, ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
 };
+pub use lookup::{GroupList, QueryConsumeTimeSpanBody, QueueTimeSpan};
 pub use misc::{
     encode_properties_text, parse_properties_text, ClientConnection, ConsumerListBody, KvTable,
     LockBatchBody, LockBatchResponse, ProducerConnection, TopicList,
