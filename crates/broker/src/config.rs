@@ -93,11 +93,30 @@ pub struct BrokerConfig {
     pub max_groups: usize,
     /// Consumer and producer groups one client may register on one connection.
     pub max_groups_per_client: usize,
+    /// Entries of the in-memory message index by key and unique key (QUERY_MESSAGE; at most about
+    /// 70 bytes each, the oldest evicted beyond it); 0 disables the index.
+    pub index_max_entries: usize,
     /// Port of the Prometheus endpoint (`http://host:port/metrics`); 0 disables it.
     pub metrics_port: u16,
     /// How appends reach the store's files: `auto` (pwrite on copy-on-write file systems, a
     /// shared mapping elsewhere), `mapped` or `pwrite`.
     pub write_mode: String,
+    /// Milliseconds between scans for half messages to check back (upstream
+    /// `transactionCheckInterval`); also the wait between two checks of one message.
+    #[serde(alias = "transactionCheckInterval")]
+    pub transaction_check_interval_ms: u64,
+    /// Age of a half message before its producer is first asked about it (upstream
+    /// `transactionTimeOut`); a message's `CHECK_IMMUNITY_TIME_IN_SECONDS` can extend it.
+    #[serde(alias = "transactionTimeOut")]
+    pub transaction_timeout_ms: u64,
+    /// Check-backs of one half message before it is discarded (upstream `transactionCheckMax`).
+    #[serde(alias = "transactionCheckMax")]
+    pub transaction_check_max: u32,
+    /// Unresolved half messages the broker holds; further half messages are refused with
+    /// SYSTEM_BUSY until some are resolved.
+    pub transaction_max_pending: usize,
+    /// Check-backs (and discards) one scan sends at most; the rest wait for the next scan.
+    pub transaction_checks_per_scan: usize,
 }
 
 impl Default for BrokerConfig {
@@ -133,8 +152,14 @@ impl Default for BrokerConfig {
             max_queues: 400_000,
             max_groups: 200_000,
             max_groups_per_client: 1_000,
+            index_max_entries: ferromq_store::DEFAULT_INDEX_MAX_ENTRIES,
             metrics_port: 0,
             write_mode: "auto".into(),
+            transaction_check_interval_ms: 60_000,
+            transaction_timeout_ms: 6_000,
+            transaction_check_max: 15,
+            transaction_max_pending: 100_000,
+            transaction_checks_per_scan: 1_000,
         }
     }
 }
@@ -182,10 +207,25 @@ impl BrokerConfig {
             ("max-queues", self.max_queues),
             ("max-groups", self.max_groups),
             ("max-groups-per-client", self.max_groups_per_client),
+            ("transaction-max-pending", self.transaction_max_pending),
+            (
+                "transaction-checks-per-scan",
+                self.transaction_checks_per_scan,
+            ),
+            (
+                "transaction-check-interval-ms",
+                self.transaction_check_interval_ms as usize,
+            ),
         ] {
             if v == 0 {
                 return Err(format!("{name} must be positive"));
             }
+        }
+        if self.index_max_entries > ferromq_store::MAX_INDEX_ENTRIES {
+            return Err(format!(
+                "index-max-entries must be at most {}",
+                ferromq_store::MAX_INDEX_ENTRIES
+            ));
         }
         if ferromq_store::WriteMode::parse(&self.write_mode).is_none() {
             return Err(format!(
@@ -288,6 +328,9 @@ pub const UPSTREAM_NAMES: &[(&str, &str)] = &[
     ("max-message-size", "maxMessageSize"),
     ("retention-hours", "fileReservedTime"),
     ("segment-size", "mappedFileSizeCommitLog"),
+    ("transaction-check-interval-ms", "transactionCheckInterval"),
+    ("transaction-timeout-ms", "transactionTimeOut"),
+    ("transaction-check-max", "transactionCheckMax"),
 ];
 
 /// Upstream's name of a ferromq setting, if it has one.

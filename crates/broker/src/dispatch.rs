@@ -9,7 +9,8 @@ use ferromq_protocol::{Refusal, RemotingCommand};
 
 use crate::error::{count_limit, ReplyError};
 use crate::handlers::{
-    admin, broker_config, client, group, mirror, offset, progress, pull, query, retry, send, topic,
+    admin, broker_config, client, client_call, consume_stats, group, mirror, offset, progress,
+    pull, query, retry, send, topic, track, transaction,
 };
 use crate::Broker;
 
@@ -31,6 +32,7 @@ pub async fn dispatch(
         rq::SEND_MESSAGE_V2 => send::send(b, &conn, &req, true).await,
         rq::SEND_BATCH_MESSAGE => send::send_batch(b, &conn, &req).await,
         rq::CONSUMER_SEND_MSG_BACK => retry::send_back(b, &conn, &req).await,
+        rq::END_TRANSACTION => transaction::end_transaction(b, &conn, &req).await,
         // Consuming
         rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => pull::pull(b, &conn, req).await,
         rq::QUERY_CONSUMER_OFFSET => offset::query(b, &req).await,
@@ -39,7 +41,8 @@ pub async fn dispatch(
         // Consumer progress
         rq::INVOKE_BROKER_TO_RESET_OFFSET => progress::invoke_reset(b, &conn, &req).await,
         rq::CLONE_GROUP_OFFSET => progress::clone_group(b, &conn, &req).await,
-        rq::GET_CONSUME_STATS => progress::consume_stats(b, &req),
+        rq::GET_CONSUME_STATS => consume_stats::group_stats(b, &req),
+        rq::GET_BROKER_CONSUME_STATS => consume_stats::broker_stats(b, &req),
         // ferromq's own codes (docs/protocol.md)
         rq::FERRO_CAPABILITIES => progress::capabilities(),
         rq::FERRO_RESET_OFFSETS => progress::reset_offsets(b, &conn, &req).await,
@@ -59,6 +62,7 @@ pub async fn dispatch(
         rq::SEARCH_OFFSET_BY_TIMESTAMP => query::search_by_time(b, &req),
         rq::GET_EARLIEST_MSG_STORETIME => query::earliest_store_time(b, &req),
         rq::VIEW_MESSAGE_BY_ID => query::view_by_offset(b, &req),
+        rq::QUERY_MESSAGE => query::query_message(b, &req),
         // Client membership
         rq::HEART_BEAT => client::heartbeat(b, &conn, &req),
         rq::UNREGISTER_CLIENT => client::unregister(b, &conn, &req),
@@ -80,7 +84,11 @@ pub async fn dispatch(
         // Administration
         rq::GET_BROKER_RUNTIME_INFO => admin::runtime_info(b),
         rq::GET_CONSUMER_CONNECTION_LIST => admin::consumer_connections(b, &req),
+        rq::GET_CONSUMER_RUNNING_INFO => client_call::running_info(b, &req).await,
+        rq::CONSUME_MESSAGE_DIRECTLY => client_call::consume_directly(b, &req).await,
         rq::GET_PRODUCER_CONNECTION_LIST => admin::producer_connections(b, &req),
+        rq::QUERY_TOPIC_CONSUME_BY_WHO => track::consume_by_who(b, &req),
+        rq::QUERY_CONSUME_TIME_SPAN => track::consume_time_span(b, &req),
         rq::GET_BROKER_CONFIG => broker_config::get(b),
         rq::UPDATE_BROKER_CONFIG => broker_config::update(b, &req).await,
         other => Err(Refusal::RequestCodeNotSupported { code: other }.into()),

@@ -3,12 +3,13 @@
 //! Map of the crate:
 //! - [`dispatch`]: the one table from request code to handler. Start here to find any code.
 //! - [`handlers`]: one module per request family (`send`, `pull`, `offset`, `query`,
-//!   `client`, `retry`, `topic`, `group`, `admin`).
+//!   `client`, `retry`, `topic`, `group`, `admin`, `transaction`).
 //! - [`progress`]: consumer progress as a service (resets, intents, history, undo, lag).
 //! - [`topics`], [`groups`]: topic and subscription-group configs, persisted as JSON.
 //! - [`clients`]: online consumers and producers per group; [`locks`]: ordered-consumer locks.
 //! - [`pull_hold`]: long-polling wake-ups; [`schedule`]: delay levels; [`register`]: name-server
 //!   registration; [`housekeeping`]: expiry of silent clients and retention.
+//! - [`transaction`]: half messages, END_TRANSACTION, check-backs and their recovery.
 //! - [`config`]: settings; [`error`]: the mapping of internal errors to response codes.
 
 // Handlers answer `Result<RemotingCommand, RemotingCommand>`: both outcomes are a response of
@@ -32,6 +33,7 @@ pub mod register;
 pub mod schedule;
 pub mod stats;
 pub mod topics;
+pub mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -76,6 +78,8 @@ pub struct Broker {
     /// How much of the commit log's tail counts as in memory (40 % of RAM, as upstream's
     /// `accessMessageInMemoryMaxRatio`); decides whether a queue is "young".
     pub memory_resident_bytes: i64,
+    /// Half messages waiting for a commit or rollback, and their check-backs.
+    pub transactions: transaction::Transactions,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -147,6 +151,7 @@ impl Broker {
             retention: Duration::from_secs(cfg.retention_hours * 3600),
             max_message_size: cfg.max_message_size,
             write_mode: ferromq_store::WriteMode::parse(&cfg.write_mode).unwrap_or_default(),
+            index_max_entries: cfg.index_max_entries,
             ..StoreConfig::default()
         })?;
         // Periodic mode promises "on disk within offset-flush-interval-ms"; writing the log
@@ -191,6 +196,8 @@ impl Broker {
             cfg.max_groups,
         )
         .map_err(BrokerError::Config)?;
+        let transactions =
+            transaction::Transactions::open(&store, config_dir.clone(), cfg.transaction_timeout_ms);
         let shutdown = CancellationToken::new();
         let broker = Arc::new(Broker {
             store_host: addr,
@@ -211,6 +218,7 @@ impl Broker {
             shutdown: shutdown.clone(),
             boot_time_ms: topics::now_ms(),
             memory_resident_bytes: memory_resident_bytes(),
+            transactions,
         });
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,
@@ -258,6 +266,7 @@ impl Broker {
         tasks.push(tokio::spawn(register::run(broker.clone(), reg_tx)));
         tasks.push(tokio::spawn(housekeeping::run(broker.clone())));
         tasks.push(tokio::spawn(schedule::run(broker.clone())));
+        tasks.push(tokio::spawn(transaction::check::run(broker.clone())));
         info!(%addr, ?fast_addr, broker = %broker.cfg.broker_name, cluster = %broker.cfg.cluster, "broker listening");
         Ok(RunningBroker {
             broker,

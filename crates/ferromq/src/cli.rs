@@ -115,4 +115,13 @@ pub struct ServerArgs {
     /// Serve the name server's Prometheus metrics on http://HOST:PORT/metrics (default off).
     #[arg(long)]
     pub namesrv_metrics_port: Option<u16>,
+    /// Milliseconds between scans for half messages to check back (default 60000).
+    #[arg(long)]
+    pub transaction_check_interval_ms: Option<u64>,
+    /// Age in ms of a half message before its producer is asked about it (default 6000).
+    #[arg(long)]
+    pub transaction_timeout_ms: Option<u64>,
+    /// Check-backs of one half message before it is discarded (default 15).
+    #[arg(long)]
+    pub transaction_check_max: Option<u32>,
 }

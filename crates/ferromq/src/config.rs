@@ -85,6 +85,15 @@ pub fn apply(args: &ServerArgs, cfg: &mut FileConfig) {
     if let Some(p) = args.namesrv_metrics_port {
         cfg.namesrv.metrics_port = p;
     }
+    if let Some(v) = args.transaction_check_interval_ms {
+        b.transaction_check_interval_ms = v;
+    }
+    if let Some(v) = args.transaction_timeout_ms {
+        b.transaction_timeout_ms = v;
+    }
+    if let Some(v) = args.transaction_check_max {
+        b.transaction_check_max = v;
+    }
     let host = args.host.clone().unwrap_or_else(|| b.host.clone());
     if let Some(p) = args.namesrv_port {
         cfg.namesrv.listen = format!("{host}:{p}");

@@ -6,6 +6,8 @@
 pub mod admin;
 pub mod broker_config;
 pub mod client;
+pub mod client_call;
+pub mod consume_stats;
 pub mod group;
 pub mod mirror;
 pub mod offset;
@@ -15,7 +17,9 @@ pub mod query;
 pub mod retry;
 pub mod send;
 pub mod topic;
+pub mod track;
+pub mod transaction;
 
 mod store_path;
 
-pub(crate) use store_path::{store_messages, store_messages_at, Outgoing};
+pub(crate) use store_path::{store_messages, store_messages_at, Outgoing, Stored};

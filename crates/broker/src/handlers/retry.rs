@@ -32,6 +32,16 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
         .ok_or_else(|| Refusal::SystemError(format!("look message by offset failed, {phys}")))?;
     let (msg, _) = decode_record(&record)
         .map_err(|e| Refusal::SystemError(format!("stored message at {phys} unreadable: {e}")))?;
+    if msg.topic == ferromq_protocol::transaction::HALF_TOPIC
+        || msg.topic == ferromq_protocol::transaction::OP_HALF_TOPIC
+    {
+        // A half message must not reach consumers through a retry topic before its commit.
+        return Err(Refusal::NoPermission {
+            message: format!("the message at offset {phys} is in a transaction system topic"),
+            forbidden_type: None,
+        }
+        .into());
+    }
     let mut props = msg.properties_map();
     props
         .entry(prop::RETRY_TOPIC.into())

@@ -20,6 +20,7 @@ use crate::Broker;
 /// The send request header, whichever key style the client used.
 #[derive(Debug)]
 pub(crate) struct SendHeader {
+    pub producer_group: String,
     pub topic: String,
     pub default_topic_queue_nums: i32,
     pub queue_id: i32,
@@ -62,6 +63,7 @@ impl SendHeader {
         let s = |i| req.ext(key(i, v2)).unwrap_or_default().to_string();
         let topic = req.req_str(key(1, v2))?.to_string();
         Ok(Self {
+            producer_group: s(0),
             topic,
             default_topic_queue_nums: req.opt_i32(key(3, v2))?.unwrap_or(4),
             queue_id: req.req_i32(key(4, v2))?,
@@ -96,7 +98,12 @@ pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2:
         properties: props,
     };
     let uniq = find_property(&msg.properties, prop::UNIQ_KEY).map(String::from);
-    let stored = store_messages(b, vec![msg]).await?;
+    let stored = if is_half_message(&h) {
+        // Waits in the half topic until END_TRANSACTION or a check-back decides.
+        vec![crate::transaction::prepare(b, msg, &h.producer_group).await?]
+    } else {
+        store_messages(b, vec![msg]).await?
+    };
     let first = stored
         .first()
         .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
@@ -124,6 +131,12 @@ pub async fn send_batch(b: &Arc<Broker>, conn: &Connection, req: &RemotingComman
         return Err(
             Refusal::MessageIllegal("delayed messages cannot be sent as a batch".into()).into(),
         );
+    }
+    if is_half_message(&h) {
+        return Err(Refusal::MessageIllegal(
+            "transactional messages cannot be sent as a batch".into(),
+        )
+        .into());
     }
     let (topic, queue_id, _) = resolve_destination(b, &h)?;
     let born_host = conn.remote_addr();
@@ -184,6 +197,16 @@ fn send_response(b: &Broker, phys: &[i64], queue_id: i32, queue_offset: i64) -> 
         .with_ext("TRACE_ON", "true")
 }
 
+/// A half (prepared) message: `TRAN_MSG=true`, as upstream decides, or the prepared type in
+/// the sysFlag (which upstream's store would keep out of every consume queue, so it must not be
+/// stored as an ordinary message either).
+fn is_half_message(h: &SendHeader) -> bool {
+    find_property(&h.properties, ferromq_protocol::transaction::prop::TRAN_MSG)
+        .and_then(ferromq_protocol::command::parse_bool)
+        .unwrap_or(false)
+        || h.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_PREPARED
+}
+
 /// The properties without a delay level (messages going to a DLQ or in a batch).
 fn without_delay(props: &str) -> String {
     let mut map = parse_properties(props);
@@ -195,18 +218,17 @@ fn without_delay(props: &str) -> String {
 /// picks the queue. The flag says whether the delay level must be dropped (DLQ).
 fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool), ReplyError> {
     names::validate_topic(&h.topic).map_err(Refusal::InvalidParameter)?;
-    if h.topic == names::SCHEDULE_TOPIC || h.topic == AUTO_CREATE_TOPIC {
+    if h.topic == names::SCHEDULE_TOPIC
+        || h.topic == AUTO_CREATE_TOPIC
+        || h.topic == ferromq_protocol::transaction::HALF_TOPIC
+        || h.topic == ferromq_protocol::transaction::OP_HALF_TOPIC
+    {
         // Upstream refuses these too: a message in the schedule topic would be re-stored to
-        // whatever REAL_TOPIC it names, bypassing validation and permissions.
+        // whatever REAL_TOPIC it names, bypassing validation and permissions. The same holds
+        // for the half topic, and a record in the op topic would resolve someone else's
+        // transaction.
         return Err(Refusal::NoPermission {
             message: format!("sending to the system topic {} is not allowed", h.topic),
-            forbidden_type: None,
-        }
-        .into());
-    }
-    if h.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_PREPARED {
-        return Err(Refusal::NoPermission {
-            message: "transactional messages are not supported by this broker".into(),
             forbidden_type: None,
         }
         .into());
