@@ -8,6 +8,7 @@
 //!   RocketMQ client scripts under `compat/` (the Apache C++ client through PyPI
 //!   `rocketmq==0.4.4`, and npm `ali-ons@3.12.0`) and collect the JSON lines they print
 //!   (helpers for those lines in `json.rs`). `compat/setup.sh` must have been run once.
+//! * [`mqadmin_ok`] / [`run_mqadmin`] (`mqadmin.rs`) run Apache RocketMQ's own mqadmin.
 //! * [`Captured`] (`process.rs`) runs any other child process with its output collected.
 //! * [`SyncClient`] (`sync_client.rs`) drives ferromq's own client synchronously from the test
 //!   thread (on a [`runtime`]); [`pull_at`] and [`read_queue`] read messages back.
@@ -21,6 +22,7 @@
 mod client;
 mod client_process;
 mod json;
+mod mqadmin;
 mod process;
 pub mod scenarios;
 mod server;
@@ -30,6 +32,7 @@ mod util;
 pub use client::{client_args, run_client, run_client_output, Client, ClientOutput};
 pub use client_process::{spawn_client, ClientProcess, CLIENT_STOP_TIMEOUT};
 pub use json::{events, field_i64, field_str, tag_of};
+pub use mqadmin::{mqadmin_ok, run_mqadmin, MQADMIN_FAILURE_MARKS, MQADMIN_TIMEOUT};
 pub use process::{Captured, OutputLog};
 pub use server::{Server, SERVER_READY_TIMEOUT, SERVER_STOP_TIMEOUT};
 pub use sync_client::{pull_at, read_queue, runtime, SyncClient};

@@ -19,7 +19,7 @@ import org.apache.rocketmq.common.message.MessageExt;
  * {@code consume --topic T --group G [--expr '*'|'A||B'] [--sql "a > 5"] [--orderly] [--broadcast]
  * [--from first|last|timestamp:yyyyMMddHHmmss] [--expect N] [--linger S] [--idle-exit S]
  * [--fail-first-times K] [--max-reconsume N] [--instance NAME] [--namespace NS]
- * [--persist-interval-ms MS]}.
+ * [--persist-interval-ms MS] [--trace]}.
  * One {@code message} line per delivery (as compat/cpp/consumer.py), then {@code done}.
  */
 final class Consume {
@@ -49,9 +49,11 @@ final class Consume {
         String instance = a.get("instance", "java-consumer-" + ProcessHandle.current().pid());
         String namespace = a.get("namespace", null);
         int persistMs = a.getInt("persist-interval-ms", 1000);
+        boolean trace = a.flag("trace");
         a.done();
 
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, null,
+                new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely(), trace, null);
         c.setNamesrvAddr(namesrv);
         c.setInstanceName(instance);
         if (namespace != null) {

@@ -1,7 +1,7 @@
 package ferromq.compat;
 
 /**
- * Entry point: {@code java -cp ... ferromq.compat.Main <produce|consume|litepull> --namesrv H:P ...}.
+ * Entry point: {@code java -cp ... ferromq.compat.Main <produce|consume|litepull|transact> --namesrv H:P ...}.
  * Exit 0 success, 1 failed run, 2 bad usage or unreachable name server, 3 watchdog.
  */
 public final class Main {
@@ -17,7 +17,7 @@ public final class Main {
                 org.apache.rocketmq.common.MQVersion.getVersionDesc(
                         org.apache.rocketmq.common.MQVersion.CURRENT_VERSION));
         if (argv.length == 0) {
-            Out.log("usage: Main <produce|consume|litepull> --namesrv HOST:PORT ...");
+            Out.log("usage: Main <produce|consume|litepull|transact> --namesrv HOST:PORT ...");
             System.exit(EXIT_USAGE);
         }
         int code;
@@ -32,6 +32,7 @@ public final class Main {
                 case "produce" -> Produce.run(namesrv, timeout, a);
                 case "consume" -> Consume.run(namesrv, timeout, a);
                 case "litepull" -> LitePull.run(namesrv, timeout, a);
+                case "transact" -> Transact.run(namesrv, timeout, a);
                 default -> throw new IllegalArgumentException("unknown command " + argv[0]);
             };
         } catch (IllegalArgumentException e) {

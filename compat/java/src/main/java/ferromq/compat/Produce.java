@@ -16,7 +16,10 @@ import org.apache.rocketmq.common.message.Message;
 /**
  * {@code produce --topic T --group G --count N [--mode sync|async|oneway|batch] [--tags A,B]
  * [--keys-prefix K] [--body-prefix msg-] [--delay-level L] [--props k=v;k2=v2]
- * [--order-key-count K] [--namespace NS] [--send-timeout-ms MS] [--batch-size 16]}.
+ * [--order-key-count K] [--namespace NS] [--send-timeout-ms MS] [--batch-size 16]
+ * [--linger S] [--trace]}. {@code --trace} enables the client's message trace (records sent to
+ * {@code RMQ_SYS_TRACE_TOPIC}). {@code --linger S} keeps the producer online (heartbeating) S seconds after the
+ * last send, or until SIGTERM, so that tools can see it (mqadmin {@code producerConnection}).
  * One {@code sent} line per message (oneway: no result), then {@code done}.
  */
 final class Produce {
@@ -37,9 +40,11 @@ final class Produce {
         String namespace = a.get("namespace", null);
         int sendTimeout = a.getInt("send-timeout-ms", 3000);
         int batchSize = a.getInt("batch-size", 16);
+        double linger = a.getDouble("linger", 0);
+        boolean trace = a.flag("trace");
         a.done();
 
-        DefaultMQProducer p = new DefaultMQProducer(group);
+        DefaultMQProducer p = new DefaultMQProducer(group, null, trace, null);
         p.setNamesrvAddr(namesrv);
         if (namespace != null) {
             p.setNamespace(namespace);
@@ -145,6 +150,13 @@ final class Produce {
                     }
                 }
                 default -> throw new IllegalArgumentException("--mode sync|async|oneway|batch");
+            }
+            long lingerUntil = System.currentTimeMillis() + (long) (linger * 1000);
+            if (linger > 0) {
+                Out.emit(Out.event("lingering"));
+            }
+            while (System.currentTimeMillis() < lingerUntil && !Stop.requested()) {
+                Thread.sleep(50);
             }
         } finally {
             p.shutdown();

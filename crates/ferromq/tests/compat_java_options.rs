@@ -1,0 +1,175 @@
+//! The Java client's delivery options against a real `ferromq standalone`, both lines (4.9.8 and
+//! 5.5.0): delay levels, namespaces and the dead-letter queue after `maxReconsumeTimes`.
+//!
+//! Not here: `CONSUME_FROM_TIMESTAMP` (and `LAST_OFFSET`) for a new group on a young queue start at
+//! offset 0, on ferromq as on Apache RocketMQ — QUERY_CONSUMER_OFFSET answers 0 for a group without
+//! an offset while the queue's first message is still in memory, and the client only searches by
+//! time when told the offset is not found.
+
+mod common;
+
+use std::time::Duration;
+
+use common::scenarios::{consumer, produce, Budget};
+use common::{field_i64, field_str, poll_until, Client, Server, SyncClient};
+use serde_json::Value;
+
+/// Delay levels of the test broker: short, so that retries and delays fit a test.
+const DELAY_LEVELS: &str = "1s 2s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
+
+fn prop_i64(v: &Value, key: &str) -> Option<i64> {
+    v.get("props")?.get(key)?.as_str()?.parse().ok()
+}
+
+/// A message sent with delay level 2 (2 s here) is delivered no earlier, in its own topic.
+fn delay_level(kind: Client, server: &Server, budget: &Budget) {
+    let topic = "JavaDelayT";
+    let mut c = consumer(
+        kind,
+        server,
+        topic,
+        "JavaDelayG",
+        &["--from", "first", "--expect", "3"],
+        budget,
+    );
+    produce(
+        kind,
+        server,
+        topic,
+        3,
+        &["--delay-level", "2", "--body-prefix", "late-"],
+        budget,
+    );
+    assert!(
+        poll_until(budget.cap(Duration::from_secs(30)), || c.messages().len()
+            >= 3),
+        "{}: delayed messages did not arrive\n{}",
+        kind.name(),
+        c.diagnostics()
+    );
+    for m in c.messages() {
+        assert_eq!(field_str(&m, "topic"), Some(topic), "{m}");
+        let born = field_i64(&m, "bornTimestamp").expect("bornTimestamp");
+        let consumed = prop_i64(&m, "CONSUME_START_TIME").expect("CONSUME_START_TIME");
+        assert!(
+            consumed - born >= 1_900,
+            "{}: delivered {} ms after it was sent, before its 2 s delay: {m}",
+            kind.name(),
+            consumed - born
+        );
+    }
+    c.stop();
+}
+
+/// A producer and a consumer with a namespace share `ns%Topic` and `ns%Group` on the broker.
+fn namespace(kind: Client, server: &Server, budget: &Budget) {
+    let mut c = consumer(
+        kind,
+        server,
+        "NsT",
+        "NsG",
+        &["--from", "first", "--expect", "4", "--namespace", "ns1"],
+        budget,
+    );
+    produce(kind, server, "NsT", 4, &["--namespace", "ns1"], budget);
+    assert!(
+        poll_until(budget.cap(Duration::from_secs(30)), || c.messages().len()
+            >= 4),
+        "{}: namespaced messages did not arrive\n{}",
+        kind.name(),
+        c.diagnostics()
+    );
+    // The client strips the namespace again before the application sees the topic.
+    assert!(c
+        .messages()
+        .iter()
+        .all(|m| field_str(m, "topic") == Some("NsT")));
+    c.stop();
+    let s = SyncClient::new(server);
+    let stored: i64 = (0..4)
+        .map(|q| s.max_offset("ns1%NsT", q).unwrap_or(0))
+        .sum();
+    assert_eq!(
+        stored,
+        4,
+        "{}: the broker-side topic is ns1%NsT",
+        kind.name()
+    );
+    // Persisted by the consumer's shutdown (a oneway UPDATE_CONSUMER_OFFSET): allow it to land.
+    assert!(
+        poll_until(Duration::from_secs(5), || (0..4)
+            .any(|q| s.query("ns1%NsG", "ns1%NsT", q).unwrap_or(0) > 0)),
+        "{}: the group's offsets are stored under ns1%NsG",
+        kind.name()
+    );
+}
+
+/// A message that keeps failing goes to `%DLQ%<group>` after `maxReconsumeTimes` retries and is
+/// not delivered again.
+fn dead_letter(kind: Client, server: &Server, budget: &Budget) {
+    let topic = "JavaDlqT";
+    let group = "JavaDlqG";
+    let mut c = consumer(
+        kind,
+        server,
+        topic,
+        group,
+        &[
+            "--from",
+            "first",
+            "--fail-first-times",
+            "100",
+            "--max-reconsume",
+            "1",
+        ],
+        budget,
+    );
+    produce(
+        kind,
+        server,
+        topic,
+        1,
+        &["--body-prefix", "poison-"],
+        budget,
+    );
+    let s = SyncClient::new(server);
+    let dlq = format!("%DLQ%{group}");
+    assert!(
+        poll_until(budget.cap(Duration::from_secs(40)), || s
+            .max_offset(&dlq, 0)
+            .unwrap_or(0)
+            == 1),
+        "{}: the message never reached {dlq}\n{}",
+        kind.name(),
+        c.diagnostics()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let deliveries = c.messages().len();
+    assert_eq!(
+        deliveries,
+        2,
+        "{}: delivered once and retried once (maxReconsumeTimes 1), then dead-lettered: {:?}",
+        kind.name(),
+        c.messages()
+    );
+    c.stop();
+}
+
+fn delivery_options(kind: Client) {
+    kind.check_installed().expect("run compat/setup.sh first");
+    let budget = Budget::new();
+    let server = Server::standalone(&["--message-delay-level", DELAY_LEVELS]);
+    delay_level(kind, &server, &budget);
+    namespace(kind, &server, &budget);
+    dead_letter(kind, &server, &budget);
+}
+
+#[test]
+fn java4_delay_namespace_and_dead_letter() {
+    delivery_options(Client::Java4);
+}
+
+#[test]
+fn java5_delay_namespace_and_dead_letter() {
+    delivery_options(Client::Java5);
+}
