@@ -6,6 +6,9 @@
 #   compat/node_modules   npm ali-ons@3.12.0 (pure JavaScript), pinned in compat/package.json
 #   compat/java/target/V  the Apache RocketMQ Java client (Remoting) and mqadmin V = 4.9.8 and 5.5.0
 #                         (Maven Central), with ferromq's drivers compiled against each
+#   compat/go/bin         ferromq-compat-go: the Apache RocketMQ Go client
+#                         (github.com/apache/rocketmq-client-go/v2, pinned in compat/go/go.mod, from
+#                         the Go module proxy) with ferromq's driver, built with `go build`
 #
 # Idempotent: each half writes a stamp file when it has been installed and verified, and is skipped
 # while the stamp matches.  Remove compat/.venv or compat/node_modules (or pass --force) to reinstall.
@@ -13,8 +16,9 @@
 # Environment:
 #   PYTHON   interpreter used to create the venv (default: python3)
 #   NODE     node binary (default: node);  NPM  npm binary (default: npm)
+#   GO       go binary (default: go)
 #
-# Exit status: 0 when both clients are installed and importable, non-zero (with a message) otherwise.
+# Exit status: 0 when every client is installed and runs, non-zero (with a message) otherwise.
 set -euo pipefail
 
 COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +29,7 @@ NODE="${NODE:-node}"
 NPM="${NPM:-npm}"
 JAVA="${JAVA:-java}"
 MVN="${MVN:-mvn}"
+GO="${GO:-go}"
 # The Java client lines the tests drive (compat/java builds one classpath per version).
 JAVA_CLIENT_VERSIONS=(4.9.8 5.5.0)
 FORCE=0
@@ -32,7 +37,7 @@ FORCE=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "compat/setup.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -148,7 +153,39 @@ setup_java() {
   done
 }
 
+# ---------------------------------------------------------------------------------------------
+# Go: the Apache RocketMQ Go client and ferromq's driver, one static binary
+# ---------------------------------------------------------------------------------------------
+setup_go() {
+  local dir="$COMPAT_DIR/go"
+  local bin="$dir/bin/ferromq-compat-go"
+  local stamp="$dir/bin/.ferromq-compat-stamp"
+  command -v "$GO" >/dev/null 2>&1 \
+    || die "'$GO' not found; install Go >= 1.22 (or set GO=/path/to/go) to build the Go client driver"
+  local gover
+  gover="$("$GO" env GOVERSION 2>/dev/null)" || die "'$GO' does not run"
+  local src_sum
+  src_sum="$(cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go | cksum | cut -d' ' -f1)"
+  local want="rocketmq-client-go src=$src_sum $gover"
+  if [[ $FORCE == 0 && -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "go client already built ($gover)"
+    return 0
+  fi
+  log "building compat/go against $(awk '/rocketmq-client-go/ {print $(NF-1) "@" $NF; exit}' "$dir/go.mod") ($gover)"
+  rm -f "$stamp"
+  # -mod=readonly: build exactly what go.mod and go.sum pin (modules come from the module cache or
+  # the Go module proxy); no VCS stamping, which needs a readable git checkout.
+  (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 "$GO" build -trimpath -o bin/ferromq-compat-go . >&2) \
+    || die "go build failed in $dir (is the Go module proxy reachable?)"
+  local rc=0
+  "$bin" >/dev/null 2>&1 || rc=$?
+  [[ $rc == 2 ]] || die "$bin does not run (exit $rc, expected its usage status 2)"
+  printf '%s' "$want" >"$stamp"
+  log "go client ready: $bin"
+}
+
 setup_python
 setup_node
 setup_java
+setup_go
 log "done"

@@ -23,6 +23,9 @@ pub enum Client {
     Java4,
     /// Maven `org.apache.rocketmq:rocketmq-client:5.5.0` (the 5.x Remoting client).
     Java5,
+    /// Go module `github.com/apache/rocketmq-client-go/v2` (pinned in `compat/go/go.mod`),
+    /// driven by `compat/go/bin/ferromq-compat-go <produce|consume|pull>`.
+    Go,
 }
 
 impl Client {
@@ -32,6 +35,7 @@ impl Client {
             Client::Node => "ali-ons",
             Client::Java4 => "java-4.9.8",
             Client::Java5 => "java-5.5.0",
+            Client::Go => "go-v2",
         }
     }
 
@@ -54,6 +58,11 @@ impl Client {
         let dir = Self::java_dir(self.java_version()?);
         let deps = std::fs::read_to_string(dir.join("classpath.txt")).ok()?;
         Some(format!("{}:{}", dir.join("classes").display(), deps.trim()))
+    }
+
+    /// The Go driver, built by `compat/setup.sh`.
+    fn go_binary() -> std::path::PathBuf {
+        workspace_root().join("compat/go/bin/ferromq-compat-go")
     }
 
     fn node_binary() -> String {
@@ -107,6 +116,16 @@ impl Client {
                 }
                 Ok(())
             }
+            Client::Go => {
+                let bin = Self::go_binary();
+                if !bin.exists() {
+                    return Err(format!(
+                        "{} is missing: run compat/setup.sh first (builds compat/go against github.com/apache/rocketmq-client-go/v2)",
+                        bin.display()
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -144,6 +163,15 @@ impl Client {
                     "ferromq.compat.Main",
                     sub,
                 ]);
+                c
+            }
+            Client::Go => {
+                let mut c = Command::new(Self::go_binary());
+                c.arg(match script {
+                    "producer" => "produce",
+                    "consumer" => "consume",
+                    other => other,
+                });
                 c
             }
         };
