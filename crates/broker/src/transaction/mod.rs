@@ -1,12 +1,12 @@
 //! Transactional messages (upstream's `TransactionalMessageService`):
-//! - here: [`Transactions`], storing half messages ([`prepare`]) and resolving them
-//!   ([`resolve`]: commit re-stores the message in its real topic, rollback drops it; either
+//! - here: [`Transactions`], storing half messages (`prepare`) and resolving them
+//!   (`resolve`: commit re-stores the message in its real topic, rollback drops it; either
 //!   way an op record makes the resolution durable);
 //! - [`state`]: the bounded pending set and its claim rules (resolve once, never twice);
 //! - [`check`]: the background scan that asks producers about old half messages
 //!   (CHECK_TRANSACTION_STATE), discards those asked too often, and writes checkpoints;
 //! - [`recovery`]: the checkpoint and the replay of the half and op queues at start-up;
-//! - [`record`]: the half, committed and op records and the check-back request.
+//! - `record`: the half, committed and op records and the check-back request.
 //!
 //! Every step that stores a record runs in its own task: a client that disconnects mid-request
 //! cannot leave a message committed but still pending (which a later check-back would commit
