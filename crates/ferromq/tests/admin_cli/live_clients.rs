@@ -1,5 +1,7 @@
-//! A CLI reset of a group whose real consumer (the C++ client or ali-ons) is online on both
-//! brokers: the consumer replays from the new position.
+//! A CLI reset of a group whose real consumer (the C++ client, ali-ons, the Java client 4.9.8 and
+//! 5.5.0, the Go client) is online on both brokers: the consumer replays from the new position.
+//! With two brokers no RESET_CONSUMER_CLIENT_OFFSET is sent, so every client follows the
+//! PULL_OFFSET_MOVED its pulls get (the Java client's held pull first runs to its deadline).
 
 use std::time::Duration;
 
@@ -22,6 +24,21 @@ fn a_cli_reset_moves_a_live_cpp_consumer_on_both_brokers() {
 #[test]
 fn an_mqadmin_reset_moves_a_live_ali_ons_consumer_on_both_brokers() {
     live_consumer_replays_after_a_cli_reset(Client::Node, &["resetOffsetByTime"]);
+}
+
+#[test]
+fn a_cli_reset_moves_a_live_java4_consumer_on_both_brokers() {
+    live_consumer_replays_after_a_cli_reset(Client::Java4, &[]);
+}
+
+#[test]
+fn a_cli_reset_moves_a_live_java5_consumer_on_both_brokers() {
+    live_consumer_replays_after_a_cli_reset(Client::Java5, &[]);
+}
+
+#[test]
+fn a_cli_reset_moves_a_live_go_consumer_on_both_brokers() {
+    live_consumer_replays_after_a_cli_reset(Client::Go, &[]);
 }
 
 /// A live consumer of `client` consumes everything, the CLI moves its group back to offset 7 on
@@ -75,4 +92,27 @@ fn live_consumer_replays_after_a_cli_reset(client: Client, how: &[&str]) {
         "back at the end after the replay: {:?}",
         c.offsets(group)
     );
+    // Exactly the planned replay: every queue holds the bodies m0..m9 at offsets 0..9, so each
+    // body is delivered once per queue, and those at offsets 7..9 once more after the reset.
+    let mut deliveries: std::collections::BTreeMap<String, (i64, usize)> = Default::default();
+    for l in consumer.lines().iter().filter(|l| is_msg(l)) {
+        let body = l["body"].as_str().unwrap_or_default().to_string();
+        let offset = l["queueOffset"].as_i64().unwrap_or(-1);
+        deliveries.entry(body).or_insert((offset, 0)).1 += 1;
+    }
+    assert_eq!(
+        deliveries.len(),
+        MESSAGES as usize,
+        "{}: {deliveries:?}",
+        client.name()
+    );
+    for (body, (offset, n)) in &deliveries {
+        let want = ALL_QUEUES * if *offset >= 7 { 2 } else { 1 };
+        assert_eq!(
+            *n,
+            want,
+            "{}: {body} (offset {offset}) delivered {n} times over {ALL_QUEUES} queues",
+            client.name()
+        );
+    }
 }
