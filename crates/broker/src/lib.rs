@@ -21,6 +21,7 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod filter;
+pub mod group_rates;
 pub mod groups;
 pub mod handlers;
 pub mod housekeeping;
@@ -65,6 +66,8 @@ pub struct Broker {
     /// How far groups pulled, and reset guards.
     pub pull_state: progress::pull_state::PullState,
     pub stats: stats::Stats,
+    /// Messages per second each group pulls from each topic (`consumeTps`).
+    pub group_rates: group_rates::GroupRates,
     pub metrics: metrics::BrokerMetrics,
     /// Serialises the resolution of offset intents (see `Progress::resolve`).
     pub intent_resolution: tokio::sync::Mutex<()>,
@@ -211,6 +214,7 @@ impl Broker {
             pull_hold: pull_hold::PullHold::default(),
             pull_state: progress::pull_state::PullState::default(),
             stats: stats::Stats::default(),
+            group_rates: group_rates::GroupRates::default(),
             metrics: metrics::BrokerMetrics::new(),
             intent_resolution: tokio::sync::Mutex::new(()),
             filters: filter::FilterCache::default(),

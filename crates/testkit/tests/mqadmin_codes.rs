@@ -1,7 +1,8 @@
 //! What mqadmin's `clusterList`, `getBrokerConfig`, `updateBrokerConfig` and
 //! `producerConnection` need from a broker: GET_BROKER_RUNTIME_INFO (28) with the rates and
 //! disk figures, GET_BROKER_CONFIG (26), UPDATE_BROKER_CONFIG (25) and
-//! GET_PRODUCER_CONNECTION_LIST (204).
+//! GET_PRODUCER_CONNECTION_LIST (204), and the consume rates of GET_CONSUME_STATS (208) and
+//! GET_BROKER_CONSUME_STATS (317).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -104,6 +105,43 @@ async fn runtime_info_has_rates_and_disk_figures() {
     assert!(get.iter().all(|r| *r > 0.0), "getTransferedTps = {get:?}");
     // 20 messages in a broker at most a few seconds old, each rate over at least 1 s.
     assert!(put.iter().all(|r| *r <= 20.0), "putTps = {put:?}");
+    // The group's own pull rate (consumeTps), per group and for the whole broker: G committed
+    // nothing, so its lag is all 20 messages.
+    client
+        .update_offset(&addr, "G", "Rates", 0, 0)
+        .await
+        .unwrap();
+    let stats = client
+        .remoting
+        .invoke(
+            &addr,
+            RemotingCommand::request(rq::GET_CONSUME_STATS)
+                .with_ext("consumerGroup", "G")
+                .with_ext("topic", "Rates"),
+        )
+        .await
+        .unwrap();
+    let v: serde_json::Value = body::parse(&stats.body).unwrap();
+    let tps = v["consumeTps"].as_f64().unwrap();
+    assert!(tps > 0.0 && tps <= 20.0, "consumeTps = {tps}: {v}");
+    let all = client
+        .remoting
+        .invoke(
+            &addr,
+            RemotingCommand::request(rq::GET_BROKER_CONSUME_STATS).with_ext("isOrder", "false"),
+        )
+        .await
+        .unwrap();
+    let v: serde_json::Value = body::parse(&all.body).unwrap();
+    assert_eq!(v["totalDiff"], 20, "{v}");
+    assert!(
+        v["consumeStatsList"][0]["G"][0]["consumeTps"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "{v}"
+    );
+    assert_eq!(v["brokerAddr"], addr.as_str(), "{v}");
     let earliest: i64 = kv["earliestMessageTimeStamp"].parse().unwrap();
     assert!(
         earliest >= before - 1000 && earliest <= ferromq_protocol::time::now_ms(),

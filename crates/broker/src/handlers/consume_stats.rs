@@ -105,8 +105,14 @@ fn consume_stats_json(b: &Broker, group: &str, topics: &BTreeSet<String>) -> (St
             ));
         }
     }
+    let now = std::time::Instant::now();
+    let tps: f64 = topics
+        .iter()
+        .map(|t| b.group_rates.rate(group, t, now))
+        .sum();
+    let tps = serde_json::to_string(&tps).unwrap_or_else(|_| "0.0".into());
     let text = format!(
-        "{{\"consumeTps\":0.0,\"offsetTable\":{}}}",
+        "{{\"consumeTps\":{tps},\"offsetTable\":{}}}",
         write_mq_map(&entries)
     );
     (text, diff)

@@ -59,6 +59,7 @@ pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -
     let generation = b.groups.delete(group);
     b.locks.remove_group(group);
     b.pull_state.remove_group(group);
+    b.group_rates.forget_group(group);
     if let Some(generation) = generation {
         written(
             b.groups

@@ -257,6 +257,12 @@ fn execute(b: &Broker, h: &PullHeader, sub: &SubscriptionData) -> RemotingComman
     };
     if r.count > 0 {
         b.stats.add_get(r.count as u64);
+        b.group_rates.add(
+            &h.group,
+            &h.topic,
+            r.count as u64,
+            std::time::Instant::now(),
+        );
         b.metrics
             .add_out(&h.topic, r.count as u64, r.body.len() as u64);
     }
