@@ -118,7 +118,7 @@ mod tests {
         r.add("g", "t1", 1, now);
         r.add("g", "t2", 1, now);
         assert_eq!(*r.pairs.lock(), MAX_RATE_PAIRS);
-        assert!(r.groups.lock()["g"].get("t2").is_none());
+        assert!(!r.groups.lock()["g"].contains_key("t2"));
         r.forget_group("g");
         assert_eq!(*r.pairs.lock(), MAX_RATE_PAIRS - 1);
     }
