@@ -7,10 +7,9 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::Command;
 use std::time::Duration;
 
-use common::scenarios::{self, consumer, produce, Budget};
+use common::scenarios::{self, consumer, count_by_body as bodies, produce, Budget};
 use common::{
     client_args, field_i64, field_str, poll_until, spawn_client, tag_of, Client, Server, SyncClient,
 };
@@ -18,32 +17,8 @@ use serde_json::Value;
 
 const GO: Client = Client::Go;
 
-fn admin(server: &Server, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args(["admin", "-n", &server.namesrv_addr()])
-        .args(args)
-        .output()
-        .expect("run ferromq admin");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "ferromq admin {args:?} failed: {}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 fn body(v: &Value) -> String {
     field_str(v, "body").unwrap_or_default().to_string()
-}
-
-fn bodies(msgs: &[Value]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for v in msgs {
-        *m.entry(body(v)).or_insert(0) += 1;
-    }
-    m
 }
 
 /// Sync, async and batch sends (SEND_MESSAGE, and SEND_BATCH_MESSAGE whose inner messages carry
@@ -192,83 +167,5 @@ fn go_pull_consumer_polls_acks_and_commits() {
 /// (not configurable), and applies RESET_CONSUMER_CLIENT_OFFSET after a 10-second pause.
 #[test]
 fn go_progress_preset_and_reset_of_a_running_consumer() {
-    let budget = Budget::new();
-    let server = Server::standalone(&[]);
-    let topic = "GoProgress";
-    let group = "GoProgressGroup";
-    let c = SyncClient::new(&server);
-    c.create_topic(topic, 2);
-    for q in 0..2 {
-        for i in 0..6 {
-            c.send("P", topic, q, format!("q{q}-{i}"));
-        }
-    }
-    let reset_to = |offset: &str| {
-        admin(
-            &server,
-            &[
-                "offsets",
-                "reset",
-                "--group",
-                group,
-                "--topic",
-                topic,
-                "--to-offset",
-                offset,
-                "--execute",
-            ],
-        )
-    };
-    reset_to("4");
-    // --from first would start at 0: the pre-set offsets win.
-    let mut p = consumer(GO, &server, topic, group, &["--from", "first"], &budget);
-    assert!(
-        poll_until(budget.cap(Duration::from_secs(30)), || p.messages().len()
-            >= 4),
-        "the pre-set group did not consume\n{}",
-        p.diagnostics()
-    );
-    std::thread::sleep(Duration::from_secs(2));
-    let first = bodies(&p.messages());
-    let want: Vec<String> = ["q0-4", "q0-5", "q1-4", "q1-5"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    assert_eq!(first.keys().cloned().collect::<Vec<_>>(), want, "{first:?}");
-    assert!(
-        poll_until(budget.cap(Duration::from_secs(20)), || c
-            .query_queues(group, topic, 2)
-            == vec![Some(6), Some(6)]),
-        "the consumer's commits did not arrive: {:?}",
-        c.query_queues(group, topic, 2)
-    );
-    let describe = admin(&server, &["offsets", "describe", "--group", group]);
-    assert!(describe.contains("total lag 0 message(s)"), "{describe}");
-    reset_to("1");
-    // Offsets 1..6 of both queues come again: 10 more deliveries, and nothing else.
-    assert!(
-        poll_until(budget.cap(Duration::from_secs(40)), || p.messages().len()
-            >= 14),
-        "the running consumer did not replay after the reset: {:?}\n{}",
-        bodies(&p.messages()),
-        p.diagnostics()
-    );
-    std::thread::sleep(budget.cap(Duration::from_secs(4)));
-    let all = bodies(&p.messages());
-    for q in 0..2 {
-        for i in 0..6 {
-            let want = match i {
-                0 => None,
-                1..=3 => Some(1),
-                _ => Some(2),
-            };
-            assert_eq!(
-                all.get(&format!("q{q}-{i}")).copied(),
-                want,
-                "q{q}-{i}: {all:?}\n{}",
-                p.diagnostics()
-            );
-        }
-    }
-    assert_eq!(p.stop().code(), Some(0), "{}", p.diagnostics());
+    scenarios::preset_then_reset(GO, true);
 }

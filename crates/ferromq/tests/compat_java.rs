@@ -7,38 +7,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
-use common::scenarios::{self, consumer, produce, Budget};
-use common::{field_i64, field_str, poll_until, spawn_client, Client, Server, SyncClient};
-use serde_json::Value;
-
-fn admin(server: &Server, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args(["admin", "-n", &server.namesrv_addr()])
-        .args(args)
-        .output()
-        .expect("run ferromq admin");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "ferromq admin {args:?} failed: {}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
-fn bodies(msgs: &[Value]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for v in msgs {
-        *m.entry(field_str(v, "body").unwrap_or_default().to_string())
-            .or_insert(0) += 1;
-    }
-    m
-}
+use common::scenarios::{self, consumer, count_by_body as bodies, produce, Budget};
+use common::{field_i64, spawn_client, Client, Server, SyncClient};
 
 /// Sync, async, oneway and batch sends all arrive once; an SQL92 subscription gets exactly the
 /// messages whose properties match; a broadcasting consumer gets every message too.
@@ -222,104 +194,6 @@ fn lite_pull(kind: Client) {
 /// Offsets pre-set by `ferromq admin` for a group that never existed: the Java push consumer
 /// starts exactly there; then (with `reset_running`), while it runs, a reset replays exactly the
 /// planned messages.
-fn progress_preset_and_reset(kind: Client, reset_running: bool) {
-    let budget = Budget::new();
-    let server = Server::standalone(&[]);
-    let topic = "JavaProgress";
-    let group = "JavaProgressGroup";
-    let c = SyncClient::new(&server);
-    c.create_topic(topic, 2);
-    for q in 0..2 {
-        for i in 0..6 {
-            c.send("P", topic, q, format!("q{q}-{i}"));
-        }
-    }
-    admin(
-        &server,
-        &[
-            "offsets",
-            "reset",
-            "--group",
-            group,
-            "--topic",
-            topic,
-            "--to-offset",
-            "4",
-            "--execute",
-        ],
-    );
-    // --from first would start at 0: the pre-set offsets win.
-    let mut p = consumer(
-        kind,
-        &server,
-        topic,
-        group,
-        &["--from", "first", "--persist-interval-ms", "500"],
-        &budget,
-    );
-    assert!(
-        poll_until(budget.cap(Duration::from_secs(40)), || p.messages().len()
-            >= 4),
-        "the pre-set group did not consume\n{}",
-        p.diagnostics()
-    );
-    std::thread::sleep(Duration::from_secs(2));
-    let first = bodies(&p.messages());
-    let want: Vec<String> = ["q0-4", "q0-5", "q1-4", "q1-5"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    assert_eq!(first.keys().cloned().collect::<Vec<_>>(), want, "{first:?}");
-    // Committed (the client persists every 500 ms), then reset to 1 while it runs.
-    assert!(
-        poll_until(Duration::from_secs(20), || c.query_queues(group, topic, 2)
-            == vec![Some(6), Some(6)]),
-        "the consumer's commits did not arrive: {:?}",
-        c.query_queues(group, topic, 2)
-    );
-    let describe = admin(&server, &["offsets", "describe", "--group", group]);
-    assert!(describe.contains("total lag 0 message(s)"), "{describe}");
-    if !reset_running {
-        p.stop();
-        return;
-    }
-    admin(
-        &server,
-        &[
-            "offsets",
-            "reset",
-            "--group",
-            group,
-            "--topic",
-            topic,
-            "--to-offset",
-            "1",
-            "--execute",
-        ],
-    );
-    // Offsets 1..6 of both queues come again: 10 more deliveries, and nothing else.
-    assert!(
-        poll_until(budget.cap(Duration::from_secs(45)), || p.messages().len()
-            >= 14),
-        "the running consumer did not replay after the reset: {:?}\n{}",
-        bodies(&p.messages()),
-        p.diagnostics()
-    );
-    std::thread::sleep(Duration::from_secs(3));
-    let all = bodies(&p.messages());
-    for q in 0..2 {
-        for i in 0..6 {
-            let want = match i {
-                0 => None,
-                1..=3 => Some(1),
-                _ => Some(2),
-            };
-            assert_eq!(all.get(&format!("q{q}-{i}")).copied(), want, "{all:?}");
-        }
-    }
-    p.stop();
-}
-
 #[test]
 fn java4_two_member_group_consumes_each_message_once() {
     scenarios::two_member_group(Client::Java4);
@@ -357,7 +231,7 @@ fn java4_lite_pull_assign_seek_commit() {
 
 #[test]
 fn java4_progress_preset_and_reset_of_a_running_consumer() {
-    progress_preset_and_reset(Client::Java4, true);
+    scenarios::preset_then_reset(Client::Java4, true);
 }
 
 #[test]
@@ -385,5 +259,5 @@ fn java5_lite_pull_assign_seek_commit() {
 /// queue twice. Java clients now apply the notice alone, as against Apache RocketMQ.
 #[test]
 fn java5_progress_preset_and_reset_of_a_running_consumer() {
-    progress_preset_and_reset(Client::Java5, true);
+    scenarios::preset_then_reset(Client::Java5, true);
 }

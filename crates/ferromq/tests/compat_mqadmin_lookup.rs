@@ -9,48 +9,13 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 
-use common::scenarios::{produce, Budget};
-use common::{field_i64, field_str, workspace_root, Captured, Client, Server};
+use common::scenarios::{ferromq_admin, produce, Budget};
+use common::{field_i64, field_str, mqadmin_ok as mqadmin, Client, Server};
 use serde_json::Value;
 
 const TOPIC: &str = "LookupT";
 const GROUP: &str = "trackG";
-const MQADMIN_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Runs one mqadmin command against `server`; its whole output (stdout and stderr).
-fn mqadmin(kind: Client, server: &Server, args: &[&str]) -> String {
-    let cp = kind.java_classpath().expect("java client installed");
-    let home = workspace_root().join("compat/java/home");
-    let mut cmd = Command::new("java");
-    cmd.args([
-        "-Xss512k",
-        "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
-        "-cp",
-        &cp,
-    ])
-    .arg(format!("-Drocketmq.home.dir={}", home.display()))
-    .arg("org.apache.rocketmq.tools.command.MQAdminStartup")
-    .args(args)
-    .args(["-n", &server.namesrv_addr()])
-    .current_dir(workspace_root());
-    let mut p = Captured::spawn(cmd);
-    let code = p.wait_exit(MQADMIN_TIMEOUT);
-    // The reader threads may still hold the last lines for a moment after the exit.
-    std::thread::sleep(Duration::from_millis(300));
-    let out = p.output();
-    assert_eq!(code, Some(0), "mqadmin {args:?} did not exit 0:\n{out}");
-    for bad in ["Exception", "\tat org.", "not supported", "CODE: 3 "] {
-        assert!(
-            !out.contains(bad),
-            "mqadmin {args:?} printed {bad:?}:\n{out}"
-        );
-    }
-    out
-}
 
 /// The body file mqadmin wrote for the message it printed ("Message Body Path: …").
 fn body_file(out: &str) -> String {
@@ -60,19 +25,6 @@ fn body_file(out: &str) -> String {
         .map(|p| PathBuf::from(p.trim()))
         .unwrap_or_else(|| panic!("no body path in:\n{out}"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn ferromq_admin(server: &Server, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args(["admin", "-n", &server.namesrv_addr()])
-        .args(args)
-        .output()
-        .expect("run ferromq admin");
-    assert!(
-        out.status.success(),
-        "ferromq admin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn lookups(kind: Client) {

@@ -13,9 +13,11 @@
 
 mod delivery;
 mod group;
+mod progress;
 
 pub use delivery::{ordered_per_key, retry_after_failure, tag_filter};
 pub use group::two_member_group;
+pub use progress::{ferromq_admin, preset_then_reset};
 
 use super::{
     client_args, events, field_i64, field_str, poll_until, spawn_client, strings, tag_of, Client,
@@ -138,7 +140,8 @@ fn bodies_with_prefix(msgs: &[Value], prefix: &str) -> Vec<String> {
         .collect()
 }
 
-fn count_by_body(msgs: &[Value]) -> BTreeMap<String, usize> {
+/// How many times each body was delivered.
+pub fn count_by_body(msgs: &[Value]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for v in msgs {
         *m.entry(body(v)).or_insert(0) += 1;
