@@ -189,11 +189,29 @@ fn lite_pull(kind: Client) {
         committed, 20,
         "commitSync stored where the consumer stopped"
     );
+    // Subscribe mode with auto commit (the default): the client commits what it polled from
+    // within poll() every 5 s (so it keeps polling 7 s after the last message) and persists at
+    // shutdown.
+    let args = common::client_args(
+        &server.namesrv_addr(),
+        topic,
+        "JavaLiteAuto",
+        &["--from", "first", "--idle-exit", "7", "--timeout", "40"],
+    );
+    let mut p = spawn_client(kind, "litepull", &args);
+    p.wait_success(budget.left());
+    assert_eq!(bodies(&p.messages()).len(), 20);
+    let committed: i64 = c
+        .query_queues("JavaLiteAuto", topic, 4)
+        .into_iter()
+        .map(|o| o.unwrap_or(0))
+        .sum();
+    assert_eq!(
+        committed, 20,
+        "auto commit stored where the consumer stopped"
+    );
 }
 
-/// Offsets pre-set by `ferromq admin` for a group that never existed: the Java push consumer
-/// starts exactly there; then (with `reset_running`), while it runs, a reset replays exactly the
-/// planned messages.
 #[test]
 fn java4_two_member_group_consumes_each_message_once() {
     scenarios::two_member_group(Client::Java4);
