@@ -24,28 +24,33 @@ struct Window {
 }
 
 #[derive(Default)]
-pub struct GroupRates {
+struct Table {
     /// group → topic → window. Nested so that the pull path looks up with `&str`, allocating
     /// only when a pair is first seen.
-    groups: Mutex<HashMap<String, HashMap<String, Window>>>,
-    pairs: Mutex<usize>,
+    groups: HashMap<String, HashMap<String, Window>>,
+    pairs: usize,
+}
+
+/// One lock, taken once per pull that returned messages.
+#[derive(Default)]
+pub struct GroupRates {
+    table: Mutex<Table>,
 }
 
 impl GroupRates {
     /// `n` messages returned to `group` from `topic`.
     pub fn add(&self, group: &str, topic: &str, n: u64, now: Instant) {
-        let mut groups = self.groups.lock();
-        if let Some(w) = groups.get_mut(group).and_then(|t| t.get_mut(topic)) {
+        let mut t = self.table.lock();
+        if let Some(w) = t.groups.get_mut(group).and_then(|g| g.get_mut(topic)) {
             roll(w, now);
             w.count = w.count.saturating_add(n);
             return;
         }
-        let mut pairs = self.pairs.lock();
-        if *pairs >= MAX_RATE_PAIRS {
+        if t.pairs >= MAX_RATE_PAIRS {
             return;
         }
-        *pairs += 1;
-        groups.entry(group.to_string()).or_default().insert(
+        t.pairs += 1;
+        t.groups.entry(group.to_string()).or_default().insert(
             topic.to_string(),
             Window {
                 start: now,
@@ -57,8 +62,8 @@ impl GroupRates {
 
     /// Messages per second `group` pulled from `topic` (0 when never seen).
     pub fn rate(&self, group: &str, topic: &str, now: Instant) -> f64 {
-        let groups = self.groups.lock();
-        let Some(w) = groups.get(group).and_then(|t| t.get(topic)) else {
+        let t = self.table.lock();
+        let Some(w) = t.groups.get(group).and_then(|g| g.get(topic)) else {
             return 0.0;
         };
         let open = now.saturating_duration_since(w.start);
@@ -72,9 +77,9 @@ impl GroupRates {
 
     /// Forgets a deleted group.
     pub fn forget_group(&self, group: &str) {
-        if let Some(topics) = self.groups.lock().remove(group) {
-            let mut pairs = self.pairs.lock();
-            *pairs = pairs.saturating_sub(topics.len());
+        let mut t = self.table.lock();
+        if let Some(topics) = t.groups.remove(group) {
+            t.pairs = t.pairs.saturating_sub(topics.len());
         }
     }
 }
@@ -114,12 +119,12 @@ mod tests {
     fn pairs_are_bounded_and_forgotten_with_their_group() {
         let r = GroupRates::default();
         let now = Instant::now();
-        *r.pairs.lock() = MAX_RATE_PAIRS - 1;
+        r.table.lock().pairs = MAX_RATE_PAIRS - 1;
         r.add("g", "t1", 1, now);
         r.add("g", "t2", 1, now);
-        assert_eq!(*r.pairs.lock(), MAX_RATE_PAIRS);
-        assert!(!r.groups.lock()["g"].contains_key("t2"));
+        assert_eq!(r.table.lock().pairs, MAX_RATE_PAIRS);
+        assert!(!r.table.lock().groups["g"].contains_key("t2"));
         r.forget_group("g");
-        assert_eq!(*r.pairs.lock(), MAX_RATE_PAIRS - 1);
+        assert_eq!(r.table.lock().pairs, MAX_RATE_PAIRS - 1);
     }
 }
