@@ -25,6 +25,8 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
+use crate::record::properties_of;
+
 /// `prev` of the first entry of a chain.
 const NO_PREV: u64 = u64::MAX;
 
@@ -207,14 +209,6 @@ impl MessageIndex {
         }
         out
     }
-}
-
-/// The `name \x01 value \x02` pairs of a properties string (malformed pairs skipped).
-pub(crate) fn properties_of(props: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    props.split(|&b| b == 2).filter_map(|pair| {
-        let at = pair.iter().position(|&b| b == 1)?;
-        Some((&pair[..at], &pair[at + 1..]))
-    })
 }
 
 /// Whether a stored record's properties carry `key` as `kind`.

@@ -153,17 +153,22 @@ pub(crate) fn store_time(buf: &[u8]) -> Option<i64> {
     be_i64(buf, store_timestamp_pos(flags))
 }
 
+/// The `name \x01 value \x02` pairs of a stored record's properties (malformed pairs skipped),
+/// read in place: the tag code, the message index and its lookups all scan them.
+pub(crate) fn properties_of(props: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    props.split(|&b| b == 2).filter_map(|pair| {
+        let at = pair.iter().position(|&b| b == 1)?;
+        Some((&pair[..at], &pair[at + 1..]))
+    })
+}
+
 /// The consume-queue tag code derived from the `TAGS` property (used when rebuilding a queue
 /// from the log): Java `String.hashCode` of the tag, 0 without tags.
 pub(crate) fn tags_code(properties: &[u8]) -> i64 {
-    for pair in properties.split(|&b| b == 2) {
-        let mut kv = pair.splitn(2, |&b| b == 1);
-        if kv.next() == Some(b"TAGS".as_slice()) {
-            let v = String::from_utf8_lossy(kv.next().unwrap_or_default());
-            return ferromq_protocol::message::tags_code(Some(&v));
-        }
+    match properties_of(properties).find(|(name, _)| *name == b"TAGS") {
+        Some((_, v)) => ferromq_protocol::message::tags_code(Some(&String::from_utf8_lossy(v))),
+        None => 0,
     }
-    0
 }
 
 /// Topic names the store accepts as directory names.
