@@ -10,8 +10,7 @@ use std::time::Duration;
 use common::scenarios::{consumer, produce, Budget};
 use common::{field_str, poll_until, run_mqadmin, Client, Server, MQADMIN_FAILURE_MARKS};
 
-/// `consumer_records`: whether the push consumer's SubBefore/SubAfter records are expected.
-fn trace(kind: Client, consumer_records: bool) {
+fn trace(kind: Client) {
     kind.check_installed().expect("run compat/setup.sh first");
     let budget = Budget::new();
     let server = Server::standalone(&[]);
@@ -46,10 +45,9 @@ fn trace(kind: Client, consumer_records: bool) {
         let pub_line = out
             .lines()
             .any(|l| l.starts_with("Pub") && l.contains("compat_producer_group"));
-        let sub_line = !consumer_records
-            || out
-                .lines()
-                .any(|l| l.starts_with("Sub") && l.contains("TraceG") && l.contains("success"));
+        let sub_line = out
+            .lines()
+            .any(|l| l.starts_with("Sub") && l.contains("TraceG") && l.contains("success"));
         let clean = !MQADMIN_FAILURE_MARKS.iter().any(|m| out.contains(m));
         last = out;
         code == Some(0) && pub_line && sub_line && clean
@@ -64,13 +62,10 @@ fn trace(kind: Client, consumer_records: bool) {
 
 #[test]
 fn java4_message_trace_is_stored_and_queried_by_id() {
-    trace(Client::Java4, true);
+    trace(Client::Java4);
 }
 
-/// The 5.5.0 push consumer registers its trace hook and starts its trace producer, yet sends no
-/// SubBefore/SubAfter record in this setup (its producer's Pub record arrives and is found), so
-/// only the producer side is checked for that line. Not yet explained: issue #11.
 #[test]
 fn java5_message_trace_is_stored_and_queried_by_id() {
-    trace(Client::Java5, false);
+    trace(Client::Java5);
 }

@@ -193,8 +193,8 @@ fn send_response(b: &Broker, phys: &[i64], queue_id: i32, queue_offset: i64) -> 
         .with_ext("msgId", ids.join(","))
         .with_ext("queueId", queue_id)
         .with_ext("queueOffset", queue_offset)
-        .with_ext("MSG_REGION", "DefaultRegion")
-        .with_ext("TRACE_ON", "true")
+        .with_ext(prop::MSG_REGION, prop::DEFAULT_REGION)
+        .with_ext(prop::TRACE_ON, "true")
 }
 
 /// A half (prepared) message: `TRAN_MSG=true`, as upstream decides, or the prepared type in

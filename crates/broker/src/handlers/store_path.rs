@@ -59,8 +59,16 @@ pub(crate) async fn store_messages_at(
     let mut bytes_total = 0u64;
     for mut m in msgs {
         let code = route_delay(b, &mut m);
-        if find_property(&m.properties, prop::CLUSTER).is_none() {
-            push_property(&mut m.properties, prop::CLUSTER, &b.cfg.cluster);
+        // As upstream's broker stamps every message: consumers' trace hooks read region and
+        // trace switch from the message (mirrored messages keep their source's values).
+        for (key, value) in [
+            (prop::CLUSTER, b.cfg.cluster.as_str()),
+            (prop::MSG_REGION, prop::DEFAULT_REGION),
+            (prop::TRACE_ON, "true"),
+        ] {
+            if find_property(&m.properties, key).is_none() {
+                push_property(&mut m.properties, key, value);
+            }
         }
         let new = NewMessage {
             topic: m.topic,

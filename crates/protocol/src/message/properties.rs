@@ -25,6 +25,10 @@ pub mod prop {
     pub const CLUSTER: &str = "CLUSTER";
     pub const MSG_REGION: &str = "MSG_REGION";
     pub const TRACE_ON: &str = "TRACE_ON";
+    /// The region every ferromq broker reports (upstream's `regionId` default). Stored on each
+    /// message as `MSG_REGION`: the Java 5.x client drops a consume trace record whose message
+    /// carries no region.
+    pub const DEFAULT_REGION: &str = "DefaultRegion";
     pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
     pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
     pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
