@@ -13,10 +13,11 @@ import org.apache.rocketmq.common.message.MessageQueue;
 
 /**
  * {@code litepull --topic T --group G [--assign] [--seek Q:OFFSET[,Q:OFFSET]] [--from first|last]
- * [--auto-commit true|false] [--commit-sync] [--expect N] [--idle-exit S]}.
+ * [--auto-commit true|false] [--commit-sync] [--expect N] [--linger S] [--idle-exit S]}.
  * Subscribe mode (default) or assign mode (every queue of the topic, then the seeks);
  * {@code --commit-sync} commits after every poll (auto commit off). One {@code message} line per
- * message, then {@code done}.
+ * message, then {@code done}. {@code --linger} keeps polling that long after {@code --expect} is
+ * reached, so a message that should not have come is still seen.
  */
 final class LitePull {
     private LitePull() {}
@@ -30,6 +31,7 @@ final class LitePull {
         boolean autoCommit = Boolean.parseBoolean(a.get("auto-commit", "true"));
         boolean commitSync = a.flag("commit-sync");
         int expect = a.getInt("expect", -1);
+        double linger = a.getDouble("linger", 0);
         double idleExit = a.getDouble("idle-exit", -1);
         a.done();
 
@@ -69,6 +71,7 @@ final class LitePull {
         Out.emit(started);
         long t0 = System.currentTimeMillis();
         long last = t0;
+        long reached = -1;
         Set<String> seen = new HashSet<>();
         String reason = "timeout";
         int code = expect >= 0 ? Main.EXIT_FAIL : Main.EXIT_OK;
@@ -95,12 +98,15 @@ final class LitePull {
                 code = Main.EXIT_OK;
                 break;
             }
-            if (expect >= 0 && seen.size() >= expect) {
+            if (expect >= 0 && seen.size() >= expect && reached < 0) {
+                reached = System.currentTimeMillis();
+            }
+            if (reached >= 0 && System.currentTimeMillis() - reached >= linger * 1000) {
                 reason = "expect";
                 code = Main.EXIT_OK;
                 break;
             }
-            if (idleExit >= 0 && System.currentTimeMillis() - last >= idleExit * 1000) {
+            if (idleExit >= 0 && reached < 0 && System.currentTimeMillis() - last >= idleExit * 1000) {
                 reason = "idle";
                 code = expect >= 0 ? Main.EXIT_FAIL : Main.EXIT_OK;
                 break;
