@@ -175,7 +175,7 @@ func deliver(st *consumeState, msgs []*primitive.MessageExt, failFirst, expect i
 		}
 		emit(newEvent("message").put("body", body).put("tags", nullable(m.GetTags())).
 			put("keys", nullable(m.GetKeys())).put("topic", m.Topic).put("queueId", queueID).
-			put("queueOffset", m.QueueOffset).put("msgId", m.MsgId).
+			put("queueOffset", m.QueueOffset).put("storeHost", m.StoreHost).put("msgId", m.MsgId).
 			put("reconsumeTimes", m.ReconsumeTimes).put("instance", instance).
 			put("result", result).put("delivery", n).put("commitLogOffset", m.CommitLogOffset).
 			put("bornTimestamp", m.BornTimestamp).put("storeTimestamp", m.StoreTimestamp).

@@ -21,6 +21,7 @@ mod fixtures;
 mod history_undo;
 mod import_export;
 mod live_clients;
+mod rebalance;
 mod reset;
 mod upstream;
 mod usage;

@@ -8,22 +8,31 @@ use serde_json::Value;
 
 use super::{
     bodies_with_prefix, body, consumer, count_by_body, field_i64, field_str, poll_until, produce,
-    tag_of, Budget, Client, Server, NEW_GROUP_HINT,
+    tag_of, Budget, Client, Endpoint, Server, NEW_GROUP_HINT,
 };
 
 /// (a) Two members of one clustering group (two processes, distinct instances) share a 4-queue
 /// topic: every message is consumed exactly once between them, both get some, and tags, keys,
 /// bodies and queue offsets round-trip.
 pub fn two_member_group(kind: Client) {
-    let budget = Budget::new();
     let server = Server::standalone(&[]);
-    let topic = "CompatGroupTopic";
+    two_member_group_on(kind, &server, "CompatGroupTopic");
+}
+
+/// [`two_member_group`] on any cluster whose `topic` has 4 queues in all (or is auto-created
+/// with 4): returns the two members' deliveries of the 40 checked messages.
+pub fn two_member_group_on(
+    kind: Client,
+    server: &(impl Endpoint + ?Sized),
+    topic: &str,
+) -> (Vec<Value>, Vec<Value>) {
+    let budget = Budget::new();
     let group = "compat_group_consumers";
 
     // The first send auto-creates the topic (4 queues) so that the consumers find a route.
     produce(
         kind,
-        &server,
+        server,
         topic,
         8,
         &["--body-prefix", "warm0-"],
@@ -40,8 +49,8 @@ pub fn two_member_group(kind: Client) {
     a_args.extend(&extra);
     let mut b_args = vec!["--instance", "member-b"];
     b_args.extend(&extra);
-    let mut a = consumer(kind, &server, topic, group, &a_args, &budget);
-    let mut b = consumer(kind, &server, topic, group, &b_args, &budget);
+    let mut a = consumer(kind, server, topic, group, &a_args, &budget);
+    let mut b = consumer(kind, server, topic, group, &b_args, &budget);
 
     // Wait until the group has settled: a round of 8 messages (2 per queue) is delivered exactly
     // once in total and both members got some of it, i.e. each queue has exactly one owner.
@@ -61,14 +70,7 @@ pub fn two_member_group(kind: Client) {
             );
         }
         let prefix = format!("warm{round}-");
-        produce(
-            kind,
-            &server,
-            topic,
-            8,
-            &["--body-prefix", &prefix],
-            &budget,
-        );
+        produce(kind, server, topic, 8, &["--body-prefix", &prefix], &budget);
         let all_delivered = poll_until(budget.cap(Duration::from_secs(8)), || {
             let mut seen: BTreeSet<String> = BTreeSet::new();
             seen.extend(bodies_with_prefix(&a.messages(), &prefix));
@@ -99,7 +101,7 @@ pub fn two_member_group(kind: Client) {
     // The real test: 40 messages with tags and keys.
     let sent = produce(
         kind,
-        &server,
+        server,
         topic,
         40,
         &[
@@ -196,4 +198,5 @@ pub fn two_member_group(kind: Client) {
         "{}: 40 messages should spread over the 4 queues, got {queues:?}",
         kind.name()
     );
+    (a_main, b_main)
 }

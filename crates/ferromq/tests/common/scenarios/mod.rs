@@ -16,7 +16,7 @@ mod group;
 mod progress;
 
 pub use delivery::{ordered_per_key, retry_after_failure, tag_filter};
-pub use group::two_member_group;
+pub use group::{two_member_group, two_member_group_on};
 pub use progress::{ferromq_admin, preset_then_reset};
 
 use super::{
@@ -70,11 +70,29 @@ impl Default for Budget {
     }
 }
 
+/// Where a scenario's clients find the cluster: a standalone [`Server`], or the name server
+/// address of a multi-broker cluster.
+pub trait Endpoint {
+    fn namesrv(&self) -> String;
+}
+
+impl Endpoint for Server {
+    fn namesrv(&self) -> String {
+        self.namesrv_addr()
+    }
+}
+
+impl Endpoint for str {
+    fn namesrv(&self) -> String {
+        self.to_string()
+    }
+}
+
 /// Runs the producer script and returns its `sent` lines ordered by index; asserts that all
 /// `count` messages were sent.
 pub fn produce(
     kind: Client,
-    server: &Server,
+    server: &(impl Endpoint + ?Sized),
     topic: &str,
     count: usize,
     extra: &[&str],
@@ -85,7 +103,7 @@ pub fn produce(
     let timeout_s = timeout.as_secs().max(5).to_string();
     let head = ["--count", count_s.as_str(), "--timeout", timeout_s.as_str()];
     let args = client_args(
-        &server.namesrv_addr(),
+        &server.namesrv(),
         topic,
         PRODUCER_GROUP,
         &[&head[..], extra].concat(),
@@ -109,13 +127,13 @@ pub fn produce(
 /// `--timeout`, the consumer gives up by itself (and reports why) before the budget runs out.
 pub fn consumer(
     kind: Client,
-    server: &Server,
+    server: &(impl Endpoint + ?Sized),
     topic: &str,
     group: &str,
     extra: &[&str],
     budget: &Budget,
 ) -> ClientProcess {
-    let mut args = client_args(&server.namesrv_addr(), topic, group, &[]);
+    let mut args = client_args(&server.namesrv(), topic, group, &[]);
     if !extra.contains(&"--timeout") {
         // Leave room for the script's shutdown (≤ 10 s) within the budget.
         let secs = budget

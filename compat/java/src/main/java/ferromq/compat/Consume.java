@@ -194,6 +194,7 @@ final class Consume {
             ev.put("topic", m.getTopic());
             ev.put("queueId", m.getQueueId());
             ev.put("queueOffset", m.getQueueOffset());
+            ev.put("storeHost", String.valueOf(m.getStoreHost()).replaceFirst("^.*/", ""));
             ev.put("msgId", m.getMsgId());
             ev.put("reconsumeTimes", m.getReconsumeTimes());
             ev.put("instance", instance);
