@@ -23,6 +23,7 @@ mod import_export;
 mod live_clients;
 mod rebalance;
 mod reset;
+mod send_timeout;
 mod upstream;
 mod usage;
 

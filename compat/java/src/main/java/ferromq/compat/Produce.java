@@ -20,7 +20,8 @@ import org.apache.rocketmq.common.message.Message;
  * [--linger S] [--trace]}. {@code --trace} enables the client's message trace (records sent to
  * {@code RMQ_SYS_TRACE_TOPIC}). {@code --linger S} keeps the producer online (heartbeating) S seconds after the
  * last send, or until SIGTERM, so that tools can see it (mqadmin {@code producerConnection}).
- * One {@code sent} line per message (oneway: no result), then {@code done}.
+ * One {@code sent} line per message (oneway: no result) or {@code send_error} (sync and async:
+ * the client's exception, and for sync the time the send took), then {@code done}.
  */
 final class Produce {
     private Produce() {}
@@ -80,13 +81,26 @@ final class Produce {
                 case "sync" -> {
                     for (int i = 0; i < count; i++) {
                         SendResult r;
-                        if (orderKeys > 0) {
-                            int key = i % orderKeys;
-                            MessageQueueSelector byKey = (mqs, msg, arg) ->
-                                    mqs.get(Math.floorMod((Integer) arg, mqs.size()));
-                            r = p.send(msgs.get(i), byKey, key);
-                        } else {
-                            r = p.send(msgs.get(i));
+                        long sendStart = System.currentTimeMillis();
+                        try {
+                            if (orderKeys > 0) {
+                                int key = i % orderKeys;
+                                MessageQueueSelector byKey = (mqs, msg, arg) ->
+                                        mqs.get(Math.floorMod((Integer) arg, mqs.size()));
+                                r = p.send(msgs.get(i), byKey, key);
+                            } else {
+                                r = p.send(msgs.get(i));
+                            }
+                        } catch (Exception e) {
+                            // A failed send (a timeout included) is reported, not fatal: the
+                            // tests check what the client says and how long it took.
+                            var ev = Out.event("send_error");
+                            ev.put("i", i);
+                            ev.put("error", e.toString());
+                            ev.put("elapsedMs", System.currentTimeMillis() - sendStart);
+                            Out.emit(ev);
+                            failed.incrementAndGet();
+                            continue;
                         }
                         sent(i, msgs.get(i), orderKeys > 0 ? "k" + (i % orderKeys) : null, r, ok,
                                 failed);
