@@ -78,22 +78,27 @@ impl MqClient {
     /// # Errors
     /// When no name server answers.
     pub async fn broker_addrs(&self) -> Result<Vec<(String, String)>, ClientError> {
+        let info = self.cluster_info().await?;
+        Ok(info
+            .broker_addr_table
+            .values()
+            .filter_map(|b| {
+                b.master_addr()
+                    .map(|a| (b.broker_name.clone(), a.to_string()))
+            })
+            .collect())
+    }
+
+    /// GET_BROKER_CLUSTER_INFO (106) from the first name server that answers.
+    ///
+    /// # Errors
+    /// No name server answers, or the answer does not decode.
+    pub async fn cluster_info(&self) -> Result<body::ClusterInfo, ClientError> {
         let mut last = ClientError::NoRoute("cluster".into());
         for ns in &self.namesrv {
             let req = RemotingCommand::request(rq::GET_BROKER_CLUSTER_INFO);
             match self.remoting.invoke(ns, req).await {
-                Ok(r) => {
-                    let info: body::ClusterInfo =
-                        body::parse(&r.body).map_err(ClientError::Decode)?;
-                    return Ok(info
-                        .broker_addr_table
-                        .values()
-                        .filter_map(|b| {
-                            b.master_addr()
-                                .map(|a| (b.broker_name.clone(), a.to_string()))
-                        })
-                        .collect());
-                }
+                Ok(r) => return body::parse(&r.body).map_err(ClientError::Decode),
                 Err(e) => last = e,
             }
         }
@@ -129,7 +134,11 @@ impl MqClient {
     /// # Errors
     /// Transport errors, or a body that does not decode.
     pub async fn pull(&self, addr: &str, p: &Pull<'_>) -> Result<PullResult, ClientError> {
-        let r = self.remoting.invoke_raw(addr, requests::pull(p)).await?;
+        let timeout = p.answer_timeout(self.remoting.timeout);
+        let r = self
+            .remoting
+            .invoke_raw_within(addr, requests::pull(p), timeout)
+            .await?;
         let get = |k: &'static str| r.opt_i64(k).ok().flatten().unwrap_or(-1);
         let messages = if r.code == rs::SUCCESS {
             decode_records(&r.body).map_err(|e| ClientError::Decode(e.to_string()))?

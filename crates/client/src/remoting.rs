@@ -94,8 +94,21 @@ impl RemotingClient {
         addr: &str,
         cmd: RemotingCommand,
     ) -> Result<RemotingCommand, ClientError> {
+        self.invoke_raw_within(addr, cmd, self.timeout).await
+    }
+
+    /// [`RemotingClient::invoke_raw`] with its own answer timeout (a held pull's is longer).
+    ///
+    /// # Errors
+    /// Transport failures and timeouts.
+    pub async fn invoke_raw_within(
+        &self,
+        addr: &str,
+        cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, ClientError> {
         let conn = self.connection(addr).await?;
-        let r = conn.request(cmd, self.timeout).await;
+        let r = conn.request(cmd, timeout).await;
         if matches!(r, Err(NetError::Closed)) {
             self.conns.lock().remove(addr);
         }

@@ -86,6 +86,22 @@ pub struct Pull<'a> {
     pub commit_offset: Option<i64>,
 }
 
+/// Apache RocketMQ's broker looks at held pulls every 5 s (its `PullRequestHoldService`), so a
+/// pull held for `suspend_ms` may be answered up to this long after its suspend time ends.
+const HOLD_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Pull<'_> {
+    /// How long to wait for this pull's answer, given the client's timeout for a request the
+    /// broker answers at once: a held pull adds its suspend time and the broker's hold-check
+    /// period.
+    pub fn answer_timeout(&self, base: std::time::Duration) -> std::time::Duration {
+        if self.suspend_ms <= 0 {
+            return base;
+        }
+        base + std::time::Duration::from_millis(self.suspend_ms.unsigned_abs()) + HOLD_CHECK_PERIOD
+    }
+}
+
 /// PULL_MESSAGE (11).
 pub fn pull(p: &Pull<'_>) -> RemotingCommand {
     let mut flag = 0;

@@ -1,7 +1,7 @@
 //! The calls the mirror makes. Reads from the source use upstream request codes only; writes to
 //! the target add ferromq's FERRO_MIRROR_APPEND and FERRO_SYNC_OFFSETS.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +27,15 @@ pub struct RawPull {
     pub body: Bytes,
 }
 
+/// The brokers a name server knows.
+#[derive(Debug, Clone, Default)]
+pub struct Brokers {
+    /// Broker name → master address.
+    pub addrs: BTreeMap<String, String>,
+    /// Cluster names (Apache RocketMQ brokers keep a topic of each, and `<cluster>_REPLY_TOPIC`).
+    pub clusters: BTreeSet<String>,
+}
+
 /// FERRO_SYNC_OFFSETS's answer.
 pub use ferromq_protocol::body::progress::SyncOffsetsResult as SyncResult;
 
@@ -47,12 +56,27 @@ impl Remote {
         }
     }
 
-    /// (broker name, master address) of every broker.
+    /// Every broker (name → master address) and the names of the clusters they form.
     ///
     /// # Errors
     /// The name servers cannot be reached or answer with an error.
-    pub async fn brokers(&self) -> Result<BTreeMap<String, String>, ClientError> {
-        Ok(self.client.broker_addrs().await?.into_iter().collect())
+    pub async fn brokers(&self) -> Result<Brokers, ClientError> {
+        let info = self.client.cluster_info().await?;
+        let addrs = info
+            .broker_addr_table
+            .values()
+            .filter_map(|b| {
+                b.master_addr()
+                    .map(|a| (b.broker_name.clone(), a.to_string()))
+            })
+            .collect();
+        let clusters = info
+            .broker_addr_table
+            .values()
+            .map(|b| b.cluster.clone())
+            .chain(info.cluster_addr_table.into_keys())
+            .collect();
+        Ok(Brokers { addrs, clusters })
     }
 
     /// GET_ALL_TOPIC_CONFIG (21).
@@ -176,10 +200,11 @@ impl Remote {
     /// The broker cannot be reached. Pull answers such as "no new message" are not errors:
     /// they come back in [`RawPull::code`].
     pub async fn pull_raw(&self, addr: &str, p: &Pull<'_>) -> Result<RawPull, ClientError> {
+        let timeout = p.answer_timeout(self.client.remoting.timeout);
         let r = self
             .client
             .remoting
-            .invoke_raw(addr, requests::pull(p))
+            .invoke_raw_within(addr, requests::pull(p), timeout)
             .await?;
         let get = |k: &'static str| r.opt_i64(k).ok().flatten().unwrap_or(-1);
         Ok(RawPull {

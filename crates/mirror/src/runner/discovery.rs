@@ -1,7 +1,6 @@
 //! Discovery: finds the source's topics and groups, creates them on the target, and starts one
 //! copier per source queue.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ferromq_client::ClientError;
@@ -10,6 +9,7 @@ use ferromq_protocol::names::{AUTO_CREATE_TOPIC, DLQ_PREFIX, RETRY_PREFIX, SCHED
 
 use super::{Mirror, Problems};
 use crate::copier;
+use crate::remote::Brokers;
 use crate::state::{QueueKey, QueueState};
 
 /// Topics that belong to the cluster itself, never mirrored.
@@ -20,6 +20,8 @@ const SYSTEM_TOPICS: [&str; 5] = [
     "SELF_TEST_TOPIC",
     "BenchmarkTest",
 ];
+/// Apache RocketMQ's request-reply topic of a cluster: `<cluster>_REPLY_TOPIC`.
+const REPLY_TOPIC_SUFFIX: &str = "_REPLY_TOPIC";
 /// Prefixes of groups that belong to tools and the cluster itself.
 const SYSTEM_GROUP_PREFIXES: [&str; 7] = [
     "CID_RMQ_SYS_",
@@ -87,7 +89,7 @@ pub(crate) enum BrokerError {
 }
 
 impl Mirror {
-    fn wanted_topic(&self, topic: &str, source_brokers: &BTreeMap<String, String>) -> bool {
+    fn wanted_topic(&self, topic: &str, source: &Brokers) -> bool {
         if let Some(g) = topic
             .strip_prefix(RETRY_PREFIX)
             .or_else(|| topic.strip_prefix(DLQ_PREFIX))
@@ -97,7 +99,11 @@ impl Mirror {
         !(SYSTEM_TOPICS.contains(&topic)
             || topic.starts_with("rmq_sys_")
             || topic.starts_with("RMQ_SYS_")
-            || source_brokers.contains_key(topic))
+            || source.addrs.contains_key(topic)
+            || source.clusters.contains(topic)
+            || topic
+                .strip_suffix(REPLY_TOPIC_SUFFIX)
+                .is_some_and(|c| source.clusters.contains(c)))
             && self.cfg.topics.is_match(topic)
     }
 
@@ -139,12 +145,12 @@ impl Mirror {
             .map_err(DiscoveryError::TargetNamesrv)?;
         {
             let mut rt = self.rt.lock();
-            rt.source_brokers = sources.clone();
-            rt.target_brokers = targets.clone();
+            rt.source_brokers = sources.addrs.clone();
+            rt.target_brokers = targets.addrs.clone();
         }
         let mut problems = Problems::new();
-        for (name, src_addr) in &sources {
-            let Some(tgt_addr) = targets.get(name) else {
+        for (name, src_addr) in &sources.addrs {
+            let Some(tgt_addr) = targets.addrs.get(name) else {
                 problems.push(BrokerProblem::NoTargetBroker {
                     broker: name.clone(),
                 });
@@ -168,7 +174,7 @@ impl Mirror {
         name: &str,
         src_addr: &str,
         tgt_addr: &str,
-        sources: &BTreeMap<String, String>,
+        sources: &Brokers,
     ) -> Result<(), BrokerError> {
         let src_topics = self
             .source
