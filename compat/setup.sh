@@ -6,6 +6,8 @@
 #   compat/node_modules   npm ali-ons@3.12.0 (pure JavaScript), pinned in compat/package.json
 #   compat/java/target/V  the Apache RocketMQ Java client (Remoting) and mqadmin V = 4.9.8 and 5.5.0
 #                         (Maven Central), with ferromq's drivers compiled against each
+#   compat/apache/target/V  a real Apache RocketMQ V = 5.5.0 (name server and broker, Maven Central):
+#                         only its classpath, for the side-by-side tests and scripts/bench-vs-apache.sh
 #   compat/go/bin         ferromq-compat-go: the Apache RocketMQ Go client
 #                         (github.com/apache/rocketmq-client-go/v2, pinned in compat/go/go.mod, from
 #                         the Go module proxy) with ferromq's driver, built with `go build`
@@ -32,6 +34,8 @@ MVN="${MVN:-mvn}"
 GO="${GO:-go}"
 # The Java client lines the tests drive (compat/java builds one classpath per version).
 JAVA_CLIENT_VERSIONS=(4.9.8 5.5.0)
+# The Apache RocketMQ release run beside ferromq (compat/apache/pom.xml pins the same).
+APACHE_VERSION=5.5.0
 FORCE=0
 
 for arg in "$@"; do
@@ -154,6 +158,28 @@ setup_java() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Apache RocketMQ itself (name server and broker), for the tests that run it beside ferromq
+# ---------------------------------------------------------------------------------------------
+setup_apache() {
+  local dir="$COMPAT_DIR/apache"
+  local out="$dir/target/$APACHE_VERSION"
+  local stamp="$out/.ferromq-compat-stamp"
+  local want
+  want="rocketmq@$APACHE_VERSION pom=$(cksum <"$dir/pom.xml" | cut -d' ' -f1)"
+  if [[ $FORCE == 0 && -s "$out/classpath.txt" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "apache rocketmq $APACHE_VERSION already fetched"
+    return 0
+  fi
+  log "fetching apache rocketmq $APACHE_VERSION (name server and broker, Maven Central)"
+  rm -f "$stamp"
+  (cd "$dir" && "$MVN" -q -B compile -Drocketmq.version="$APACHE_VERSION" >&2) \
+    || die "mvn failed for apache rocketmq $APACHE_VERSION (is Maven Central reachable?)"
+  [[ -s "$out/classpath.txt" ]] || die "the apache build left no classpath in $out"
+  printf '%s' "$want" >"$stamp"
+  log "apache rocketmq ready: $out"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Go: the Apache RocketMQ Go client and ferromq's driver, one static binary
 # ---------------------------------------------------------------------------------------------
 setup_go() {
@@ -187,5 +213,6 @@ setup_go() {
 setup_python
 setup_node
 setup_java
+setup_apache
 setup_go
 log "done"

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{
-    client_args, free_port, poll_until, pull_at, spawn_client, Captured, Client, Server, SyncClient,
+    client_args, poll_until, pull_at, spawn_client, start_mirror, Client, Server, SyncClient,
 };
 use ferromq_client::MqClient;
 use ferromq_protocol::codes::response as rs;
@@ -29,30 +29,6 @@ use serde_json::Value;
 
 const TOPIC: &str = "DrOrders";
 const QUEUES: i32 = 4;
-
-/// Starts a `ferromq mirror` process (SIGKILLed on drop), with fast offset and discovery
-/// intervals.
-fn start_mirror(source: &str, target: &str, state: &std::path::Path, extra: &[&str]) -> Captured {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferromq"));
-    cmd.args([
-        "mirror",
-        "--source-namesrv",
-        source,
-        "--target-namesrv",
-        target,
-        "--state-dir",
-        &state.display().to_string(),
-        "--metrics-addr",
-        &format!("127.0.0.1:{}", free_port()),
-        "--offset-interval-ms",
-        "100",
-        "--discovery-interval-ms",
-        "500",
-    ])
-    .args(extra)
-    .env("RUST_LOG", "info");
-    Captured::spawn(cmd)
-}
 
 /// What this file checks on one cluster, through ferromq's own client.
 trait DrCluster {

@@ -9,6 +9,7 @@
 //!   `rocketmq==0.4.4`, and npm `ali-ons@3.12.0`) and collect the JSON lines they print
 //!   (helpers for those lines in `json.rs`). `compat/setup.sh` must have been run once.
 //! * [`mqadmin_ok`] / [`run_mqadmin`] (`mqadmin.rs`) run Apache RocketMQ's own mqadmin.
+//! * [`apache`] starts a real Apache RocketMQ name server and broker (`compat/apache`).
 //! * [`Captured`] (`process.rs`) runs any other child process with its output collected.
 //! * [`SyncClient`] (`sync_client.rs`) drives ferromq's own client synchronously from the test
 //!   thread (on a [`runtime`]); [`pull_at`] and [`read_queue`] read messages back.
@@ -19,9 +20,11 @@
 //! Each test binary uses a subset of this module, hence the `allow`s.
 #![allow(dead_code, unused_imports)]
 
+pub mod apache;
 mod client;
 mod client_process;
 mod json;
+mod mirror;
 mod mqadmin;
 mod process;
 pub mod scenarios;
@@ -32,8 +35,9 @@ mod util;
 pub use client::{client_args, run_client, run_client_output, Client, ClientOutput};
 pub use client_process::{spawn_client, ClientProcess, CLIENT_STOP_TIMEOUT};
 pub use json::{events, field_i64, field_str, tag_of};
+pub use mirror::start_mirror;
 pub use mqadmin::{mqadmin_ok, run_mqadmin, MQADMIN_FAILURE_MARKS, MQADMIN_TIMEOUT};
 pub use process::{Captured, OutputLog};
-pub use server::{Server, SERVER_READY_TIMEOUT, SERVER_STOP_TIMEOUT};
+pub use server::{Endpoint, Server, SERVER_READY_TIMEOUT, SERVER_STOP_TIMEOUT};
 pub use sync_client::{pull_at, read_queue, runtime, SyncClient};
 pub use util::{free_port, poll_until, strings, workspace_root};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::client::Client;
 use super::process::Captured;
-use super::server::Server;
+use super::server::Endpoint;
 use super::util::workspace_root;
 
 /// One mqadmin command starts a JVM and a client instance: seconds, not milliseconds.
@@ -23,7 +23,11 @@ pub const MQADMIN_FAILURE_MARKS: [&str; 5] = [
 ];
 
 /// Runs `mqadmin <args> -n <namesrv>`; its exit code and whole output (stdout then stderr).
-pub fn run_mqadmin(kind: Client, server: &Server, args: &[&str]) -> (Option<i32>, String) {
+pub fn run_mqadmin(
+    kind: Client,
+    server: &(impl Endpoint + ?Sized),
+    args: &[&str],
+) -> (Option<i32>, String) {
     let cp = kind
         .java_classpath()
         .unwrap_or_else(|| panic!("{}: run compat/setup.sh first", kind.name()));
@@ -39,7 +43,7 @@ pub fn run_mqadmin(kind: Client, server: &Server, args: &[&str]) -> (Option<i32>
     .arg(format!("-Drocketmq.home.dir={}", home.display()))
     .arg("org.apache.rocketmq.tools.command.MQAdminStartup")
     .args(args)
-    .args(["-n", &server.namesrv_addr()])
+    .args(["-n", &server.namesrv()])
     // `consumerStatus` writes each client's running info under `./<timestamp>/`: keep that out
     // of the checkout.
     .current_dir(std::env::temp_dir());
@@ -51,7 +55,7 @@ pub fn run_mqadmin(kind: Client, server: &Server, args: &[&str]) -> (Option<i32>
 }
 
 /// Runs an mqadmin command that must work: exit 0 and none of [`MQADMIN_FAILURE_MARKS`].
-pub fn mqadmin_ok(kind: Client, server: &Server, args: &[&str]) -> String {
+pub fn mqadmin_ok(kind: Client, server: &(impl Endpoint + ?Sized), args: &[&str]) -> String {
     let (code, out) = run_mqadmin(kind, server, args);
     assert_eq!(
         code,

@@ -169,6 +169,15 @@ impl Captured {
         self.lines.lock().unwrap().join("\n")
     }
 
+    /// Whether any line printed so far contains `needle`.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(needle))
+    }
+
     /// Waits (≤ `timeout`) for a line starting with `prefix`.
     pub fn wait_for_line(&self, prefix: &str, timeout: Duration) -> bool {
         poll_until(timeout, || {

@@ -334,3 +334,21 @@ impl Drop for Server {
         }
     }
 }
+
+/// Where clients and tools find a cluster: a standalone [`Server`], or the name server
+/// address of a multi-broker cluster.
+pub trait Endpoint {
+    fn namesrv(&self) -> String;
+}
+
+impl Endpoint for Server {
+    fn namesrv(&self) -> String {
+        self.namesrv_addr()
+    }
+}
+
+impl Endpoint for str {
+    fn namesrv(&self) -> String {
+        self.to_string()
+    }
+}

@@ -19,6 +19,7 @@ pub use delivery::{ordered_per_key, retry_after_failure, tag_filter};
 pub use group::{two_member_group, two_member_group_on};
 pub use progress::{ferromq_admin, preset_then_reset};
 
+pub use super::Endpoint;
 use super::{
     client_args, events, field_i64, field_str, poll_until, spawn_client, strings, tag_of, Client,
     ClientProcess, Server,
@@ -67,24 +68,6 @@ impl Budget {
 impl Default for Budget {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Where a scenario's clients find the cluster: a standalone [`Server`], or the name server
-/// address of a multi-broker cluster.
-pub trait Endpoint {
-    fn namesrv(&self) -> String;
-}
-
-impl Endpoint for Server {
-    fn namesrv(&self) -> String {
-        self.namesrv_addr()
-    }
-}
-
-impl Endpoint for str {
-    fn namesrv(&self) -> String {
-        self.to_string()
     }
 }
 
