@@ -148,6 +148,10 @@ fn a_live_apache_cluster_migrates_into_ferromq_and_java_groups_fail_over_exactly
     let src = SyncClient::connect(&ns, &apache.broker.addr);
     let dst = SyncClient::connect(&target.namesrv_addr(), &target.broker_addr());
     src.create_topic(TOPIC, QUEUES);
+    assert!(
+        src.wait_routed(TOPIC, Duration::from_secs(40)),
+        "{TOPIC} routed"
+    );
 
     let state = tempfile::tempdir().unwrap();
     let mut mirror = start_mirror(&ns, &target.namesrv_addr(), state.path(), &[]);

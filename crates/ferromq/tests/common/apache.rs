@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use ferromq_client::MqClient;
+
 use super::process::Captured;
 use super::server::Endpoint;
+use super::sync_client::runtime;
 use super::util::{free_port, poll_until, workspace_root};
 
 /// The Apache RocketMQ release the tests run (`compat/apache/pom.xml`).
@@ -190,6 +193,7 @@ impl Drop for ApacheNamesrv {
 pub struct ApacheBroker {
     pub name: String,
     pub addr: String,
+    namesrv: String,
     store: PathBuf,
     process: ApacheProcess,
     _dir: tempfile::TempDir,
@@ -223,13 +227,35 @@ impl ApacheBroker {
             &[],
             "boot success",
         );
-        ApacheBroker {
+        let b = ApacheBroker {
             name: name.to_string(),
             addr: format!("127.0.0.1:{port}"),
+            namesrv: namesrv.to_string(),
             store,
             process,
             _dir: dir,
-        }
+        };
+        b.wait_registered();
+        b
+    }
+
+    /// Waits until the name server lists this broker: upstream registers at boot, but a topic
+    /// created in its first seconds may only be routed at its next periodic registration (its
+    /// first comes 10 s after boot), so tests also wait for their topics' routes.
+    fn wait_registered(&self) {
+        let rt = runtime();
+        let client = MqClient::new(&self.namesrv, Duration::from_secs(3));
+        let registered = poll_until(START_TIMEOUT, || {
+            rt.block_on(client.broker_addrs())
+                .is_ok_and(|bs| bs.iter().any(|(_, a)| *a == self.addr))
+        });
+        assert!(
+            registered,
+            "Apache broker {} never registered with {}\n{}",
+            self.name,
+            self.namesrv,
+            self.output()
+        );
     }
 
     /// The store root (`config/consumerOffset.json` lives under it).
@@ -251,6 +277,7 @@ impl ApacheBroker {
     pub fn restart(&mut self) {
         self.process.signal("KILL");
         self.process.spawn();
+        self.wait_registered();
     }
 
     pub fn output(&self) -> String {
@@ -279,8 +306,13 @@ pub struct Apache {
 impl Apache {
     /// A name server and a broker `broker_name` in cluster `DefaultCluster`.
     pub fn start(broker_name: &str) -> Apache {
+        Self::start_with(broker_name, &[])
+    }
+
+    /// [`Apache::start`] with extra broker config lines (`key=value`).
+    pub fn start_with(broker_name: &str, extra: &[&str]) -> Apache {
         let namesrv = ApacheNamesrv::start();
-        let broker = ApacheBroker::start(&namesrv.addr, broker_name, "DefaultCluster", &[]);
+        let broker = ApacheBroker::start(&namesrv.addr, broker_name, "DefaultCluster", extra);
         Apache { broker, namesrv }
     }
 }

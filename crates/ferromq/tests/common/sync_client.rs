@@ -113,6 +113,14 @@ impl SyncClient {
         .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
     }
 
+    /// Waits (≤ `timeout`) until the name servers route `topic`; whether they do.
+    pub fn wait_routed(&self, topic: &str, timeout: std::time::Duration) -> bool {
+        super::poll_until(timeout, || {
+            self.block_on(self.client.route(topic))
+                .is_ok_and(|r| !r.queue_datas.is_empty())
+        })
+    }
+
     /// SEND_MESSAGE_V2 of `body` to `topic`:`q` (producer group `producer`, no properties).
     pub fn try_send(
         &self,
