@@ -116,6 +116,7 @@ fn registration(b: &Broker) -> RemotingCommand {
         .with_ext("heartbeatTimeoutMillis", 120_000)
         .with_ext("compressed", false)
         .with_ext("bodyCrc32", crc)
+        .with_ext(body::REGISTER_COMPLETE_TABLE_EXT, true)
         .with_body(body)
 }
 

@@ -179,6 +179,7 @@ impl NamesrvHandler {
                 timeout,
                 data_version,
                 topics,
+                complete: req.opt_bool(body::REGISTER_COMPLETE_TABLE_EXT)? == Some(true),
                 conn_id: Some(conn.id()),
             },
             Instant::now(),

@@ -49,6 +49,10 @@ pub struct Registration {
     /// The broker's topics; `None` when the registration carried none (an empty body): the
     /// broker's routes are then left as they are and only its liveness is refreshed.
     pub topics: Option<Vec<TopicConfig>>,
+    /// `topics` is the broker's whole table (a ferromq broker says so): topics missing from it
+    /// leave the broker's routes. Otherwise they are only added and updated, as upstream does
+    /// (see `REGISTER_COMPLETE_TABLE_EXT`).
+    pub complete: bool,
     pub conn_id: Option<u64>,
 }
 
@@ -100,11 +104,13 @@ impl RouteInfoManager {
             _ => None,
         };
         if let Some(topics) = topics {
-            let names: BTreeSet<&str> = topics.iter().map(|c| c.topic_name.as_str()).collect();
-            // Topics this broker no longer has lose its queues.
-            for (topic, queues) in t.topic_queues.iter_mut() {
-                if !names.contains(topic.as_str()) {
-                    queues.remove(&reg.broker_name);
+            if reg.complete {
+                let names: BTreeSet<&str> = topics.iter().map(|c| c.topic_name.as_str()).collect();
+                // Topics this broker no longer has lose its queues.
+                for (topic, queues) in t.topic_queues.iter_mut() {
+                    if !names.contains(topic.as_str()) {
+                        queues.remove(&reg.broker_name);
+                    }
                 }
             }
             for cfg in topics {
@@ -358,6 +364,7 @@ mod tests {
                     .map(|(t, n)| TopicConfig::new(t, *n))
                     .collect(),
             ),
+            complete: true,
             conn_id: Some(7),
         }
     }
@@ -380,6 +387,24 @@ mod tests {
         // ...and one with a new version replaces the topics as usual.
         m.register(reg("a", "1.1.1.1:1", &[("U", 4)], 3), t0);
         assert!(m.route("T").is_none());
+        assert!(m.route("U").is_some());
+    }
+
+    #[test]
+    fn an_apache_registration_adds_topics_and_removes_none() {
+        // An Apache broker registers each topic it creates with a table of that topic alone.
+        let m = RouteInfoManager::new(false, 4);
+        let now = Instant::now();
+        let apache = |topics: &[(&str, i32)], counter| Registration {
+            complete: false,
+            ..reg("a", "x:1", topics, counter)
+        };
+        m.register(apache(&[("T", 4)], 1), now);
+        m.register(apache(&[("U", 4)], 2), now);
+        assert!(m.route("T").is_some());
+        assert!(m.route("U").is_some());
+        m.register(apache(&[("T", 8)], 3), now);
+        assert_eq!(m.route("T").unwrap().queue_datas[0].write_queue_nums, 8);
         assert!(m.route("U").is_some());
     }
 

@@ -23,7 +23,10 @@ pub use misc::{
 };
 pub use mq::{read_mq_map, write_mq_map, MessageQueue};
 pub use progress::SyncOffsetEntry;
-pub use route::{BrokerData, ClusterInfo, QueueData, RegisterBrokerBody, TopicRouteData};
+pub use route::{
+    BrokerData, ClusterInfo, QueueData, RegisterBrokerBody, TopicRouteData,
+    REGISTER_COMPLETE_TABLE_EXT,
+};
 pub use topic::{DataVersion, TopicConfig, TopicConfigWrapper};
 
 /// Parses a body with [`crate::json::from_slice`], mapping the error to a short message.

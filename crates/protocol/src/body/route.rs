@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 use super::de;
 use super::topic::TopicConfigWrapper;
 
+/// REGISTER_BROKER ext field a ferromq broker sets to `true`: its topic table is complete, so
+/// a ferromq name server drops the broker's topics missing from it. Apache brokers also send a
+/// table holding only a topic they just created, so without the field a registration adds and
+/// updates topics and removes none (upstream's `deleteTopicWithBrokerRegistration=false`).
+pub const REGISTER_COMPLETE_TABLE_EXT: &str = "ferromqCompleteTopicTable";
+
 /// `RegisterBrokerBody` (uncompressed JSON form).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
