@@ -43,8 +43,9 @@ pub struct AdminArgs {
     /// Timeout of every request (5s, 500ms, 1m).
     #[arg(long, default_value = "5s", value_parser = parse_timeout, global = true)]
     pub timeout: Duration,
-    /// Use only upstream request codes, as against an Apache RocketMQ broker (the `offsets`
-    /// family then refuses; the mqadmin names fall back to upstream codes).
+    /// Use only upstream request codes, as against an Apache RocketMQ broker (`offsets
+    /// describe`, `export` and `reset` then use upstream codes, the rest of the family refuses;
+    /// the mqadmin names fall back to upstream codes).
     #[arg(long, global = true)]
     pub no_extensions: bool,
     #[command(subcommand)]

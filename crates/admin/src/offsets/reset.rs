@@ -93,6 +93,32 @@ pub(super) async fn reset(ctx: &Ctx, a: ResetArgs) -> Result<i32, AdminError> {
     reset_core(ctx, scope, spec, &a.apply).await
 }
 
+/// [`reset_core`] where some broker lacks ferromq's extensions: each topic scope with its queue
+/// count on that broker, planned and applied with upstream codes.
+async fn reset_without_extensions(
+    ctx: &Ctx,
+    per_broker: BTreeMap<Broker, Vec<TopicScope>>,
+    groups: &[String],
+    spec: &ResetSpec,
+    apply: &ApplyArgs,
+) -> Result<i32, AdminError> {
+    let mut with_counts = BTreeMap::new();
+    for (b, scopes) in per_broker {
+        let mut v = Vec::new();
+        for s in scopes {
+            let count = ctx
+                .cluster
+                .topic_brokers(&s.topic)
+                .await?
+                .and_then(|h| h.into_iter().find(|(hb, _)| *hb == b).map(|(_, n)| n))
+                .unwrap_or(0);
+            v.push((s, count));
+        }
+        with_counts.insert(b, v);
+    }
+    crate::upstream::reset_upstream_plan(ctx, with_counts, groups, spec, apply).await
+}
+
 /// Plans a reset on every broker concerned, then (with `execute`) applies it broker by broker.
 pub async fn reset_core(
     ctx: &Ctx,
@@ -104,7 +130,6 @@ pub async fn reset_core(
     let mut groups = scope.groups.clone();
     let mut known: Vec<Record> = Vec::new();
     if scope.all_groups || scope.all_topics {
-        ctx.cluster.require_ferro(&all, "offsets reset").await?;
         known = export_records(ctx, &all, &groups).await?;
     }
     if scope.all_groups {
@@ -176,7 +201,14 @@ pub async fn reset_core(
         }
     }
     let brokers: Vec<Broker> = per_broker.keys().cloned().collect();
-    ctx.cluster.require_ferro(&brokers, "offsets reset").await?;
+    if !ctx.cluster.all_ferro(&brokers).await? {
+        if scope.allow_intents {
+            return Err(AdminError::NotSupported(
+                "--allow-intents: intents need ferromq's offset extensions on every broker".into(),
+            ));
+        }
+        return reset_without_extensions(ctx, per_broker, &groups, &spec, apply).await;
+    }
     let jobs = per_broker
         .into_iter()
         .map(|(b, topics)| {

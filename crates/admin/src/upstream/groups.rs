@@ -25,8 +25,15 @@ pub(super) async fn update_sub_group(
     broker_addr: Option<String>,
 ) -> Result<i32, AdminError> {
     let targets = where_to(ctx, cluster, broker_addr).await?;
+    // mqadmin's updateSubGroup starts from these two off (the class defaults, which a broker's
+    // auto-created groups keep, have them on): the same command leaves the same group.
+    let config = SubscriptionGroupConfig {
+        consume_from_min_enable: false,
+        consume_broadcast_enable: false,
+        ..SubscriptionGroupConfig::new(group)
+    };
     let cmd = RemotingCommand::request(rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-        .with_body(body::to_vec(&SubscriptionGroupConfig::new(group)));
+        .with_body(body::to_vec(&config));
     each_broker_send(ctx, &targets, "updateSubGroup", &cmd).await
 }
 

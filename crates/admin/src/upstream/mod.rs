@@ -9,10 +9,13 @@
 //! - `topics.rs`: topicList, topicRoute, topicStatus, updateTopic, deleteTopic.
 //! - `cluster.rs`: clusterList, brokerStatus; which masters a command goes to.
 //! - `broadcast.rs`: one request on many brokers, and reading upstream answers.
+//! - `offsets.rs`: `offsets export` and `offsets reset` on brokers without ferromq's
+//!   extensions.
 
 mod broadcast;
 mod cluster;
 mod groups;
+mod offsets;
 mod progress;
 mod reset;
 mod topics;
@@ -20,6 +23,7 @@ mod topics;
 use crate::args::{AdminCommand, ApplyArgs};
 use crate::{AdminError, Ctx, EXIT_OK};
 
+pub use offsets::{export_upstream, reset_upstream_plan};
 pub use progress::describe_upstream;
 
 /// The modern family's apply flags as mqadmin behaves: no dry run, no confirmation.

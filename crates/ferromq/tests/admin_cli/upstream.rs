@@ -101,12 +101,20 @@ pub fn cluster_commands(c: &Cluster) {
         .ok();
 }
 
-/// Upstream codes only (as against Apache RocketMQ): the offsets family refuses with a clear
-/// message; the mqadmin names use INVOKE_BROKER_TO_RESET_OFFSET, GET_CONSUME_STATS and
-/// CLONE_GROUP_OFFSET. Expects g1 at 0 everywhere.
+/// Upstream codes only (as against Apache RocketMQ): `offsets reset` plans with upstream codes
+/// (a dry run changes nothing), `offsets clone` refuses with a clear message; the mqadmin names
+/// use INVOKE_BROKER_TO_RESET_OFFSET, GET_CONSUME_STATS and CLONE_GROUP_OFFSET. Expects g1 at 0
+/// everywhere.
 pub fn upstream_codes_only(c: &Cluster) {
     let plain = |args: &[&str]| c.admin(&cat(&["--no-extensions"], args));
-    let o = plain(&reset_args("gu", TOPIC, &["--to-earliest"])).code(1);
+    let o = plain(&reset_args("gu", TOPIC, &["--to-latest"])).ok();
+    assert!(o.stdout.contains("upstream codes"), "{}", o.stdout);
+    assert_ne!(
+        c.offsets("gu"),
+        every(MESSAGES),
+        "a dry run changes nothing"
+    );
+    let o = plain(&["offsets", "clone", "--from", "gu", "--to", "gx"]).code(1);
     one_line_error(&o);
     assert!(
         o.stderr.contains("extensions") && o.stderr.contains("resetOffsetByTime"),
