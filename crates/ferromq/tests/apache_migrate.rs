@@ -7,9 +7,10 @@
 //! group (`MigReset`) consume them; mqadmin then resets `MigReset` by time, and pre-sets
 //! `MigPreset`, a group that never comes online on the source; a fourth batch is written with
 //! no consumer online; the Apache broker is SIGKILLed and restarted in between. Checked: every
-//! message is on ferromq at the same queue and offset with the same body, keys and tags; every group's offsets arrive exactly; after the Apache broker
-//! is SIGKILLed, the three groups start on ferromq exactly after their last commits or reset
-//! points (every expected body once, nothing else).
+//! message is on ferromq at the same queue and offset with the same body, keys and tags; every
+//! group's offsets arrive exactly; after the Apache broker is SIGKILLed, the three groups start
+//! on ferromq exactly after their last commits or reset points (every expected body once,
+//! nothing else).
 
 mod common;
 
