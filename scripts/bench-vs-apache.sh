@@ -128,6 +128,12 @@ EOF
   apache_broker_spawn "$home"
   START_MS=$(( $(now_ms) - t0 ))
   NS="127.0.0.1:$ns_port"; CLUSTER=ApacheBench; APACHE_HOME="$home"
+  # "boot success" comes before the broker's first registration: wait for it (not timed).
+  local i
+  for i in $(seq 1 300); do
+    "$BIN" admin -n "$NS" clusterList 2>/dev/null | grep -q apache-bench && return 0; sleep 0.2
+  done
+  log "the Apache broker never registered"; return 1
 }
 
 apache_broker_spawn() { # home

@@ -20,8 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::apache::Apache;
 use common::{
-    client_args, field_i64, field_str, mqadmin_ok, poll_until, pull_at, spawn_client, start_mirror,
-    Client, ClientProcess, Server, SyncClient,
+    client_args, field_i64, field_str, mirror_status, mqadmin_ok, poll_until, pull_at,
+    spawn_client, start_mirror, topic_error, Client, ClientProcess, Server, SyncClient,
 };
 use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::message::{find_property, prop};
@@ -325,4 +325,39 @@ fn a_live_apache_cluster_migrates_into_ferromq_and_java_groups_fail_over_exactly
     assert_exactly(&mut c1, &want_committed, "MigCommitted on ferromq");
     assert_exactly(&mut c2, &want_reset, "MigReset on ferromq");
     assert_exactly(&mut c3, &want_preset, "MigPreset on ferromq");
+}
+
+/// Bad input: a topic that exists on ferromq with other queue counts than on the Apache source
+/// is refused with a message saying how to fix it; the other topics are mirrored.
+#[test]
+fn an_apache_topic_with_other_queue_counts_on_ferromq_is_refused_with_the_fix() {
+    let apache = Apache::start("broker-a");
+    let ns = apache.namesrv.addr.clone();
+    let target = Server::standalone(&[]);
+    let src = SyncClient::connect(&ns, &apache.broker.addr);
+    let dst = SyncClient::connect(&target.namesrv_addr(), &target.broker_addr());
+    src.create_topic("MigMismatch", 4);
+    src.create_topic(TOPIC, QUEUES);
+    dst.create_topic("MigMismatch", 2);
+    for t in ["MigMismatch", TOPIC] {
+        src.send("mig_producer", t, 0, format!("{t}-0"));
+    }
+    let state = tempfile::tempdir().unwrap();
+    let _mirror = start_mirror(&ns, &target.namesrv_addr(), state.path(), &[]);
+    let seen = poll_until(Duration::from_secs(40), || {
+        dst.max_offset(TOPIC, 0).ok() == Some(1)
+            && topic_error(&mirror_status(state.path()), "MigMismatch").contains("not mirrored")
+    });
+    let status = mirror_status(state.path());
+    assert!(seen, "status: {status:#}");
+    let error = topic_error(&status, "MigMismatch");
+    assert!(
+        error.contains("4/4 read/write queues") && error.contains("updateTopic"),
+        "{error}"
+    );
+    assert_eq!(
+        dst.max_offset("MigMismatch", 0).unwrap(),
+        0,
+        "nothing copied into it"
+    );
 }

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{
-    client_args, poll_until, pull_at, spawn_client, start_mirror, Client, Server, SyncClient,
+    client_args, mirror_status, poll_until, pull_at, spawn_client, start_mirror, topic_error,
+    try_mirror_status, Client, Server, SyncClient,
 };
 use ferromq_client::MqClient;
 use ferromq_protocol::codes::response as rs;
@@ -325,37 +326,6 @@ fn send_n(c: &SyncClient, topic: &str, q: i32, n: usize, size: usize) {
 
 fn topic_max(c: &SyncClient, topic: &str, q: i32) -> i64 {
     c.max_offset(topic, q).unwrap_or(-1)
-}
-
-/// `ferromq mirror status --output json` of a state dir; None when it prints no JSON.
-fn try_mirror_status(state: &std::path::Path) -> Option<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args([
-            "mirror",
-            "status",
-            "--state-dir",
-            &state.display().to_string(),
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).ok()
-}
-
-fn mirror_status(state: &std::path::Path) -> Value {
-    try_mirror_status(state).unwrap_or(Value::Null)
-}
-
-fn topic_error(status: &Value, topic: &str) -> String {
-    status["topics"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["topic"] == topic)
-        .and_then(|t| t["error"].as_str())
-        .unwrap_or("")
-        .to_string()
 }
 
 /// Bad input: a topic with another queue count on the target is refused with a clear message;

@@ -43,6 +43,24 @@ fn parses_5x_compact_ignoring_derived_tables() {
     assert!(parse_rocketmq_offsets(b"{}").unwrap().is_empty());
 }
 
+/// What a real Apache 5.5.0 broker wrote (its `pullOffsetTable` included), plus fields a newer
+/// Apache might add at every level: the unknown ones are ignored, never a failure.
+#[test]
+fn a_newer_apache_document_keeps_its_offsets_and_ignores_unknown_fields() {
+    let doc = br#"{
+        "dataVersion":{"counter":0,"stateVersion":0,"timestamp":1796577646341,"epoch":7},
+        "groupTopicMap":{"G1":["MigT"]},
+        "offsetTable":{"MigT@G1":{0:10,1:10}},
+        "pullOffsetTable":{"MigT@G1":{0:10,1:10},"MigT@ferromq-mirror":{0:10}},
+        "resetOffsetTable":{"MigT@G1":{0:3}},
+        "lmqOffsetTable":{},
+        "someFutureTable":{"x@y":{"nested":[1,2,{"deep":true}]}},
+        "someFutureFlag":true
+    }"#;
+    let v = parse_rocketmq_offsets(doc).unwrap();
+    assert_eq!(v, vec![(k("G1", "MigT", 0), 10), (k("G1", "MigT", 1), 10)]);
+}
+
 #[test]
 fn bad_keys_are_reported() {
     let doc = br#"{"offsetTable":{"ok@g":{0:1},"noseparator":{0:1},"a@b@c":{0:2},"@g":{0:3}}}"#;
