@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::apache::Apache;
-use common::{client_args, mqadmin_ok, spawn_client, Client, SyncClient};
+use common::{client_args, mqadmin_ok, run_admin, spawn_client, Client, SyncClient};
 use ferromq_protocol::codes::request as rq;
 use ferromq_protocol::RemotingCommand;
 use serde_json::Value;
@@ -25,17 +24,8 @@ struct Admin {
 
 impl Admin {
     fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-            .args(["admin", "-n", &self.namesrv])
-            .args(args)
-            .output()
-            .expect("ferromq admin");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
+        let (code, out, err) = run_admin(&self.namesrv, args);
+        (code, out + &err)
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -7,11 +7,10 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::apache::Apache;
-use common::{client_args, poll_until, spawn_client, Client, Server, SyncClient};
+use common::{admin_ok, client_args, poll_until, spawn_client, Client, Server, SyncClient};
 use ferromq_protocol::body::consumer_offset;
 
 const TOPIC: &str = "ImpOrders";
@@ -55,24 +54,9 @@ fn commit(c: &SyncClient, group: &str, offsets: [i64; 4]) {
     }
 }
 
-fn admin(namesrv: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args(["admin", "-n", namesrv])
-        .args(args)
-        .output()
-        .expect("ferromq admin");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "ferromq admin {args:?}: {text}");
-    text
-}
-
 fn import(target: &Server, file: &Path) -> String {
     let file = file.display().to_string();
-    admin(
+    admin_ok(
         &target.namesrv_addr(),
         &[
             "offsets",
@@ -108,7 +92,7 @@ fn apache_offset_files_import_exactly_after_a_stop_a_sigkill_and_from_the_bak() 
     spawn_client(Client::Java5, "consumer", &args).wait_success(Duration::from_secs(70));
     // Apache keeps offsets only of groups it knows: create them (ferromq admin, upstream codes).
     for g in ["ImpA", "ImpB"] {
-        admin(
+        admin_ok(
             &apache.namesrv.addr,
             &["updateSubGroup", "-b", &apache.broker.addr, "-g", g],
         );

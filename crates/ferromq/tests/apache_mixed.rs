@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use common::apache::{ApacheBroker, ApacheNamesrv};
 use common::{
-    client_args, field_str, free_port, mqadmin_ok, poll_until, spawn_client, Captured, Client,
-    SyncClient,
+    admin_ok, client_args, field_str, free_port, mqadmin_ok, poll_until, spawn_client, Captured,
+    Client, SyncClient,
 };
 
 const TOPIC: &str = "MixOrders";
@@ -59,33 +59,18 @@ fn ferromq_broker(namesrv: &str, name: &str, dir: &std::path::Path) -> (Captured
     (p, format!("127.0.0.1:{port}"))
 }
 
-fn admin(namesrv: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferromq"))
-        .args(["admin", "-n", namesrv])
-        .args(args)
-        .output()
-        .expect("ferromq admin");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "ferromq admin {args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 /// The checks both layouts share: one route over both brokers, a producer and a consumer of
 /// `kind` across them, progress shown by mqadmin and `ferromq admin` on both.
 fn produce_and_consume_across(kind: Client, namesrv: &str, brokers: [(&str, &str); 2]) {
     kind.check_installed().expect("run compat/setup.sh first");
-    let out = admin(namesrv, &["clusterList"]);
+    let out = admin_ok(namesrv, &["clusterList"]);
     for (name, addr) in brokers {
         assert!(
             out.contains(name) && out.contains(addr),
             "clusterList: {out}"
         );
     }
-    admin(
+    admin_ok(
         namesrv,
         &[
             "updateTopic",
@@ -175,7 +160,7 @@ fn produce_and_consume_across(kind: Client, namesrv: &str, brokers: [(&str, &str
     assert_eq!(hosts, addrs, "{}: consumed from both brokers", kind.name());
 
     // Progress on both brokers, as each tool shows it.
-    let progress = admin(namesrv, &["consumerProgress", "-g", GROUP]);
+    let progress = admin_ok(namesrv, &["consumerProgress", "-g", GROUP]);
     for (name, _) in brokers {
         assert!(
             progress.contains(name),

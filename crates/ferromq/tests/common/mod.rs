@@ -20,6 +20,7 @@
 //! Each test binary uses a subset of this module, hence the `allow`s.
 #![allow(dead_code, unused_imports)]
 
+mod admin_cmd;
 pub mod apache;
 mod client;
 mod client_process;
@@ -32,6 +33,7 @@ mod server;
 mod sync_client;
 mod util;
 
+pub use admin_cmd::{admin_ok, run_admin};
 pub use client::{client_args, run_client, run_client_output, Client, ClientOutput};
 pub use client_process::{spawn_client, ClientProcess, CLIENT_STOP_TIMEOUT};
 pub use json::{events, field_i64, field_str, tag_of};
