@@ -5,6 +5,7 @@
 #
 #   scripts/bench-vs-apache.sh            # full run (about 30-40 minutes on 2 cores)
 #   QUICK=1 scripts/bench-vs-apache.sh    # smaller counts, shorter runs (a few minutes)
+#   RUNS=3 scripts/bench-vs-apache.sh     # the whole sequence 3 times; the table shows medians
 #
 # Each broker gets a 5 s warm-up run first (not recorded). Rows: 1 KiB sends with 1, 64 and 256 in flight and in batches of 32 (async flush), 64 in
 # flight with sync flush, Apache's benchmark producer (64 threads, 1 KiB) against both, a backlog
@@ -28,6 +29,8 @@ else
   RESTART_GIB="${RESTART_GIB:-5}"; APACHE_Q="${APACHE_Q:-500000}"
 fi
 APACHE_HEAP="${APACHE_HEAP:-2g}"
+RUNS="${RUNS:-1}"
+RUN=1
 APACHE_VERSION=5.5.0
 LOCK="${FERROMQ_CARGO_LOCK:-/tmp/ferromq-cargo.lock}"
 OUT=target/bench-vs-apache
@@ -176,7 +179,7 @@ bench() { "$BIN" bench "$@" --json --report-interval 1h | grep '"type":"summary"
 field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
 
 record() { # broker row value unit
-  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$RUN" "$1" "$2" "$3" "$4" >>"$RESULTS"
   log "$1 | $2 | $3 $4"
 }
 
@@ -252,26 +255,6 @@ fill_gib() {
 }
 
 # --- the runs ------------------------------------------------------------------------------
-log "ferromq, async flush"
-start_ferromq async "$WORK/ferro-async"
-record ferromq "cold start (empty store)" "$START_MS" ms
-run_async_rows ferromq
-fill_gib
-kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
-restart_ferromq
-record ferromq "restart after SIGKILL with $RESTART_GIB GiB of commit log" "$START_MS" ms
-stop_all; rm -rf "$WORK/ferro-async"
-
-log "Apache RocketMQ $APACHE_VERSION, async flush"
-start_apache ASYNC_FLUSH "$WORK/apache-async"
-record apache "cold start (empty store)" "$START_MS" ms
-run_async_rows apache
-fill_gib
-kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
-t0=$(now_ms); apache_broker_spawn "$APACHE_HOME"; START_MS=$(( $(now_ms) - t0 ))
-record apache "restart after SIGKILL with $RESTART_GIB GiB of commit log" "$START_MS" ms
-stop_all; rm -rf "$WORK/apache-async"
-
 sync_row() { # who
   topic BenchT 8
   local s
@@ -282,35 +265,77 @@ sync_row() { # who
   record "$1" "send 1 KiB, 64 in flight, sync flush: msg/s" "$(field msgs_per_sec <<<"$s")" msg/s
   record "$1" "send 1 KiB, 64 in flight, sync flush: p99" "$(field p99_us <<<"$s")" µs
 }
-log "ferromq, sync flush"
-start_ferromq sync "$WORK/ferro-sync"; sync_row ferromq; stop_all
-log "Apache RocketMQ, sync flush"
-start_apache SYNC_FLUSH "$WORK/apache-sync"; sync_row apache; stop_all
+
+one_run() {
+  log "ferromq, async flush"
+  start_ferromq async "$WORK/ferro-async"
+  record ferromq "cold start (empty store)" "$START_MS" ms
+  run_async_rows ferromq
+  fill_gib
+  kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
+  restart_ferromq
+  record ferromq "restart after SIGKILL with $RESTART_GIB GiB of commit log" "$START_MS" ms
+  stop_all; rm -rf "$WORK/ferro-async"
+
+  log "Apache RocketMQ $APACHE_VERSION, async flush"
+  start_apache ASYNC_FLUSH "$WORK/apache-async"
+  record apache "cold start (empty store)" "$START_MS" ms
+  run_async_rows apache
+  fill_gib
+  kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
+  local t0
+  t0=$(now_ms); apache_broker_spawn "$APACHE_HOME"; START_MS=$(( $(now_ms) - t0 ))
+  record apache "restart after SIGKILL with $RESTART_GIB GiB of commit log" "$START_MS" ms
+  stop_all; rm -rf "$WORK/apache-async"
+
+  log "ferromq, sync flush"
+  start_ferromq sync "$WORK/ferro-sync"; sync_row ferromq; stop_all
+  log "Apache RocketMQ, sync flush"
+  start_apache SYNC_FLUSH "$WORK/apache-sync"; sync_row apache; stop_all
+}
+
+for RUN in $(seq 1 "$RUNS"); do
+  log "run $RUN of $RUNS"
+  one_run
+done
 
 # --- the table -----------------------------------------------------------------------------
 TABLE="$OUT/table.md"
 python3 - "$RESULTS" >"$TABLE" <<'PY'
 import sys, collections
+import statistics
 rows = collections.OrderedDict()
+runs = set()
 for line in open(sys.argv[1]):
-    who, row, value, unit = line.rstrip("\n").split("\t")
-    rows.setdefault(row, {})[who] = (value, unit)
+    run, who, row, value, unit = line.rstrip("\n").split("\t")
+    runs.add(run)
+    try:
+        rows.setdefault(row, {}).setdefault(who, ([], unit))[0].append(float(value))
+    except ValueError:
+        pass
 # Higher is better for rates; lower for latencies, times, memory and CPU.
 def better_high(unit):
     return unit in ("msg/s", "/s")
 print("| | ferromq | Apache RocketMQ 5.5.0 | ferromq advantage |")
 print("|---|---|---|---|")
+def show(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:g}"
 for row, by in rows.items():
-    f = by.get("ferromq", ("", ""))
-    a = by.get("apache", ("", ""))
+    f = by.get("ferromq", ([], ""))
+    a = by.get("apache", ([], ""))
     unit = f[1] or a[1]
+    if not f[0] or not a[0]:
+        continue
+    fv, av = statistics.median(f[0]), statistics.median(a[0])
     try:
-        fv, av = float(f[0]), float(a[0])
         ratio = fv / av if better_high(unit) else av / fv
         adv = f"{ratio:.2f}×"
-    except (ValueError, ZeroDivisionError):
+    except ZeroDivisionError:
         adv = "n/a"
-    print(f"| {row} | {f[0]} {unit} | {a[0]} {unit} | {adv} |")
+    spread = ""
+    if len(f[0]) > 1:
+        spread = f" ({show(min(f[0]))}–{show(max(f[0]))} / {show(min(a[0]))}–{show(max(a[0]))})"
+    print(f"| {row} | {show(fv)} {unit} | {show(av)} {unit} | {adv}{spread} |")
 PY
 cat "$TABLE"
 
@@ -326,7 +351,8 @@ cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 section = (
     "<!-- bench-vs-apache:begin -->\n"
     f"Measured {datetime.date.today().isoformat()} with `scripts/bench-vs-apache.sh` "
-    f"(QUICK={__import__('os').environ.get('QUICK','0')}) on {cores} cores ({cpu}), {mem}, "
+    f"(QUICK={__import__('os').environ.get('QUICK','0')}, RUNS={__import__('os').environ.get('RUNS','1')}: "
+    f"medians, ranges in brackets) on {cores} cores ({cpu}), {mem}, "
     f"{platform.system()} {platform.release()}; load generator on the same cores; Apache with "
     f"-Xmx{__import__('os').environ.get('APACHE_HEAP','2g')} G1, 1 GiB commit-log files. "
     "\"ferromq advantage\" is ferromq/Apache for rates and Apache/ferromq for latencies, times, "
