@@ -54,6 +54,11 @@ fn produce(namesrv: &str, prefix: &str) -> Vec<Value> {
             &format!("key-{prefix}"),
             "--tags",
             "TagA,TagB",
+            // A JIT-cold Apache broker among several JVMs on 2 busy cores can take seconds for
+            // one send: a longer budget than the default 3 s (one run failed early, in the
+            // produce phase, cause not captured).
+            "--send-timeout-ms",
+            "10000",
             "--timeout",
             "40",
         ],
