@@ -80,12 +80,8 @@ impl MqClient {
     pub async fn broker_addrs(&self) -> Result<Vec<(String, String)>, ClientError> {
         let info = self.cluster_info().await?;
         Ok(info
-            .broker_addr_table
-            .values()
-            .filter_map(|b| {
-                b.master_addr()
-                    .map(|a| (b.broker_name.clone(), a.to_string()))
-            })
+            .masters()
+            .map(|(name, addr)| (name.to_string(), addr.to_string()))
             .collect())
     }
 

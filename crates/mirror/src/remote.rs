@@ -63,12 +63,8 @@ impl Remote {
     pub async fn brokers(&self) -> Result<Brokers, ClientError> {
         let info = self.client.cluster_info().await?;
         let addrs = info
-            .broker_addr_table
-            .values()
-            .filter_map(|b| {
-                b.master_addr()
-                    .map(|a| (b.broker_name.clone(), a.to_string()))
-            })
+            .masters()
+            .map(|(name, addr)| (name.to_string(), addr.to_string()))
             .collect();
         let clusters = info
             .broker_addr_table

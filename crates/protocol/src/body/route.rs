@@ -91,3 +91,12 @@ pub struct ClusterInfo {
     pub broker_addr_table: BTreeMap<String, BrokerData>,
     pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
 }
+
+impl ClusterInfo {
+    /// (broker name, master address) of every broker with a registered master.
+    pub fn masters(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.broker_addr_table
+            .values()
+            .filter_map(|b| b.master_addr().map(|a| (b.broker_name.as_str(), a)))
+    }
+}
