@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use ferromq_protocol::message::{
-    encode_properties, encode_record, find_property, parse_properties, prop, push_property,
-    tags_code, NewMessage,
+    encode_properties, encode_record, find_property, parse_properties, prop,
+    push_missing_properties, tags_code, NewMessage,
 };
 use ferromq_protocol::names::SCHEDULE_TOPIC;
 use ferromq_store::{AppendRecord, PutResult, StoreError};
@@ -61,15 +61,14 @@ pub(crate) async fn store_messages_at(
         let code = route_delay(b, &mut m);
         // As upstream's broker stamps every message: consumers' trace hooks read region and
         // trace switch from the message (mirrored messages keep their source's values).
-        for (key, value) in [
-            (prop::CLUSTER, b.cfg.cluster.as_str()),
-            (prop::MSG_REGION, prop::DEFAULT_REGION),
-            (prop::TRACE_ON, "true"),
-        ] {
-            if find_property(&m.properties, key).is_none() {
-                push_property(&mut m.properties, key, value);
-            }
-        }
+        push_missing_properties(
+            &mut m.properties,
+            &[
+                (prop::CLUSTER, b.cfg.cluster.as_str()),
+                (prop::MSG_REGION, prop::DEFAULT_REGION),
+                (prop::TRACE_ON, "true"),
+            ],
+        );
         let new = NewMessage {
             topic: m.topic,
             queue_id: m.queue_id,

@@ -9,7 +9,8 @@ mod record;
 pub use batch::{decode_batch_body, encode_batch_body, BatchItem};
 pub use id::{decode_offset_msg_id, offset_msg_id};
 pub use properties::{
-    encode_properties, find_property, parse_properties, prop, push_property, Properties,
+    encode_properties, find_property, parse_properties, prop, push_missing_properties,
+    push_property, Properties,
 };
 pub use record::{
     decode_record, decode_records, encode_record, patch_record, pos, record_len, record_properties,

@@ -68,6 +68,25 @@ pub fn find_property<'a>(props: &'a str, key: &str) -> Option<&'a str> {
         })
 }
 
+/// Appends each `(key, value)` of `defaults` whose key the string does not have yet, reading the
+/// string once (the broker stamps every stored message with a few such keys).
+pub fn push_missing_properties(props: &mut String, defaults: &[(&str, &str)]) {
+    let mut present = [false; 8];
+    let defaults = &defaults[..defaults.len().min(present.len())];
+    for seg in props.split(PROPERTY) {
+        if let Some((k, _)) = seg.split_once(NAME_VALUE) {
+            if let Some(i) = defaults.iter().position(|(d, _)| *d == k) {
+                present[i] = true;
+            }
+        }
+    }
+    for (i, (key, value)) in defaults.iter().enumerate() {
+        if !present[i] {
+            push_property(props, key, value);
+        }
+    }
+}
+
 /// Appends one property to an encoded properties string. Java clients since 4.9 end the string
 /// without a separator after the last value; one is added first then, or the last value would
 /// run into the new key.
@@ -102,6 +121,10 @@ mod tests {
         // As the Java client 4.9.8 sends them: no separator after the last value.
         let mut p = format!("KEYS{NAME_VALUE}k4{PROPERTY}TAGS{NAME_VALUE}A");
         push_property(&mut p, "CLUSTER", "DefaultCluster");
+        let mut q = p.clone();
+        push_missing_properties(&mut q, &[("CLUSTER", "other"), ("MSG_REGION", "r")]);
+        assert_eq!(find_property(&q, "CLUSTER"), Some("DefaultCluster"));
+        assert_eq!(find_property(&q, "MSG_REGION"), Some("r"));
         assert_eq!(find_property(&p, "TAGS"), Some("A"));
         assert_eq!(find_property(&p, "CLUSTER"), Some("DefaultCluster"));
         let mut q = String::new();
