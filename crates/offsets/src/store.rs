@@ -210,6 +210,40 @@ impl OffsetStore {
         self.wait_durable(lsn).await.map(|_| true)
     }
 
+    /// Stores `new` for `key` only if the table holds `expected` for it (`None`: no entry):
+    /// compare-and-set under the log lock, so a change made meanwhile by anyone else (a reset,
+    /// an import) is never overwritten. `Ok(false)`: the table held something else.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub async fn compare_and_commit(
+        &self,
+        key: QueueKey,
+        expected: Option<i64>,
+        new: i64,
+    ) -> Result<bool, OffsetError> {
+        validate_name("group", &key.group)?;
+        validate_name("topic", &key.topic)?;
+        let ts = now_ms();
+        let entries = [(key, new)];
+        let rec = codec::encode_commit(ts, &entries);
+        let [(key, new)] = entries;
+        let mut accepted = false;
+        let lsn = self.inner.append(
+            &rec,
+            ts,
+            |t| {
+                accepted = t.get(&key.group, &key.topic, key.queue_id) == expected;
+                accepted
+            },
+            |t| t.set_section(&key.group, &key.topic, [(key.queue_id, new)]),
+        )?;
+        if !accepted {
+            return Ok(false);
+        }
+        self.wait_durable(lsn).await.map(|_| true)
+    }
+
     /// Removes every offset of `group`. Durable like [`commit`](Self::commit).
     ///
     /// # Errors
