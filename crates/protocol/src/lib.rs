@@ -14,6 +14,7 @@
 //! - [`limits`]: every count a request can carry, checked in one place.
 //! - [`time`]: the one clock for timestamps (ms since the epoch).
 //! - [`transaction`]: half-message topics and properties, END_TRANSACTION and check-back headers.
+//! - `grpc` (feature `grpc`): the RocketMQ 5.x gRPC messages and service, from `proto/`.
 //! - [`error`]: decode errors, and [`Refusal`]: every reason a request is refused, mapped to its
 //!   response code in one table.
 
@@ -33,3 +34,11 @@ pub mod transaction;
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::{not_supported, HeaderError, ProtocolError, Refusal};
 pub use frame::{decode_frame, encode_frame_header, DEFAULT_MAX_FRAME};
+
+/// The RocketMQ 5.x gRPC API (`apache.rocketmq.v2`): messages and the `MessagingService`
+/// server trait and client, generated from `proto/` at build time.
+#[cfg(feature = "grpc")]
+pub mod grpc {
+    #![allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
+    tonic::include_proto!("apache.rocketmq.v2");
+}
