@@ -42,6 +42,11 @@ pub struct BrokerConfig {
     pub port: u16,
     /// The "VIP" port old clients use (upstream: listen port − 2). 0 disables it.
     pub fast_port: u16,
+    /// Serve the RocketMQ 5.x gRPC protocol (what upstream's proxy serves) on `grpc_port`.
+    pub grpc: bool,
+    /// The gRPC port (upstream proxy's `grpcServerPort`, 8081); 0 picks a free port.
+    #[serde(alias = "grpcServerPort")]
+    pub grpc_port: u16,
     /// Name servers to register with, `host:port;host:port`.
     #[serde(alias = "namesrvAddr")]
     pub namesrv: String,
@@ -127,6 +132,8 @@ impl Default for BrokerConfig {
             host: "127.0.0.1".into(),
             port: 10911,
             fast_port: 10909,
+            grpc: true,
+            grpc_port: 8081,
             namesrv: "127.0.0.1:9876".into(),
             data_dir: PathBuf::from("./data"),
             flush_disk_type: FlushDiskType::Async,

@@ -9,6 +9,7 @@
 //! - [`clients`]: online consumers and producers per group; [`locks`]: ordered-consumer locks.
 //! - [`pull_hold`]: long-polling wake-ups; [`schedule`]: delay levels; [`register`]: name-server
 //!   registration; [`housekeeping`]: expiry of silent clients and retention.
+//! - [`pop`]: POP consumption (invisibility windows, acks, redelivery) over `ferromq-pop`.
 //! - [`transaction`]: half messages, END_TRANSACTION, check-backs and their recovery.
 //! - [`config`]: settings; [`error`]: the mapping of internal errors to response codes.
 
@@ -28,6 +29,7 @@ pub mod housekeeping;
 pub mod locks;
 pub mod metrics;
 pub mod persist;
+pub mod pop;
 pub mod progress;
 pub mod pull_hold;
 pub mod register;
@@ -83,6 +85,8 @@ pub struct Broker {
     pub memory_resident_bytes: i64,
     /// Half messages waiting for a commit or rollback, and their check-backs.
     pub transactions: transaction::Transactions,
+    /// POP consumers' deliveries in flight, journaled under `<data>/pop`.
+    pub pop: ferromq_pop::PopTable,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -201,6 +205,11 @@ impl Broker {
         .map_err(BrokerError::Config)?;
         let transactions =
             transaction::Transactions::open(&store, config_dir.clone(), cfg.transaction_timeout_ms);
+        let pop = ferromq_pop::PopTable::open(ferromq_pop::PopConfig::new(
+            cfg.data_dir.join("pop"),
+            cfg.flush_disk_type == config::FlushDiskType::Sync,
+        ))
+        .map_err(|e| BrokerError::Config(e.to_string()))?;
         let shutdown = CancellationToken::new();
         let broker = Arc::new(Broker {
             store_host: addr,
@@ -223,6 +232,7 @@ impl Broker {
             boot_time_ms: topics::now_ms(),
             memory_resident_bytes: memory_resident_bytes(),
             transactions,
+            pop,
         });
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,

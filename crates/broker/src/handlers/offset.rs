@@ -32,7 +32,7 @@ pub async fn query(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     Err(not_found().into())
 }
 
-fn queue_is_young(b: &Broker, topic: &str, queue_id: i32) -> bool {
+pub(crate) fn queue_is_young(b: &Broker, topic: &str, queue_id: i32) -> bool {
     if b.store.min_offset(topic, queue_id) > 0 {
         return false;
     }

@@ -84,3 +84,38 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
     store_messages(b, vec![out]).await?;
     Ok(RemotingCommand::success())
 }
+
+/// Stores a copy of `msg` in `%DLQ%<group>`: a POP delivery that used up its `attempts`.
+///
+/// # Errors
+/// The DLQ topic cannot be created, or the store refuses the message.
+pub(crate) async fn store_dead_letter(
+    b: &Broker,
+    group: &str,
+    msg: ferromq_protocol::message::DecodedMessage,
+    attempts: u32,
+) -> Result<(), crate::error::ReplyError> {
+    let dlq = names::dlq_topic(group);
+    b.topics.get_or_create(&dlq, 1, perm::READ_WRITE)?;
+    let mut props = msg.properties_map();
+    props.remove(prop::DELAY);
+    props
+        .entry(prop::RETRY_TOPIC.into())
+        .or_insert_with(|| msg.topic.clone());
+    props
+        .entry(prop::ORIGIN_MESSAGE_ID.into())
+        .or_insert_with(|| msg.offset_msg_id());
+    let out = Outgoing {
+        topic: dlq,
+        queue_id: 0,
+        flag: msg.flag,
+        sys_flag: msg.sys_flag,
+        born_timestamp: msg.born_timestamp,
+        born_host: msg.born_host,
+        reconsume_times: i32::try_from(attempts.saturating_sub(1)).unwrap_or(i32::MAX),
+        body: msg.body,
+        properties: encode_properties(&props),
+    };
+    store_messages(b, vec![out]).await?;
+    Ok(())
+}

@@ -119,6 +119,79 @@ pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2:
     Ok(resp)
 }
 
+/// A message from a front end other than Remoting (the gRPC endpoint).
+#[derive(Debug, Clone)]
+pub struct Produce {
+    pub producer_group: String,
+    pub topic: String,
+    /// FIFO messages of one group go to one queue, chosen by the group's hash.
+    pub message_group: Option<String>,
+    pub born_timestamp: i64,
+    pub born_host: std::net::SocketAddr,
+    /// Encoded properties (`k\x01v\x02…`).
+    pub properties: String,
+    pub body: bytes::Bytes,
+}
+
+/// Where a [`Produce`] was stored.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    /// The broker's id of the stored message (`offsetMsgId`).
+    pub offset_msg_id: String,
+}
+
+/// Stores one message through the same checks and path as SEND_MESSAGE.
+///
+/// # Errors
+/// The refusal a Remoting send would get.
+pub async fn produce(b: &Arc<Broker>, p: Produce) -> Result<Produced, Refusal> {
+    check_body(b, p.body.len())?;
+    let queue_id = match (&p.message_group, b.topics.get(&p.topic)) {
+        (Some(g), Some(cfg)) => {
+            let n = cfg.write_queue_nums.max(1) as u32;
+            (crc32fast::hash(g.as_bytes()) % n) as i32
+        }
+        _ => -1,
+    };
+    let h = SendHeader {
+        producer_group: p.producer_group,
+        topic: p.topic,
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: p.born_timestamp,
+        flag: 0,
+        properties: p.properties,
+        reconsume_times: 0,
+        max_reconsume_times: None,
+    };
+    let (topic, queue_id, _) = resolve_destination(b, &h).map_err(|e| e.0)?;
+    let msg = Outgoing {
+        topic,
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: h.born_timestamp,
+        born_host: p.born_host,
+        reconsume_times: 0,
+        body: p.body,
+        properties: h.properties,
+    };
+    let stored = store_messages(b, vec![msg])
+        .await
+        .map_err(|e| crate::error::ReplyError::from(e).0)?;
+    let first = stored
+        .first()
+        .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
+    Ok(Produced {
+        queue_id: first.queue_id,
+        queue_offset: first.put.queue_offset,
+        offset_msg_id: offset_msg_id(b.store_host, first.put.physical_offset),
+    })
+}
+
 pub async fn send_batch(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let h = SendHeader::parse(req, true)?;
     check_body(b, req.body.len())?;

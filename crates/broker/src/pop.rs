@@ -1,0 +1,381 @@
+//! POP consumption over the store and the offset table, for every front end that pops (the
+//! gRPC endpoint today): hand out messages with an invisibility window, ack them, change the
+//! window, redeliver what was not acked in time, and move what used up its attempts to the
+//! group's dead-letter queue.
+//!
+//! The decisions and their journal are `ferromq_pop::PopTable`; this module reads the messages,
+//! commits each queue's frontier to the offset table (compare-and-set, so a reset made meanwhile
+//! wins), and waits for messages (long polling).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_offsets::QueueKey;
+use ferromq_pop::{AckOutcome, Delivery, PopError, PopRequest, ReceiptHandle};
+use ferromq_protocol::body::SubscriptionData;
+use ferromq_protocol::message::{decode_record, DecodedMessage};
+use ferromq_protocol::{names, Refusal};
+use ferromq_store::GetStatus;
+use tracing::warn;
+
+use crate::filter::PullFilter;
+use crate::handlers::offset::queue_is_young;
+use crate::Broker;
+
+/// What a consumer asks for.
+#[derive(Clone, Debug)]
+pub struct PopSpec {
+    pub group: String,
+    pub topic: String,
+    /// One queue, or every readable queue of the topic.
+    pub queue_id: Option<i32>,
+    pub max: usize,
+    pub invisible: Duration,
+    pub sub: SubscriptionData,
+    /// Ordered group: one batch in flight per queue, redelivered in order.
+    pub fifo: bool,
+    /// Deliveries after which a message goes to the dead-letter queue.
+    pub max_attempts: u32,
+}
+
+/// One message handed out.
+#[derive(Debug)]
+pub struct Popped {
+    pub msg: DecodedMessage,
+    pub handle: String,
+    /// 1 for the first delivery.
+    pub attempt: u32,
+    /// When it becomes visible again (ms since the epoch).
+    pub visible_at_ms: i64,
+}
+
+fn key(group: &str, topic: &str, queue_id: i32) -> QueueKey {
+    QueueKey {
+        group: group.to_string(),
+        topic: topic.to_string(),
+        queue_id,
+    }
+}
+
+fn pop_error(e: PopError) -> Refusal {
+    match e {
+        PopError::InvalidHandle(m) | PopError::ExpiredHandle(m) => Refusal::InvalidParameter(m),
+        other => Refusal::SystemError(other.to_string()),
+    }
+}
+
+/// Pops up to `spec.max` messages, waiting up to `wait` for some to arrive or come back.
+///
+/// # Errors
+/// An unknown topic or group name, a bad filter, or a journal that cannot be written.
+pub async fn pop(b: &Arc<Broker>, spec: &PopSpec, wait: Duration) -> Result<Vec<Popped>, Refusal> {
+    names::validate_group(&spec.group).map_err(Refusal::InvalidParameter)?;
+    let Some(cfg) = b.topics.get(&spec.topic) else {
+        return Err(Refusal::TopicNotExist(format!(
+            "topic {} does not exist",
+            spec.topic
+        )));
+    };
+    let queues: Vec<i32> = match spec.queue_id {
+        Some(q) if q >= 0 && q < cfg.read_queue_nums => vec![q],
+        _ => (0..cfg.read_queue_nums.max(0)).collect(),
+    };
+    // Pending intents (a position pre-set by time before the group existed) become offsets now.
+    for q in &queues {
+        b.progress()
+            .resolve(&spec.group, &spec.topic, *q)
+            .await
+            .map_err(|e| crate::error::ReplyError::from(e).0)?;
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    // Start at a different queue each time, so one busy queue does not starve the others.
+    let first = rand::random::<usize>() % queues.len().max(1);
+    loop {
+        let notifiers: Vec<_> = queues
+            .iter()
+            .map(|q| b.pull_hold.notifier(&spec.topic, *q))
+            .collect();
+        let waits: Vec<_> = notifiers.iter().map(|n| n.notified()).collect();
+        let (out, next_visible) = pop_now(b, spec, &queues, first)?;
+        if !out.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(out);
+        }
+        let mut until = deadline;
+        if let Some(ms) = next_visible {
+            let in_ms = (ms - now_ms()).max(1) as u64;
+            until = until.min(tokio::time::Instant::now() + Duration::from_millis(in_ms));
+        }
+        tokio::select! {
+            _ = futures::future::select_all(waits.into_iter().map(Box::pin)) => {}
+            _ = tokio::time::sleep_until(until) => {}
+            _ = b.shutdown.cancelled() => return Ok(Vec::new()),
+        }
+    }
+}
+
+/// One pass over the queues; also returns when the next window ends.
+fn pop_now(
+    b: &Arc<Broker>,
+    spec: &PopSpec,
+    queues: &[i32],
+    first: usize,
+) -> Result<(Vec<Popped>, Option<i64>), Refusal> {
+    let filter = PullFilter::new(&spec.sub, &b.filters)?;
+    let now = now_ms();
+    let mut out = Vec::new();
+    let mut dead = Vec::new();
+    let mut next_visible: Option<i64> = None;
+    let mut touched = Vec::new();
+    for i in 0..queues.len() {
+        if out.len() >= spec.max {
+            break;
+        }
+        let q = queues[(first + i) % queues.len()];
+        let k = key(&spec.group, &spec.topic, q);
+        let req = PopRequest {
+            now_ms: now,
+            invisible_ms: spec.invisible.as_millis() as i64,
+            max: spec.max - out.len(),
+            fifo: spec.fifo,
+            max_attempts: spec.max_attempts,
+        };
+        let mut fresh: Vec<DecodedMessage> = Vec::new();
+        let deliveries = b
+            .pop
+            .pop(
+                &k,
+                || b.offsets.get(&spec.group, &spec.topic, q),
+                || start_offset(b, &spec.topic, q),
+                &req,
+                |from, max| {
+                    let r = b.store.get(&spec.topic, q, from, max, 4 << 20, &filter);
+                    let next = match r.status {
+                        GetStatus::Found | GetStatus::NoMatchedMessage => r.next_begin_offset,
+                        GetStatus::OffsetTooSmall => r.min_offset,
+                        _ => from,
+                    };
+                    fresh = decode_all(&r.body);
+                    (fresh.iter().map(|m| m.queue_offset).collect(), next)
+                },
+            )
+            .map_err(pop_error)?;
+        touched.push(k.clone());
+        for d in deliveries {
+            let msg = match fresh.iter().position(|m| m.queue_offset == d.offset) {
+                Some(i) => Some(fresh.swap_remove(i)),
+                None => read_at(b, &spec.topic, q, d.offset),
+            };
+            let Some(msg) = msg else {
+                // Gone (retention deleted it): nothing left to deliver.
+                let _ = b
+                    .pop
+                    .ack(&k, || b.offsets.get(&spec.group, &spec.topic, q), &d.handle);
+                continue;
+            };
+            if d.to_dead_letter {
+                dead.push((k.clone(), d, msg));
+                continue;
+            }
+            out.push(popped(msg, &d));
+        }
+        if let (_, Some(t)) = b.pop.in_flight(&k) {
+            next_visible = Some(next_visible.map_or(t, |n| n.min(t)));
+        }
+    }
+    if !dead.is_empty() || !touched.is_empty() {
+        let b = b.clone();
+        tokio::spawn(async move {
+            for (k, d, msg) in dead {
+                to_dead_letter(&b, &k, &d, msg).await;
+            }
+            for k in touched {
+                settle(&b, &k).await;
+            }
+        });
+    }
+    Ok((out, next_visible))
+}
+
+fn popped(msg: DecodedMessage, d: &Delivery) -> Popped {
+    Popped {
+        msg,
+        handle: d.handle.to_string(),
+        attempt: d.lease.attempt,
+        visible_at_ms: d.lease.deadline_ms,
+    }
+}
+
+fn decode_all(body: &bytes::Bytes) -> Vec<DecodedMessage> {
+    let mut out = Vec::new();
+    let mut rest = body.clone();
+    while !rest.is_empty() {
+        match decode_record(&rest) {
+            Ok((m, used)) => {
+                out.push(m);
+                rest = rest.slice(used..);
+            }
+            Err(e) => {
+                warn!(error = %e, "POP: a stored record did not decode; skipped");
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn read_at(b: &Broker, topic: &str, q: i32, offset: i64) -> Option<DecodedMessage> {
+    let r = b.store.get(topic, q, offset, 1, 4 << 20, &|_: i64| true);
+    decode_all(&r.body)
+        .into_iter()
+        .find(|m| m.queue_offset == offset)
+}
+
+/// Where a group that never consumed a queue starts: at the beginning while the queue is young
+/// (its first message still in memory), else at its end, as upstream's POP does.
+fn start_offset(b: &Broker, topic: &str, q: i32) -> i64 {
+    if queue_is_young(b, topic, q) {
+        b.store.min_offset(topic, q)
+    } else {
+        b.store.max_offset(topic, q)
+    }
+}
+
+/// Acks one delivery.
+///
+/// # Errors
+/// A malformed or forged handle ([`Refusal::InvalidParameter`]), an outdated one (the message
+/// was delivered again since), or a journal that cannot be written.
+pub async fn ack(
+    b: &Arc<Broker>,
+    group: &str,
+    topic: &str,
+    handle: &str,
+) -> Result<AckOutcome, Refusal> {
+    let h = ReceiptHandle::parse(handle).map_err(pop_error)?;
+    let k = key(group, topic, h.queue_id);
+    let outcome = b
+        .pop
+        .ack(&k, || b.offsets.get(group, topic, h.queue_id), &h)
+        .map_err(pop_error)?;
+    match outcome {
+        AckOutcome::Acked => settle(b, &k).await,
+        AckOutcome::Superseded(attempt) => {
+            return Err(Refusal::InvalidParameter(format!(
+                "receipt handle expired: the message was delivered again since (attempt {attempt})"
+            )))
+        }
+        AckOutcome::NeverDelivered => {
+            return Err(Refusal::InvalidParameter(format!(
+                "receipt handle names offset {} of queue {}, which group {group} was never given",
+                h.offset, h.queue_id
+            )))
+        }
+        AckOutcome::AlreadyDone | AckOutcome::BeforeReset => {}
+    }
+    Ok(outcome)
+}
+
+/// Gives a delivery a new window; returns the new handle and when it ends.
+///
+/// # Errors
+/// As [`ack`].
+pub async fn change_invisible(
+    b: &Arc<Broker>,
+    group: &str,
+    topic: &str,
+    handle: &str,
+    invisible: Duration,
+) -> Result<(String, i64), Refusal> {
+    let h = ReceiptHandle::parse(handle).map_err(pop_error)?;
+    let k = key(group, topic, h.queue_id);
+    let d = b
+        .pop
+        .change_invisible(
+            &k,
+            || b.offsets.get(group, topic, h.queue_id),
+            &h,
+            now_ms(),
+            invisible.as_millis() as i64,
+        )
+        .map_err(pop_error)?;
+    Ok((d.handle.to_string(), d.lease.deadline_ms))
+}
+
+/// Copies a message whose attempts are used up into `%DLQ%<group>`, then acks it.
+async fn to_dead_letter(b: &Arc<Broker>, k: &QueueKey, d: &Delivery, msg: DecodedMessage) {
+    match crate::handlers::retry::store_dead_letter(b, &k.group, msg, d.lease.attempt).await {
+        Ok(()) => {
+            let _ = b.pop.ack(
+                k,
+                || b.offsets.get(&k.group, &k.topic, k.queue_id),
+                &d.handle,
+            );
+        }
+        // The lease stays: the message is moved on its next expiry.
+        Err(e) => {
+            warn!(group = %k.group, topic = %k.topic, error = %e, "POP: moving to the dead-letter queue failed")
+        }
+    }
+}
+
+/// Commits the queue's frontier to the offset table until it stops moving.
+async fn settle(b: &Arc<Broker>, k: &QueueKey) {
+    while let Some(c) = b.pop.begin_commit(k) {
+        let stored = match b
+            .offsets
+            .compare_and_commit(c.key.clone(), c.expected, c.new)
+            .await
+        {
+            Ok(stored) => stored,
+            Err(e) => {
+                warn!(group = %k.group, topic = %k.topic, error = %e, "POP: committing the offset failed");
+                false
+            }
+        };
+        if let Err(e) = b.pop.end_commit(&c, stored) {
+            warn!(error = %e, "POP: journaling a commit failed");
+        }
+        if !stored {
+            break;
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    ferromq_protocol::time::now_ms()
+}
+
+/// Moves the delivered message a handle names to `%DLQ%<group>` and acks it (a 5.x push
+/// consumer does this itself after its last attempt).
+///
+/// # Errors
+/// As [`ack`]; the store's refusal of the copy.
+pub async fn forward_to_dead_letter(
+    b: &Arc<Broker>,
+    group: &str,
+    topic: &str,
+    handle: &str,
+    attempts: u32,
+) -> Result<(), Refusal> {
+    let h = ReceiptHandle::parse(handle).map_err(pop_error)?;
+    let k = key(group, topic, h.queue_id);
+    match b.pop.in_flight_lease(&k, h.offset) {
+        Some(l) if l.seq == h.seq => {}
+        _ => {
+            return Err(Refusal::InvalidParameter(format!(
+                "receipt handle expired: offset {} of queue {} is not in flight under it",
+                h.offset, h.queue_id
+            )))
+        }
+    }
+    let msg = read_at(b, topic, h.queue_id, h.offset).ok_or_else(|| {
+        Refusal::SystemError(format!(
+            "message at offset {} of {topic}/{} is gone",
+            h.offset, h.queue_id
+        ))
+    })?;
+    crate::handlers::retry::store_dead_letter(b, group, msg, attempts)
+        .await
+        .map_err(|e| e.0)?;
+    ack(b, group, topic, handle).await.map(|_| ())
+}
