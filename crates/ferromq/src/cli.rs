@@ -88,6 +88,13 @@ pub struct ServerArgs {
     /// The "VIP" port older clients use (default broker port − 2; 0 disables).
     #[arg(long)]
     pub fast_port: Option<u16>,
+    /// The RocketMQ 5.x gRPC port (default 8081; with --broker-port 0 a free port; 0 picks a
+    /// free port).
+    #[arg(long)]
+    pub grpc_port: Option<u16>,
+    /// Do not serve the gRPC protocol.
+    #[arg(long)]
+    pub no_grpc: bool,
     /// Broker name (default broker-a).
     #[arg(long)]
     pub broker_name: Option<String>,

@@ -49,6 +49,17 @@ pub fn apply(args: &ServerArgs, cfg: &mut FileConfig) {
     if let Some(p) = args.fast_port {
         b.fast_port = p;
     }
+    // A broker on a free port (tests, side-by-side runs) gets a free gRPC port too, so two of
+    // them never collide on 8081.
+    if args.broker_port == Some(0) && args.grpc_port.is_none() {
+        b.grpc_port = 0;
+    }
+    if let Some(p) = args.grpc_port {
+        b.grpc_port = p;
+    }
+    if args.no_grpc {
+        b.grpc = false;
+    }
     if let Some(n) = &args.broker_name {
         b.broker_name = n.clone();
     }

@@ -65,9 +65,12 @@ async fn standalone(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .context("cannot start the broker")?;
     broker.wait_registered(Duration::from_secs(10)).await?;
+    let grpc = start_grpc(&broker).await?;
     println!(
-        "ferromq ready namesrv={} broker={}",
-        ns.local_addr, broker.addr
+        "ferromq ready namesrv={} broker={}{}",
+        ns.local_addr,
+        broker.addr,
+        grpc_field(grpc)
     );
     wait_for_signal().await?;
     info!("shutting down");
@@ -99,11 +102,38 @@ async fn broker(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .context("cannot start the broker")?;
     broker.wait_registered(Duration::from_secs(30)).await?;
-    println!("ferromq ready broker={}", broker.addr);
+    let grpc = start_grpc(&broker).await?;
+    println!("ferromq ready broker={}{}", broker.addr, grpc_field(grpc));
     wait_for_signal().await?;
     info!("shutting down");
     broker.stop().await?;
     Ok(())
+}
+
+/// Binds and serves the gRPC endpoint when enabled; it stops with the broker.
+async fn start_grpc(
+    broker: &ferromq_broker::RunningBroker,
+) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    let cfg = &broker.broker.cfg;
+    if !cfg.grpc {
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.grpc_port))
+        .await
+        .with_context(|| format!("cannot listen for gRPC on {}:{}", cfg.host, cfg.grpc_port))?;
+    let addr = listener.local_addr()?;
+    let b = broker.broker.clone();
+    let shutdown = b.shutdown.clone();
+    tokio::spawn(async move {
+        if let Err(e) = ferromq_grpc::serve(b, listener, shutdown).await {
+            tracing::error!(error = %e, "the gRPC endpoint stopped");
+        }
+    });
+    Ok(Some(addr))
+}
+
+fn grpc_field(addr: Option<std::net::SocketAddr>) -> String {
+    addr.map(|a| format!(" grpc={a}")).unwrap_or_default()
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

@@ -1,0 +1,204 @@
+//! Messages between the 5.x wire form (`v2::Message`: system properties as fields, user
+//! properties as a map) and the stored record (one properties string, RocketMQ's names).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use ferromq_broker::pop::Popped;
+use ferromq_protocol::grpc::{
+    Digest, DigestType, Encoding, Message, MessageType, Resource, SystemProperties,
+};
+use ferromq_protocol::message::{encode_properties, parse_properties, prop};
+use md5::{Digest as _, Md5};
+
+/// The message group of a FIFO message (upstream's `__SHARDINGKEY`).
+pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+
+/// Properties that are fields of `SystemProperties` or the broker's own bookkeeping: never shown
+/// to a consumer as user properties.
+const SYSTEM_KEYS: &[&str] = &[
+    prop::KEYS,
+    prop::TAGS,
+    prop::WAIT,
+    prop::DELAY,
+    prop::RETRY_TOPIC,
+    prop::REAL_TOPIC,
+    prop::REAL_QID,
+    prop::TRAN_MSG,
+    prop::ORIGIN_MESSAGE_ID,
+    prop::RECONSUME_TIME,
+    prop::MAX_RECONSUME_TIMES,
+    prop::UNIQ_KEY,
+    prop::CLUSTER,
+    prop::MSG_REGION,
+    prop::TRACE_ON,
+    prop::CONSUME_START_TIME,
+    prop::TIMER_DELIVER_MS,
+    prop::TIMER_DELAY_SEC,
+    prop::TIMER_DELAY_MS,
+    SHARDING_KEY,
+    "MIN_OFFSET",
+    "MAX_OFFSET",
+    "PGROUP",
+    "__transactionId__",
+];
+
+/// The stored properties of a message a 5.x producer sent.
+pub fn properties_of(m: &Message) -> String {
+    let mut props: HashMap<String, String> = m
+        .user_properties
+        .iter()
+        .filter(|(k, _)| !SYSTEM_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(sp) = &m.system_properties {
+        if let Some(tag) = sp.tag.as_ref().filter(|t| !t.is_empty()) {
+            props.insert(prop::TAGS.into(), tag.clone());
+        }
+        if !sp.keys.is_empty() {
+            props.insert(prop::KEYS.into(), sp.keys.join(" "));
+        }
+        if !sp.message_id.is_empty() {
+            props.insert(prop::UNIQ_KEY.into(), sp.message_id.clone());
+        }
+        if let Some(g) = sp.message_group.as_ref().filter(|g| !g.is_empty()) {
+            props.insert(SHARDING_KEY.into(), g.clone());
+        }
+    }
+    encode_properties(&props)
+}
+
+/// The 5.x form of a popped message.
+pub fn to_v2(p: &Popped, invisible: std::time::Duration) -> Message {
+    let m = &p.msg;
+    let props = parse_properties(&m.properties);
+    let user_properties = props
+        .iter()
+        .filter(|(k, _)| !SYSTEM_KEYS.contains(&k.as_str()) && !k.starts_with("FERRO_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let message_group = props.get(SHARDING_KEY).cloned();
+    let message_type = if message_group.is_some() {
+        MessageType::Fifo
+    } else {
+        MessageType::Normal
+    };
+    let keys = props
+        .get(prop::KEYS)
+        .map(|k| {
+            k.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let message_id = props
+        .get(prop::UNIQ_KEY)
+        .cloned()
+        .unwrap_or_else(|| m.offset_msg_id());
+    Message {
+        topic: Some(Resource {
+            resource_namespace: String::new(),
+            name: m.topic.clone(),
+        }),
+        user_properties,
+        system_properties: Some(SystemProperties {
+            tag: props.get(prop::TAGS).cloned(),
+            keys,
+            message_id,
+            // MD5, not CRC32: the Node client reads a CRC32 checksum as decimal and the others
+            // as hex; every client agrees on MD5 (uppercase hex).
+            body_digest: Some(Digest {
+                r#type: DigestType::Md5 as i32,
+                checksum: md5_hex(&m.body),
+            }),
+            body_encoding: Encoding::Identity as i32,
+            message_type: message_type as i32,
+            born_timestamp: Some(timestamp(m.born_timestamp)),
+            born_host: host(m.born_host),
+            store_timestamp: Some(timestamp(m.store_timestamp)),
+            store_host: m.store_host.to_string(),
+            delivery_timestamp: None,
+            receipt_handle: Some(p.handle.clone()),
+            queue_id: m.queue_id,
+            queue_offset: Some(m.queue_offset),
+            invisible_duration: Some(duration(invisible)),
+            delivery_attempt: Some(i32::try_from(p.attempt).unwrap_or(i32::MAX)),
+            message_group,
+            trace_context: None,
+            orphaned_transaction_recovery_duration: None,
+            dead_letter_queue: None,
+            lite_topic: None,
+            priority: None,
+        }),
+        body: m.body.to_vec(),
+    }
+}
+
+fn host(a: SocketAddr) -> String {
+    a.ip().to_string()
+}
+
+pub fn md5_hex(body: &[u8]) -> String {
+    let d = Md5::digest(body);
+    d.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+pub fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+pub fn duration(d: std::time::Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A protobuf duration as a `Duration`; `None` when negative or absurd.
+pub fn from_duration(d: &prost_types::Duration) -> Option<std::time::Duration> {
+    if d.seconds < 0 || d.nanos < 0 || d.seconds > 365 * 24 * 3600 {
+        return None;
+    }
+    Some(std::time::Duration::new(d.seconds as u64, d.nanos as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_is_uppercase_hex() {
+        assert_eq!(md5_hex(b""), "D41D8CD98F00B204E9800998ECF8427E");
+    }
+
+    #[test]
+    fn system_properties_become_record_properties() {
+        let m = Message {
+            topic: None,
+            user_properties: [
+                ("a".to_string(), "1".to_string()),
+                ("TAGS".into(), "spoof".into()),
+            ]
+            .into_iter()
+            .collect(),
+            system_properties: Some(SystemProperties {
+                tag: Some("T".into()),
+                keys: vec!["k1".into(), "k2".into()],
+                message_id: "ID".into(),
+                message_group: Some("g".into()),
+                ..SystemProperties::default()
+            }),
+            body: vec![],
+        };
+        let p = parse_properties(&properties_of(&m));
+        assert_eq!(p["TAGS"], "T");
+        assert_eq!(p["KEYS"], "k1 k2");
+        assert_eq!(p["UNIQ_KEY"], "ID");
+        assert_eq!(p[SHARDING_KEY], "g");
+        assert_eq!(p["a"], "1");
+    }
+}

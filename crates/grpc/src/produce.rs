@@ -1,0 +1,132 @@
+//! SendMessage: each message through the broker's send path; one result entry per message.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ferromq_broker::handlers::send::{produce, Produce};
+use ferromq_broker::Broker;
+use ferromq_protocol::grpc::{
+    Code, MessageType, SendMessageRequest, SendMessageResponse, SendResultEntry, Status,
+};
+
+use crate::convert::properties_of;
+use crate::status::{from_refusal, ok, status};
+
+/// Messages in one request (upstream's proxy allows a batch of the same topic).
+const MAX_MESSAGES_PER_REQUEST: usize = 1024;
+
+pub async fn send_message(
+    b: &Arc<Broker>,
+    peer: SocketAddr,
+    req: SendMessageRequest,
+) -> SendMessageResponse {
+    if req.messages.is_empty() || req.messages.len() > MAX_MESSAGES_PER_REQUEST {
+        return SendMessageResponse {
+            status: Some(status(
+                Code::BadRequest,
+                format!(
+                    "a send carries 1 to {MAX_MESSAGES_PER_REQUEST} messages, not {}",
+                    req.messages.len()
+                ),
+            )),
+            entries: vec![],
+        };
+    }
+    let mut entries = Vec::with_capacity(req.messages.len());
+    for m in req.messages {
+        let message_id = m
+            .system_properties
+            .as_ref()
+            .map(|s| s.message_id.clone())
+            .unwrap_or_default();
+        let entry = match check(&m) {
+            Err(s) => SendResultEntry {
+                status: Some(s),
+                message_id,
+                ..SendResultEntry::default()
+            },
+            Ok(()) => {
+                let sp = m.system_properties.clone().unwrap_or_default();
+                let p = Produce {
+                    producer_group: String::new(),
+                    topic: m.topic.clone().unwrap_or_default().name,
+                    message_group: sp.message_group.clone().filter(|g| !g.is_empty()),
+                    born_timestamp: sp
+                        .born_timestamp
+                        .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+                        .unwrap_or_else(ferromq_protocol::time::now_ms),
+                    born_host: peer,
+                    properties: properties_of(&m),
+                    body: bytes::Bytes::from(m.body),
+                };
+                match produce(b, p).await {
+                    Ok(r) => SendResultEntry {
+                        status: Some(ok()),
+                        message_id,
+                        transaction_id: String::new(),
+                        offset: r.queue_offset,
+                        recall_handle: String::new(),
+                    },
+                    Err(r) => SendResultEntry {
+                        status: Some(from_refusal(&r)),
+                        message_id,
+                        ..SendResultEntry::default()
+                    },
+                }
+            }
+        };
+        entries.push(entry);
+    }
+    let status = overall(&entries);
+    SendMessageResponse {
+        status: Some(status),
+        entries,
+    }
+}
+
+/// The kinds of message this endpoint stores today.
+fn check(m: &ferromq_protocol::grpc::Message) -> Result<(), Status> {
+    let Some(sp) = &m.system_properties else {
+        return Err(status(
+            Code::BadRequest,
+            "message without system properties",
+        ));
+    };
+    if sp.message_id.is_empty() {
+        return Err(status(
+            Code::IllegalMessageId,
+            "message_id must not be empty",
+        ));
+    }
+    if m.topic.as_ref().is_none_or(|t| t.name.is_empty()) {
+        return Err(status(Code::IllegalTopic, "message without a topic"));
+    }
+    match MessageType::try_from(sp.message_type).unwrap_or(MessageType::Unspecified) {
+        MessageType::Delay => Err(status(
+            Code::Unsupported,
+            "delivery at a chosen time (delay messages) is not served over gRPC yet",
+        )),
+        MessageType::Transaction => Err(status(
+            Code::Unsupported,
+            "transactional messages are not served over gRPC yet",
+        )),
+        _ if sp.delivery_timestamp.is_some() => Err(status(
+            Code::Unsupported,
+            "delivery_timestamp is not served over gRPC yet",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// One status for the request: OK when every entry is, else the entries' common code, else
+/// MULTIPLE_RESULTS.
+pub fn overall(entries: &[SendResultEntry]) -> Status {
+    let codes: Vec<i32> = entries
+        .iter()
+        .map(|e| e.status.as_ref().map_or(0, |s| s.code))
+        .collect();
+    match codes.first() {
+        Some(c) if codes.iter().all(|x| x == c) => entries[0].status.clone().unwrap_or_else(ok),
+        _ => status(Code::MultipleResults, "the messages had different outcomes"),
+    }
+}

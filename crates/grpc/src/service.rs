@@ -1,0 +1,201 @@
+//! The endpoint's one dispatch table: every RPC of `MessagingService` and its handler. RPCs not
+//! served answer UNIMPLEMENTED with what to use instead, at once.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ferromq_broker::Broker;
+use ferromq_protocol::grpc::messaging_service_server::MessagingService;
+use ferromq_protocol::grpc::*;
+use futures::Stream;
+use tonic::{Request, Response, Streaming};
+
+use crate::status::ok;
+use crate::{consume, produce, route, telemetry};
+
+type RpcResult<T> = Result<Response<T>, tonic::Status>;
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
+
+pub struct Endpoint {
+    broker: Arc<Broker>,
+    /// Where this endpoint listens (routes name it when the client did not say how it came).
+    bound: SocketAddr,
+}
+
+impl Endpoint {
+    pub fn new(broker: Arc<Broker>, bound: SocketAddr) -> Self {
+        Endpoint { broker, bound }
+    }
+}
+
+fn peer<T>(req: &Request<T>) -> SocketAddr {
+    req.remote_addr()
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+fn unimplemented(rpc: &str, instead: &str) -> tonic::Status {
+    tonic::Status::unimplemented(format!("ferromq does not serve {rpc} yet; {instead}"))
+}
+
+#[tonic::async_trait]
+impl MessagingService for Endpoint {
+    async fn query_route(&self, req: Request<QueryRouteRequest>) -> RpcResult<QueryRouteResponse> {
+        Ok(Response::new(route::query_route(
+            &self.broker,
+            self.bound,
+            req.into_inner(),
+        )))
+    }
+
+    async fn heartbeat(&self, _req: Request<HeartbeatRequest>) -> RpcResult<HeartbeatResponse> {
+        Ok(Response::new(HeartbeatResponse { status: Some(ok()) }))
+    }
+
+    async fn query_assignment(
+        &self,
+        req: Request<QueryAssignmentRequest>,
+    ) -> RpcResult<QueryAssignmentResponse> {
+        Ok(Response::new(route::query_assignment(
+            &self.broker,
+            self.bound,
+            req.into_inner(),
+        )))
+    }
+
+    async fn notify_client_termination(
+        &self,
+        _req: Request<NotifyClientTerminationRequest>,
+    ) -> RpcResult<NotifyClientTerminationResponse> {
+        Ok(Response::new(NotifyClientTerminationResponse {
+            status: Some(ok()),
+        }))
+    }
+
+    type TelemetryStream = telemetry::TelemetryStream;
+
+    async fn telemetry(
+        &self,
+        req: Request<Streaming<TelemetryCommand>>,
+    ) -> RpcResult<Self::TelemetryStream> {
+        Ok(Response::new(telemetry::telemetry(
+            self.broker.clone(),
+            req.into_inner(),
+        )))
+    }
+
+    async fn send_message(
+        &self,
+        req: Request<SendMessageRequest>,
+    ) -> RpcResult<SendMessageResponse> {
+        let peer = peer(&req);
+        Ok(Response::new(
+            produce::send_message(&self.broker, peer, req.into_inner()).await,
+        ))
+    }
+
+    async fn end_transaction(
+        &self,
+        _req: Request<EndTransactionRequest>,
+    ) -> RpcResult<EndTransactionResponse> {
+        Err(unimplemented(
+            "EndTransaction",
+            "transactional messages are served over Remoting (END_TRANSACTION)",
+        ))
+    }
+
+    async fn recall_message(
+        &self,
+        _req: Request<RecallMessageRequest>,
+    ) -> RpcResult<RecallMessageResponse> {
+        Err(unimplemented(
+            "RecallMessage",
+            "delay messages are not served over gRPC yet",
+        ))
+    }
+
+    type ReceiveMessageStream = BoxStream<ReceiveMessageResponse>;
+
+    async fn receive_message(
+        &self,
+        req: Request<ReceiveMessageRequest>,
+    ) -> RpcResult<Self::ReceiveMessageStream> {
+        let replies = consume::receive(&self.broker, req.into_inner()).await;
+        Ok(Response::new(Box::pin(futures::stream::iter(
+            replies.into_iter().map(Ok),
+        ))))
+    }
+
+    async fn ack_message(&self, req: Request<AckMessageRequest>) -> RpcResult<AckMessageResponse> {
+        Ok(Response::new(
+            consume::ack(&self.broker, req.into_inner()).await,
+        ))
+    }
+
+    async fn change_invisible_duration(
+        &self,
+        req: Request<ChangeInvisibleDurationRequest>,
+    ) -> RpcResult<ChangeInvisibleDurationResponse> {
+        Ok(Response::new(
+            consume::change_invisible(&self.broker, req.into_inner()).await,
+        ))
+    }
+
+    async fn forward_message_to_dead_letter_queue(
+        &self,
+        req: Request<ForwardMessageToDeadLetterQueueRequest>,
+    ) -> RpcResult<ForwardMessageToDeadLetterQueueResponse> {
+        Ok(Response::new(
+            consume::forward_to_dead_letter(&self.broker, req.into_inner()).await,
+        ))
+    }
+
+    async fn sync_lite_subscription(
+        &self,
+        _req: Request<SyncLiteSubscriptionRequest>,
+    ) -> RpcResult<SyncLiteSubscriptionResponse> {
+        Err(unimplemented(
+            "SyncLiteSubscription",
+            "lite topics are not served",
+        ))
+    }
+
+    type PullMessageStream = BoxStream<PullMessageResponse>;
+
+    async fn pull_message(
+        &self,
+        _req: Request<PullMessageRequest>,
+    ) -> RpcResult<Self::PullMessageStream> {
+        Err(unimplemented(
+            "PullMessage",
+            "pull consumers are served over Remoting (PULL_MESSAGE)",
+        ))
+    }
+
+    async fn update_offset(
+        &self,
+        _req: Request<UpdateOffsetRequest>,
+    ) -> RpcResult<UpdateOffsetResponse> {
+        Err(unimplemented(
+            "UpdateOffset",
+            "use UPDATE_CONSUMER_OFFSET over Remoting or `ferromq admin offsets`",
+        ))
+    }
+
+    async fn get_offset(&self, _req: Request<GetOffsetRequest>) -> RpcResult<GetOffsetResponse> {
+        Err(unimplemented(
+            "GetOffset",
+            "use QUERY_CONSUMER_OFFSET over Remoting or `ferromq admin offsets describe`",
+        ))
+    }
+
+    async fn query_offset(
+        &self,
+        _req: Request<QueryOffsetRequest>,
+    ) -> RpcResult<QueryOffsetResponse> {
+        Err(unimplemented(
+            "QueryOffset",
+            "use GET_MAX_OFFSET/SEARCH_OFFSET_BY_TIMESTAMP over Remoting",
+        ))
+    }
+}

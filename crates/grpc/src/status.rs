@@ -1,0 +1,32 @@
+//! Status codes: RocketMQ's `v2::Code` in every response, and the mapping of the broker's
+//! refusals to them.
+
+use ferromq_protocol::grpc::{Code, Status};
+use ferromq_protocol::Refusal;
+
+pub fn ok() -> Status {
+    status(Code::Ok, "OK")
+}
+
+pub fn status(code: Code, message: impl Into<String>) -> Status {
+    Status {
+        code: code as i32,
+        message: message.into(),
+    }
+}
+
+/// The v2 code of a broker refusal.
+pub fn from_refusal(r: &Refusal) -> Status {
+    let code = match r {
+        Refusal::TopicNotExist(_) => Code::TopicNotFound,
+        Refusal::NoPermission { .. } => Code::Forbidden,
+        Refusal::MessageIllegal(m) if m.contains("body size") => Code::MessageBodyTooLarge,
+        Refusal::MessageIllegal(_) => Code::BadRequest,
+        Refusal::InvalidParameter(m) if m.contains("receipt handle") => Code::InvalidReceiptHandle,
+        Refusal::InvalidParameter(_) => Code::BadRequest,
+        Refusal::SubscriptionParseFailed(_) => Code::IllegalFilterExpression,
+        Refusal::LimitReached { .. } => Code::TooManyRequests,
+        _ => Code::InternalError,
+    };
+    status(code, r.to_string())
+}
