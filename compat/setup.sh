@@ -3,6 +3,9 @@
 #
 #   compat/.venv          PyPI rocketmq==0.4.4 (ctypes wrapper around the Apache rocketmq-client-cpp,
 #                         bundled librocketmq.so; x86_64 Linux only)
+#   compat/.venv-grpc     PyPI rocketmq-python-client==5.1.2 (the Apache RocketMQ 5.x gRPC client, pure
+#                         Python on grpcio; its dependencies pinned by compat/grpc_py/constraints.txt).
+#                         A venv of its own: both packages install the top-level module `rocketmq`
 #   compat/node_modules   npm ali-ons@3.12.0 (pure JavaScript), pinned in compat/package.json
 #   compat/java/target/V  the Apache RocketMQ Java client (Remoting) and mqadmin V = 4.9.8 and 5.5.0
 #                         (Maven Central), with ferromq's drivers compiled against each
@@ -12,8 +15,9 @@
 #                         (github.com/apache/rocketmq-client-go/v2, pinned in compat/go/go.mod, from
 #                         the Go module proxy) with ferromq's driver, built with `go build`
 #
-# Idempotent: each half writes a stamp file when it has been installed and verified, and is skipped
-# while the stamp matches.  Remove compat/.venv or compat/node_modules (or pass --force) to reinstall.
+# Idempotent: each part writes a stamp file when it has been installed and verified, and is skipped
+# while the stamp matches.  Remove compat/.venv, compat/.venv-grpc or compat/node_modules (or pass
+# --force) to reinstall.
 #
 # Environment:
 #   PYTHON   interpreter used to create the venv (default: python3)
@@ -25,6 +29,7 @@ set -euo pipefail
 
 COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY_PKG="rocketmq==0.4.4"
+GRPC_PY_PKG="rocketmq-python-client==5.1.2"
 ONS_VERSION="3.12.0"
 PYTHON="${PYTHON:-python3}"
 NODE="${NODE:-node}"
@@ -41,7 +46,7 @@ FORCE=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "compat/setup.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -94,6 +99,56 @@ for sym in ("CreatePushConsumer", "RegisterMessageCallbackOrderly", "SendMessage
 PY
   printf '%s' "$want" >"$stamp"
   log "python client ready: $venv/bin/python"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Python gRPC: rocketmq-python-client==5.1.2 in compat/.venv-grpc
+# ---------------------------------------------------------------------------------------------
+setup_python_grpc() {
+  local venv="$COMPAT_DIR/.venv-grpc"
+  local stamp="$venv/.ferromq-compat-stamp"
+  local constraints="$COMPAT_DIR/grpc_py/constraints.txt"
+
+  command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python 3 (or set PYTHON=/path/to/python3)"
+  [[ -f "$constraints" ]] || die "$constraints is missing"
+  local pyver
+  pyver="$("$PYTHON" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)" \
+    || die "'$PYTHON' does not run"
+  "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)' \
+    || die "$GRPC_PY_PKG needs Python >= 3.8 (found $pyver)"
+  local want
+  want="$GRPC_PY_PKG constraints=$(cksum <"$constraints" | cut -d' ' -f1) python=$pyver"
+
+  if [[ $FORCE == 0 && -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "python gRPC client already installed ($GRPC_PY_PKG python=$pyver)"
+    return 0
+  fi
+
+  log "creating $venv with $GRPC_PY_PKG (python $pyver)"
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv" || die "'$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)"
+  # Wheels only (grpcio and grpcio-tools ship manylinux wheels; building them from source takes ages).
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-input --quiet \
+      --only-binary=:all: -c "$constraints" "$GRPC_PY_PKG" \
+    || { rm -rf "$venv"; die "pip install $GRPC_PY_PKG failed (is PyPI reachable?)"; }
+  # HOME points at a scratch directory: importing the client creates ~/logs/rocketmq_python/.
+  local scratch
+  scratch="$(mktemp -d)"
+  HOME="$scratch" "$venv/bin/python" - "${GRPC_PY_PKG#*==}" <<'PY' \
+    || { rm -rf "$venv" "$scratch"; die "the installed rocketmq-python-client does not import"; }
+import sys
+from importlib.metadata import version
+from rocketmq import (ClientConfiguration, ConsumeResult, Credentials, FilterExpression, Message,
+                      MessageListener, Producer, PushConsumer, SimpleConsumer, TransactionChecker,
+                      TransactionResolution)
+from rocketmq.grpc_protocol import MessagingServiceStub
+got = version("rocketmq-python-client")
+if got != sys.argv[1]:
+    sys.exit("expected rocketmq-python-client %s, found %s" % (sys.argv[1], got))
+PY
+  rm -rf "$scratch"
+  printf '%s' "$want" >"$stamp"
+  log "python gRPC client ready: $venv/bin/python"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -211,6 +266,7 @@ setup_go() {
 }
 
 setup_python
+setup_python_grpc
 setup_node
 setup_java
 setup_apache
