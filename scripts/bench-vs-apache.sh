@@ -87,7 +87,7 @@ start_ferromq() { # flush-mode data-dir
   ns_port=$(free_port); br_port=$(free_port)
   t0=$(now_ms)
   "$BIN" standalone --data-dir "$2" --host 127.0.0.1 --namesrv-port "$ns_port" \
-    --broker-port "$br_port" --fast-port 0 --flush-mode "$1" >"$2.log" 2>&1 &
+    --broker-port "$br_port" --fast-port 0 --grpc-port 0 --flush-mode "$1" >"$2.log" 2>&1 &
   BROKER_PID=$!; PIDS+=("$BROKER_PID")
   wait_line "$2.log" "ferromq ready" 60
   START_MS=$(( $(now_ms) - t0 ))
@@ -97,7 +97,7 @@ start_ferromq() { # flush-mode data-dir
 restart_ferromq() { # after SIGKILL: same data dir and ports
   local t0; t0=$(now_ms)
   "$BIN" standalone --data-dir "${FERRO_RESTART[1]}" --host 127.0.0.1 \
-    --namesrv-port "${FERRO_RESTART[2]}" --broker-port "${FERRO_RESTART[3]}" --fast-port 0 \
+    --namesrv-port "${FERRO_RESTART[2]}" --broker-port "${FERRO_RESTART[3]}" --fast-port 0 --grpc-port 0 \
     --flush-mode "${FERRO_RESTART[0]}" >"${FERRO_RESTART[1]}.log2" 2>&1 &
   BROKER_PID=$!; PIDS+=("$BROKER_PID")
   wait_line "${FERRO_RESTART[1]}.log2" "ferromq ready" 600

@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$BIN" standalone --data-dir "$DATA" --host 127.0.0.1 --namesrv-port "$NS_PORT" \
-  --broker-port "$BR_PORT" --fast-port 0 --metrics-port "$METRICS_PORT" >"$OUT/broker.log" 2>&1 &
+  --broker-port "$BR_PORT" --fast-port 0 --grpc-port 0 --metrics-port "$METRICS_PORT" >"$OUT/broker.log" 2>&1 &
 BROKER=$!
 PIDS+=("$BROKER")
 for _ in $(seq 1 100); do grep -q "ferromq ready" "$OUT/broker.log" && break; sleep 0.1; done

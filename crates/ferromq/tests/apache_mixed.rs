@@ -45,6 +45,9 @@ fn ferromq_broker(namesrv: &str, name: &str, dir: &std::path::Path) -> (Captured
         "127.0.0.1",
         "--broker-port",
         &port,
+        // A free gRPC port: tests run in parallel (the default is 8081).
+        "--grpc-port",
+        "0",
         "--fast-port",
         "0",
         "--broker-name",

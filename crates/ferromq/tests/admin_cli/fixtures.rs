@@ -107,6 +107,9 @@ impl Cluster {
                     "127.0.0.1",
                     "--broker-port",
                     &port,
+                    // A free gRPC port: tests run in parallel (the default is 8081).
+                    "--grpc-port",
+                    "0",
                     "--fast-port",
                     "0",
                     "--broker-name",

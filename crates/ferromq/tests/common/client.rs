@@ -26,6 +26,10 @@ pub enum Client {
     /// Go module `github.com/apache/rocketmq-client-go/v2` (pinned in `compat/go/go.mod`),
     /// driven by `compat/go/bin/ferromq-compat-go <produce|consume|pull>`.
     Go,
+    /// PyPI `rocketmq-python-client==5.1.2`, Apache's 5.x gRPC client
+    /// (`compat/.venv-grpc/bin/python compat/grpc_py/<script>.py`; scripts `producer`,
+    /// `simple_consumer`, `push_consumer`; `--endpoint` is the server's gRPC address).
+    GrpcPy,
 }
 
 impl Client {
@@ -36,6 +40,7 @@ impl Client {
             Client::Java4 => "java-4.9.8",
             Client::Java5 => "java-5.5.0",
             Client::Go => "go-v2",
+            Client::GrpcPy => "grpc-py-5.1.2",
         }
     }
 
@@ -116,6 +121,16 @@ impl Client {
                 }
                 Ok(())
             }
+            Client::GrpcPy => {
+                let py = root.join("compat/.venv-grpc/bin/python");
+                if !py.exists() {
+                    return Err(format!(
+                        "{} is missing: run compat/setup.sh first (installs PyPI rocketmq-python-client==5.1.2 into compat/.venv-grpc)",
+                        py.display()
+                    ));
+                }
+                Ok(())
+            }
             Client::Go => {
                 let bin = Self::go_binary();
                 if !bin.exists() {
@@ -163,6 +178,13 @@ impl Client {
                     "ferromq.compat.Main",
                     sub,
                 ]);
+                c
+            }
+            Client::GrpcPy => {
+                let mut c = Command::new(root.join("compat/.venv-grpc/bin/python"));
+                c.arg(root.join("compat/grpc_py").join(format!("{script}.py")));
+                c.env("PYTHONUNBUFFERED", "1")
+                    .env("PYTHONDONTWRITEBYTECODE", "1");
                 c
             }
             Client::Go => {

@@ -47,7 +47,7 @@ pub fn spawn_client(kind: Client, script: &str, args: &[String]) -> ClientProces
     let mut cmd = kind.command(script);
     let mut all_args: Vec<String> = args.to_vec();
     let mut log_home = None;
-    if kind == Client::Cpp && !args.iter().any(|a| a == "--log-home") {
+    if matches!(kind, Client::Cpp | Client::GrpcPy) && !args.iter().any(|a| a == "--log-home") {
         let dir = tempfile::Builder::new()
             .prefix("ferromq-cpp-client-")
             .tempdir()

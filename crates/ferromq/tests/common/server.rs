@@ -28,6 +28,8 @@ pub struct Server {
     _temp: Option<tempfile::TempDir>,
     namesrv_port: u16,
     broker_port: u16,
+    /// The RocketMQ 5.x gRPC endpoint's port (kept across restarts, like the others).
+    grpc_port: u16,
     extra_args: Vec<String>,
     log: OutputLog,
     ready_line: String,
@@ -83,6 +85,7 @@ impl Server {
             _temp: temp,
             namesrv_port: 0,
             broker_port: 0,
+            grpc_port: 0,
             extra_args: strings(extra_args),
             log: OutputLog::default(),
             ready_line: String::new(),
@@ -96,6 +99,7 @@ impl Server {
             let (n, b) = ports.unwrap_or_else(|| (free_port(), free_port()));
             server.namesrv_port = n;
             server.broker_port = b;
+            server.grpc_port = free_port();
             match server.spawn() {
                 Ok(()) => return server,
                 Err(err) => {
@@ -132,6 +136,8 @@ impl Server {
             .arg(self.broker_port.to_string())
             .arg("--fast-port")
             .arg("0")
+            .arg("--grpc-port")
+            .arg(self.grpc_port.to_string())
             .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -227,6 +233,11 @@ impl Server {
     /// `127.0.0.1:<broker port>`.
     pub fn broker_addr(&self) -> String {
         format!("127.0.0.1:{}", self.broker_port)
+    }
+
+    /// `127.0.0.1:<gRPC port>`, the endpoint 5.x gRPC clients are given.
+    pub fn grpc_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.grpc_port)
     }
 
     pub fn namesrv_port(&self) -> u16 {

@@ -1,0 +1,521 @@
+//! The Apache RocketMQ 5.x gRPC client for Python (PyPI `rocketmq-python-client==5.1.2`,
+//! installed by `compat/setup.sh` into `compat/.venv-grpc`) against a real `ferromq
+//! standalone`: its producer, SimpleConsumer and PushConsumer over POP, redelivery with counted
+//! attempts, leases and acks across a SIGKILL of the broker, and consumer progress of POP groups
+//! (pre-set before the group exists; reset while a consumer holds messages in flight).
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use common::scenarios::Budget;
+use common::{
+    admin_ok, field_i64, field_str, spawn_client, strings, Client, ClientProcess, Server,
+};
+use serde_json::Value;
+
+const PY: Client = Client::GrpcPy;
+
+fn body(v: &Value) -> String {
+    field_str(v, "body").unwrap_or_default().to_string()
+}
+
+/// Sends `count` messages `<prefix>-<i>` through the gRPC producer; returns its `sent` lines.
+fn produce(server: &Server, topic: &str, prefix: &str, count: usize, extra: &[&str]) -> Vec<Value> {
+    let mut args = strings(&[
+        "--endpoint",
+        &server.grpc_addr(),
+        "--topic",
+        topic,
+        "--count",
+        &count.to_string(),
+        "--body-prefix",
+        prefix,
+        "--timeout",
+        "60",
+    ]);
+    args.extend(strings(extra));
+    let mut p = spawn_client(PY, "producer", &args);
+    let lines = p.wait_success(Duration::from_secs(90));
+    let sent = common::events(&lines, "sent");
+    assert_eq!(sent.len(), count, "{}", p.diagnostics());
+    sent
+}
+
+fn consumer(
+    server: &Server,
+    script: &str,
+    topic: &str,
+    group: &str,
+    extra: &[&str],
+) -> ClientProcess {
+    let mut args = strings(&[
+        "--endpoint",
+        &server.grpc_addr(),
+        "--topic",
+        topic,
+        "--group",
+        group,
+    ]);
+    args.extend(strings(extra));
+    spawn_client(PY, script, &args)
+}
+
+/// Deliveries per body.
+fn count_by_body(msgs: &[Value]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for v in msgs {
+        *m.entry(body(v)).or_insert(0) += 1;
+    }
+    m
+}
+
+fn one_queue_topic(server: &Server, topic: &str) {
+    admin_ok(
+        &server.namesrv_addr(),
+        &[
+            "updateTopic",
+            "-c",
+            "DefaultCluster",
+            "-t",
+            topic,
+            "-r",
+            "1",
+            "-w",
+            "1",
+        ],
+    );
+}
+
+/// The committed offsets of a group in a topic, by queue (`offsets describe`).
+fn committed(server: &Server, group: &str, topic: &str) -> BTreeMap<i64, i64> {
+    let out = admin_ok(
+        &server.namesrv_addr(),
+        &[
+            "--output", "json", "offsets", "describe", "--group", group, "--topic", topic,
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let mut m = BTreeMap::new();
+    let rows = v["queues"].as_array().cloned().unwrap_or_default();
+    for r in rows {
+        if let (Some(q), Some(c)) = (r["queueId"].as_i64(), r["committed"].as_i64()) {
+            m.insert(q, c);
+        }
+    }
+    m
+}
+
+/// Every message once, with its tag, keys and user properties; a tag filter gets exactly its
+/// share; the group's progress is committed offsets like any other group's.
+#[test]
+fn grpc_py_send_and_simple_consume_each_once_with_tag_keys_and_properties() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcPySimple";
+    let sent = produce(
+        &server,
+        topic,
+        "simple",
+        20,
+        &[
+            "--tag",
+            "TagA,TagB",
+            "--keys",
+            "key-{i},other-{i}",
+            "--prop",
+            "p=v{i}",
+        ],
+    );
+    let mut c = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        "GrpcPySimpleAll",
+        &["--expect", "20", "--linger", "2", "--timeout", "60"],
+    );
+    c.wait_success(budget.left());
+    let msgs = c.messages();
+    let got = count_by_body(&msgs);
+    assert_eq!(got.len(), 20, "{got:?}\n{}", c.diagnostics());
+    assert!(got.values().all(|n| *n == 1), "each message once: {got:?}");
+    let by_body: HashMap<String, &Value> = sent.iter().map(|s| (body(s), s)).collect();
+    for m in &msgs {
+        let b = body(m);
+        let s = by_body
+            .get(&b)
+            .unwrap_or_else(|| panic!("unexpected delivery {m}"));
+        let i = field_i64(s, "i").expect("index");
+        assert_eq!(field_str(m, "tag"), field_str(s, "tag"), "{m}");
+        let mut keys: Vec<String> = serde_json::from_value(m["keys"].clone()).unwrap_or_default();
+        keys.sort();
+        assert_eq!(keys, vec![format!("key-{i}"), format!("other-{i}")], "{m}");
+        assert_eq!(m["props"]["p"], format!("v{i}"), "{m}");
+        assert_eq!(
+            m["props"].as_object().map(|o| o.len()),
+            Some(1),
+            "only user properties: {m}"
+        );
+        assert_eq!(field_str(m, "messageId"), field_str(s, "messageId"), "{m}");
+        assert_eq!(field_i64(m, "deliveryAttempt"), Some(1), "{m}");
+        assert_eq!(m["acked"], true, "{m}");
+    }
+    // All acked: the group's committed offsets reach every queue's end.
+    let offsets = committed(&server, "GrpcPySimpleAll", topic);
+    let total: i64 = offsets.values().sum();
+    assert_eq!(total, 20, "committed offsets {offsets:?}");
+
+    let mut tag_a = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        "GrpcPyTagA",
+        &[
+            "--tag-expr",
+            "TagA",
+            "--expect",
+            "10",
+            "--linger",
+            "2",
+            "--timeout",
+            "60",
+        ],
+    );
+    tag_a.wait_success(budget.left());
+    let got = count_by_body(&tag_a.messages());
+    assert_eq!(got.len(), 10, "{got:?}");
+    assert!(tag_a
+        .messages()
+        .iter()
+        .all(|m| field_str(m, "tag") == Some("TagA")));
+}
+
+/// A message not acked comes back after its invisible duration with its delivery attempt
+/// counted; a window changed by ChangeInvisibleDuration ends when the new one says.
+#[test]
+fn grpc_py_unacked_and_rewindowed_messages_come_back_counted() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcPyRedeliver";
+    produce(&server, topic, "again", 6, &[]);
+    let mut c = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        "GrpcPyNoAck",
+        &[
+            "--no-ack-first",
+            "1",
+            "--invisible-s",
+            "2",
+            "--expect",
+            "6",
+            "--linger",
+            "3",
+            "--timeout",
+            "60",
+        ],
+    );
+    c.wait_success(budget.left());
+    let msgs = c.messages();
+    let got = count_by_body(&msgs);
+    assert_eq!(got.len(), 6, "{got:?}\n{}", c.diagnostics());
+    assert!(
+        got.values().all(|n| *n == 2),
+        "each twice (not acked, then acked): {got:?}"
+    );
+    for m in &msgs {
+        let attempt = field_i64(m, "deliveryAttempt");
+        let delivery = field_i64(m, "delivery");
+        assert_eq!(
+            attempt, delivery,
+            "the broker counts attempts as the consumer sees them: {m}"
+        );
+    }
+
+    // Changed from 30 s to 2 s at the first delivery: back within a few seconds, attempt 2.
+    let started = Instant::now();
+    let mut c = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        "GrpcPyRewindow",
+        &[
+            "--invisible-s",
+            "30",
+            "--change-invisible-s",
+            "2",
+            "--no-ack-first",
+            "1",
+            "--expect",
+            "6",
+            "--linger",
+            "1",
+            "--timeout",
+            "25",
+        ],
+    );
+    c.wait_success(budget.left());
+    assert!(started.elapsed() < Duration::from_secs(25));
+    let msgs = c.messages();
+    let second: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| field_i64(m, "delivery") == Some(2))
+        .collect();
+    assert_eq!(second.len(), 6, "{}", c.diagnostics());
+    assert!(second
+        .iter()
+        .all(|m| field_i64(m, "deliveryAttempt") == Some(2)));
+}
+
+/// The PushConsumer: a listener failure makes the client change the window (its backoff) and
+/// the message returns with the next attempt, until the listener succeeds.
+#[test]
+fn grpc_py_push_consumer_retries_failed_messages() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcPyPush";
+    produce(&server, topic, "push", 5, &["--tag", "T"]);
+    let mut c = consumer(
+        &server,
+        "push_consumer",
+        topic,
+        "GrpcPyPushGroup",
+        &[
+            "--fail-first-times",
+            "2",
+            "--expect",
+            "5",
+            "--linger",
+            "3",
+            "--timeout",
+            "90",
+        ],
+    );
+    c.wait_success(budget.left());
+    let msgs = c.messages();
+    let got = count_by_body(&msgs);
+    assert_eq!(got.len(), 5, "{got:?}\n{}", c.diagnostics());
+    assert!(
+        got.values().all(|n| *n == 3),
+        "failed twice, then done: {got:?}"
+    );
+    for m in &msgs {
+        assert_eq!(
+            field_i64(m, "deliveryAttempt"),
+            field_i64(m, "delivery"),
+            "{m}"
+        );
+    }
+}
+
+/// Leases and acks are journaled: after a SIGKILL of the broker, acked messages stay acked and a
+/// message that was in flight comes back once, as its second attempt, when its window ends.
+#[test]
+fn grpc_pop_leases_and_acks_survive_sigkill() {
+    let budget = Budget::new();
+    let mut server = Server::standalone(&[]);
+    let topic = "GrpcPyCrash";
+    let group = "GrpcPyCrashGroup";
+    produce(&server, topic, "first", 10, &[]);
+    let mut a = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        group,
+        &["--expect", "10", "--timeout", "60"],
+    );
+    a.wait_success(budget.left());
+    produce(&server, topic, "second", 10, &[]);
+    // Receives the ten without acking them (a 10 s window), then stops.
+    let mut b = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        group,
+        &[
+            "--no-ack-first",
+            "1",
+            "--invisible-s",
+            "10",
+            "--timeout",
+            "5",
+            "--await-s",
+            "1",
+        ],
+    );
+    b.wait_success(budget.left());
+    let held = count_by_body(&b.messages());
+    assert_eq!(held.len(), 10, "{held:?}\n{}", b.diagnostics());
+    assert!(held.keys().all(|k| k.starts_with("second-")));
+    server.kill();
+    server.restart();
+    let mut c = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        group,
+        &[
+            "--expect",
+            "10",
+            "--linger",
+            "3",
+            "--timeout",
+            "60",
+            "--await-s",
+            "2",
+        ],
+    );
+    c.wait_success(budget.left());
+    let msgs = c.messages();
+    let got = count_by_body(&msgs);
+    assert_eq!(got.len(), 10, "{got:?}\n{}", c.diagnostics());
+    assert!(
+        got.iter().all(|(k, n)| k.starts_with("second-") && *n == 1),
+        "{got:?}"
+    );
+    assert!(
+        msgs.iter()
+            .all(|m| field_i64(m, "deliveryAttempt") == Some(2)),
+        "the in-flight leases survived the crash (attempts counted): {msgs:?}"
+    );
+}
+
+/// A POP group's position pre-set before the group exists is where it starts.
+#[test]
+fn grpc_py_pop_group_preset_before_it_exists_starts_there() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcPyPreset";
+    one_queue_topic(&server, topic);
+    produce(&server, topic, "pre", 20, &[]);
+    let group = "GrpcPyPresetGroup";
+    admin_ok(
+        &server.namesrv_addr(),
+        &[
+            "offsets",
+            "reset",
+            "--group",
+            group,
+            "--topic",
+            topic,
+            "--to-offset",
+            "12",
+            "--execute",
+        ],
+    );
+    let mut c = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        group,
+        &["--expect", "8", "--linger", "3", "--timeout", "60"],
+    );
+    c.wait_success(budget.left());
+    let got = count_by_body(&c.messages());
+    let want: BTreeMap<String, usize> = (12..20).map(|i| (format!("pre-{i}"), 1)).collect();
+    assert_eq!(got, want, "{}", c.diagnostics());
+    assert_eq!(committed(&server, group, topic).get(&0), Some(&20));
+}
+
+/// Offsets reset while a consumer holds messages in flight take effect at once: forward skips
+/// the planned messages (their handles are outdated, the rest come again at once, not after the
+/// 30 s window), backward replays exactly the planned ones.
+#[test]
+fn grpc_py_reset_of_a_live_pop_group_takes_effect_at_once() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcPyReset";
+    let group = "GrpcPyResetGroup";
+    one_queue_topic(&server, topic);
+    produce(&server, topic, "r", 10, &[]);
+    // Holds all ten in flight (never acks a first delivery; 30 s window).
+    let mut c = consumer(
+        &server,
+        "simple_consumer",
+        topic,
+        group,
+        &[
+            "--no-ack-first",
+            "1",
+            "--invisible-s",
+            "30",
+            "--await-s",
+            "1",
+            "--timeout",
+            "60",
+        ],
+    );
+    c.wait_lines(budget.left(), "ten deliveries", |lines| {
+        common::events(lines, "message").len() >= 10
+    });
+    let reset_at = Instant::now();
+    admin_ok(
+        &server.namesrv_addr(),
+        &[
+            "offsets",
+            "reset",
+            "--group",
+            group,
+            "--topic",
+            topic,
+            "--to-offset",
+            "6",
+            "--execute",
+        ],
+    );
+    // r-6..r-9 come again (as new deliveries after the reset), r-0..r-5 never.
+    c.wait_lines(budget.left(), "r-6..r-9 again after the reset", |lines| {
+        common::events(lines, "message")
+            .iter()
+            .filter(|m| field_i64(m, "delivery") == Some(2))
+            .count()
+            >= 4
+    });
+    assert!(
+        reset_at.elapsed() < Duration::from_secs(20),
+        "not after the 30 s window"
+    );
+    // Backward: back to 2, so r-2..r-9 once more (r-6..r-9 were acked at their second delivery;
+    // 4 + 8 acks in all).
+    admin_ok(
+        &server.namesrv_addr(),
+        &[
+            "offsets",
+            "reset",
+            "--group",
+            group,
+            "--topic",
+            topic,
+            "--to-offset",
+            "2",
+            "--execute",
+        ],
+    );
+    c.wait_lines(budget.left(), "r-2..r-9 replayed", |lines| {
+        let acked = common::events(lines, "message")
+            .into_iter()
+            .filter(|m| m["acked"] == true)
+            .count();
+        acked >= 12
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    c.stop();
+    let msgs = c.messages();
+    let got = count_by_body(&msgs);
+    let mut want: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..10 {
+        let n = match i {
+            // Handed out once, skipped by the forward reset, before the backward one.
+            0 | 1 => 1,
+            // Skipped forward, then replayed by the backward reset.
+            2..=5 => 2,
+            // Again after the forward reset (acked), and replayed by the backward one.
+            _ => 3,
+        };
+        want.insert(format!("r-{i}"), n);
+    }
+    assert_eq!(got, want, "{}", c.diagnostics());
+    assert_eq!(committed(&server, group, topic).get(&0), Some(&10));
+}
