@@ -185,12 +185,21 @@ async fn compare_and_commit_never_overwrites_a_change_made_meanwhile() {
         let s = open(d.path());
         assert!(s.compare_and_commit(k("g", "t", 0), None, 4).await.unwrap());
         assert!(!s.compare_and_commit(k("g", "t", 0), None, 9).await.unwrap());
-        assert!(s.compare_and_commit(k("g", "t", 0), Some(4), 6).await.unwrap());
+        assert!(s
+            .compare_and_commit(k("g", "t", 0), Some(4), 6)
+            .await
+            .unwrap());
         // An operator's reset lands in between: the stale compare-and-set loses.
         s.commit(vec![(k("g", "t", 0), 1)]).await.unwrap();
-        assert!(!s.compare_and_commit(k("g", "t", 0), Some(6), 8).await.unwrap());
+        assert!(!s
+            .compare_and_commit(k("g", "t", 0), Some(6), 8)
+            .await
+            .unwrap());
         assert_eq!(s.get("g", "t", 0), Some(1));
-        assert!(s.compare_and_commit(k("g", "t", 0), Some(1), 2).await.unwrap());
+        assert!(s
+            .compare_and_commit(k("g", "t", 0), Some(1), 2)
+            .await
+            .unwrap());
         s.shutdown().unwrap();
     }
     assert_eq!(open(d.path()).get("g", "t", 0), Some(2));
