@@ -57,10 +57,39 @@ fn key(group: &str, topic: &str, queue_id: i32) -> QueueKey {
     }
 }
 
+/// Why an operation on a delivered message (ack, new window, dead-letter) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PopFault {
+    /// The receipt handle is malformed or forged, was never issued to this group, or is
+    /// outdated (the message was delivered again since).
+    Handle(String),
+    /// Refused like any other request (unknown topic, store or journal error).
+    Refused(Refusal),
+}
+
+impl From<Refusal> for PopFault {
+    fn from(r: Refusal) -> Self {
+        PopFault::Refused(r)
+    }
+}
+
+impl std::fmt::Display for PopFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PopFault::Handle(m) => write!(f, "{m}"),
+            PopFault::Refused(r) => write!(f, "{r}"),
+        }
+    }
+}
+
 fn pop_error(e: PopError) -> Refusal {
+    Refusal::SystemError(e.to_string())
+}
+
+fn fault(e: PopError) -> PopFault {
     match e {
-        PopError::InvalidHandle(m) | PopError::ExpiredHandle(m) => Refusal::InvalidParameter(m),
-        other => Refusal::SystemError(other.to_string()),
+        PopError::InvalidHandle(m) | PopError::ExpiredHandle(m) => PopFault::Handle(m),
+        other => PopFault::Refused(pop_error(other)),
     }
 }
 
@@ -243,29 +272,29 @@ fn start_offset(b: &Broker, topic: &str, q: i32) -> i64 {
 /// Acks one delivery.
 ///
 /// # Errors
-/// A malformed or forged handle ([`Refusal::InvalidParameter`]), an outdated one (the message
-/// was delivered again since), or a journal that cannot be written.
+/// [`PopFault::Handle`] for a malformed, forged, never issued or outdated handle (the message
+/// was delivered again since); a journal that cannot be written.
 pub async fn ack(
     b: &Arc<Broker>,
     group: &str,
     topic: &str,
     handle: &str,
-) -> Result<AckOutcome, Refusal> {
-    let h = ReceiptHandle::parse(handle).map_err(pop_error)?;
+) -> Result<AckOutcome, PopFault> {
+    let h = ReceiptHandle::parse(handle).map_err(fault)?;
     let k = key(group, topic, h.queue_id);
     let outcome = b
         .pop
         .ack(&k, || b.offsets.get(group, topic, h.queue_id), &h)
-        .map_err(pop_error)?;
+        .map_err(fault)?;
     match outcome {
         AckOutcome::Acked => settle(b, &k).await,
         AckOutcome::Superseded(attempt) => {
-            return Err(Refusal::InvalidParameter(format!(
+            return Err(PopFault::Handle(format!(
                 "receipt handle expired: the message was delivered again since (attempt {attempt})"
             )))
         }
         AckOutcome::NeverDelivered => {
-            return Err(Refusal::InvalidParameter(format!(
+            return Err(PopFault::Handle(format!(
                 "receipt handle names offset {} of queue {}, which group {group} was never given",
                 h.offset, h.queue_id
             )))
@@ -285,8 +314,8 @@ pub async fn change_invisible(
     topic: &str,
     handle: &str,
     invisible: Duration,
-) -> Result<(String, i64), Refusal> {
-    let h = ReceiptHandle::parse(handle).map_err(pop_error)?;
+) -> Result<(String, i64), PopFault> {
+    let h = ReceiptHandle::parse(handle).map_err(fault)?;
     let k = key(group, topic, h.queue_id);
     let d = b
         .pop
@@ -297,7 +326,7 @@ pub async fn change_invisible(
             now_ms(),
             invisible.as_millis() as i64,
         )
-        .map_err(pop_error)?;
+        .map_err(fault)?;
     Ok((d.handle.to_string(), d.lease.deadline_ms))
 }
 
@@ -356,13 +385,13 @@ pub async fn forward_to_dead_letter(
     topic: &str,
     handle: &str,
     attempts: u32,
-) -> Result<(), Refusal> {
-    let h = ReceiptHandle::parse(handle).map_err(pop_error)?;
+) -> Result<(), PopFault> {
+    let h = ReceiptHandle::parse(handle).map_err(fault)?;
     let k = key(group, topic, h.queue_id);
     match b.pop.in_flight_lease(&k, h.offset) {
         Some(l) if l.seq == h.seq => {}
         _ => {
-            return Err(Refusal::InvalidParameter(format!(
+            return Err(PopFault::Handle(format!(
                 "receipt handle expired: offset {} of queue {} is not in flight under it",
                 h.offset, h.queue_id
             )))
@@ -376,6 +405,6 @@ pub async fn forward_to_dead_letter(
     })?;
     crate::handlers::retry::store_dead_letter(b, group, msg, attempts)
         .await
-        .map_err(|e| e.0)?;
+        .map_err(|e| PopFault::Refused(e.0))?;
     ack(b, group, topic, handle).await.map(|_| ())
 }

@@ -16,7 +16,7 @@ use ferromq_protocol::grpc::{
 use ferromq_protocol::names;
 
 use crate::convert::{from_duration, to_v2};
-use crate::status::{from_refusal, ok, status};
+use crate::status::{from_fault, from_refusal, ok, status};
 
 /// Messages one receive may ask for.
 const MAX_BATCH: i32 = 1024;
@@ -60,17 +60,19 @@ async fn receive_inner(
             format!("batch_size must be 1..={MAX_BATCH}, not {}", req.batch_size),
         ));
     }
-    let invisible = req
-        .invisible_duration
-        .as_ref()
-        .and_then(from_duration)
-        .unwrap_or(Duration::from_secs(30));
-    if !(MIN_INVISIBLE..=MAX_INVISIBLE).contains(&invisible) {
+    let invisible = match req.invisible_duration.as_ref() {
+        None => Some(Duration::from_secs(30)),
+        Some(d) => from_duration(d),
+    };
+    let Some(invisible) = invisible.filter(|d| (MIN_INVISIBLE..=MAX_INVISIBLE).contains(d)) else {
         return Err(status(
             Code::IllegalInvisibleTime,
-            format!("invisible_duration must be between 1 s and 12 h, not {invisible:?}"),
+            format!(
+                "invisible_duration must be between 1 s and 12 h, not {:?}",
+                req.invisible_duration
+            ),
         ));
-    }
+    };
     let wait = match req.long_polling_timeout.as_ref() {
         None => Duration::ZERO,
         Some(d) => from_duration(d)
@@ -151,7 +153,7 @@ pub async fn ack(b: &Arc<Broker>, req: AckMessageRequest) -> AckMessageResponse 
     for e in req.entries {
         let s = match pop::ack(b, &group, &topic, &e.receipt_handle).await {
             Ok(_) => ok(),
-            Err(r) => from_refusal(&r),
+            Err(f) => from_fault(&f),
         };
         entries.push(AckMessageResultEntry {
             message_id: e.message_id,
@@ -197,7 +199,7 @@ pub async fn change_invisible(
             status: Some(ok()),
             receipt_handle: handle,
         },
-        Err(r) => fail(from_refusal(&r)),
+        Err(f) => fail(from_fault(&f)),
     }
 }
 
@@ -214,7 +216,7 @@ pub async fn forward_to_dead_letter(
                 .await
             {
                 Ok(()) => ok(),
-                Err(r) => from_refusal(&r),
+                Err(f) => from_fault(&f),
             }
         }
     };

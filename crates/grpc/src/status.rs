@@ -1,6 +1,7 @@
 //! Status codes: RocketMQ's `v2::Code` in every response, and the mapping of the broker's
 //! refusals to them.
 
+use ferromq_broker::pop::PopFault;
 use ferromq_protocol::grpc::{Code, Status};
 use ferromq_protocol::Refusal;
 
@@ -22,11 +23,18 @@ pub fn from_refusal(r: &Refusal) -> Status {
         Refusal::NoPermission { .. } => Code::Forbidden,
         Refusal::MessageIllegal(m) if m.contains("body size") => Code::MessageBodyTooLarge,
         Refusal::MessageIllegal(_) => Code::BadRequest,
-        Refusal::InvalidParameter(m) if m.contains("receipt handle") => Code::InvalidReceiptHandle,
         Refusal::InvalidParameter(_) => Code::BadRequest,
         Refusal::SubscriptionParseFailed(_) => Code::IllegalFilterExpression,
         Refusal::LimitReached { .. } => Code::TooManyRequests,
         _ => Code::InternalError,
     };
     status(code, r.to_string())
+}
+
+/// The v2 code of a failed operation on a delivered message.
+pub fn from_fault(f: &PopFault) -> Status {
+    match f {
+        PopFault::Handle(m) => status(Code::InvalidReceiptHandle, m.clone()),
+        PopFault::Refused(r) => from_refusal(r),
+    }
 }

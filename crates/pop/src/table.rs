@@ -236,7 +236,7 @@ impl PopTable {
             .and_then(|q| q.leases.get(&handle.offset).map(|l| (q.cursor, *l)));
         let Some((cursor, old)) = current.filter(|(_, l)| l.seq == handle.seq) else {
             return Err(PopError::ExpiredHandle(format!(
-                "offset {} of queue {} is not in flight under this handle (acked, delivered again, or reset)",
+                "receipt handle expired: offset {} of queue {} is not in flight under it (acked, delivered again, or reset)",
                 handle.offset, handle.queue_id
             )));
         };

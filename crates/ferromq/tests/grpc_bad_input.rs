@@ -1,0 +1,347 @@
+//! The gRPC endpoint under bad input, through a raw tonic client (what no real client would
+//! send): malformed protobuf, zero and huge batches, absurd windows and long polls, forged,
+//! never-issued and outdated receipt handles, RPCs ferromq does not serve, a Telemetry stream
+//! that never sends settings, and a receive cancelled while it waits. Each gets a status with a
+//! message at once; nothing hangs, nothing stored or acked is lost.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{runtime, Server};
+use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
+use ferromq_protocol::grpc::{
+    receive_message_response::Content, AckMessageEntry, AckMessageRequest,
+    ChangeInvisibleDurationRequest, Code, FilterExpression, FilterType, GetOffsetRequest, Message,
+    MessageQueue, PullMessageRequest, ReceiveMessageRequest, ReceiveMessageResponse, Resource,
+    SendMessageRequest, SystemProperties, TelemetryCommand,
+};
+use tonic::transport::Channel;
+
+type Client = MessagingServiceClient<Channel>;
+
+fn res(name: &str) -> Option<Resource> {
+    Some(Resource {
+        resource_namespace: String::new(),
+        name: name.into(),
+    })
+}
+
+fn secs(s: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: s,
+        nanos: 0,
+    })
+}
+
+async fn connect(server: &Server) -> Client {
+    let uri = format!("http://{}", server.grpc_addr());
+    MessagingServiceClient::connect(uri)
+        .await
+        .expect("connect to the gRPC endpoint")
+}
+
+async fn send(c: &mut Client, topic: &str, body: &str) {
+    let r = c
+        .send_message(SendMessageRequest {
+            messages: vec![Message {
+                topic: res(topic),
+                user_properties: Default::default(),
+                system_properties: Some(SystemProperties {
+                    message_id: format!("id-{body}"),
+                    ..SystemProperties::default()
+                }),
+                body: body.as_bytes().to_vec(),
+            }],
+        })
+        .await
+        .expect("send")
+        .into_inner();
+    assert_eq!(
+        r.status.map(|s| s.code),
+        Some(Code::Ok as i32),
+        "{:?}",
+        r.entries
+    );
+}
+
+fn receive_req(
+    topic: &str,
+    group: &str,
+    batch: i32,
+    invisible_s: i64,
+    poll_s: i64,
+) -> ReceiveMessageRequest {
+    ReceiveMessageRequest {
+        group: res(group),
+        message_queue: Some(MessageQueue {
+            topic: res(topic),
+            id: -1,
+            ..MessageQueue::default()
+        }),
+        filter_expression: Some(FilterExpression {
+            r#type: FilterType::Tag as i32,
+            expression: "*".into(),
+        }),
+        batch_size: batch,
+        invisible_duration: secs(invisible_s),
+        auto_renew: false,
+        long_polling_timeout: secs(poll_s),
+        attempt_id: None,
+    }
+}
+
+async fn receive(c: &mut Client, req: ReceiveMessageRequest) -> Vec<ReceiveMessageResponse> {
+    let mut stream = c.receive_message(req).await.expect("receive").into_inner();
+    let mut out = Vec::new();
+    while let Some(r) = stream.message().await.expect("receive stream") {
+        out.push(r);
+    }
+    out
+}
+
+fn first_status(rs: &[ReceiveMessageResponse]) -> (i32, String) {
+    match rs.first().and_then(|r| r.content.clone()) {
+        Some(Content::Status(s)) => (s.code, s.message),
+        other => panic!("first frame is not a status: {other:?}"),
+    }
+}
+
+fn handles(rs: &[ReceiveMessageResponse]) -> Vec<String> {
+    rs.iter()
+        .filter_map(|r| match &r.content {
+            Some(Content::Message(m)) => m
+                .system_properties
+                .as_ref()
+                .and_then(|s| s.receipt_handle.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn ack(c: &mut Client, topic: &str, group: &str, handle: &str) -> (i32, String) {
+    let r = c
+        .ack_message(AckMessageRequest {
+            group: res(group),
+            topic: res(topic),
+            entries: vec![AckMessageEntry {
+                message_id: "m".into(),
+                receipt_handle: handle.into(),
+                lite_topic: None,
+            }],
+        })
+        .await
+        .expect("ack")
+        .into_inner();
+    let s = r.entries[0].status.clone().unwrap_or_default();
+    (s.code, s.message)
+}
+
+#[test]
+fn requests_out_of_range_get_a_status_with_a_message() {
+    let server = Server::standalone(&[]);
+    runtime().block_on(async {
+        let mut c = connect(&server).await;
+        send(&mut c, "BadIn", "one").await;
+        for (req, code) in [
+            (receive_req("BadIn", "g", 0, 10, 0), Code::BadRequest),
+            (receive_req("BadIn", "g", 100_000, 10, 0), Code::BadRequest),
+            (
+                receive_req("BadIn", "g", 1, 400 * 24 * 3600, 0),
+                Code::IllegalInvisibleTime,
+            ),
+            (
+                receive_req("BadIn", "g", 1, 0, 0),
+                Code::IllegalInvisibleTime,
+            ),
+            (
+                receive_req("BadIn", "g", 1, 10, 3600),
+                Code::IllegalPollingTime,
+            ),
+            (
+                receive_req("BadIn", "", 1, 10, 0),
+                Code::IllegalConsumerGroup,
+            ),
+            (receive_req("Bad In!", "g", 1, 10, 0), Code::TopicNotFound),
+        ] {
+            let rs = receive(&mut c, req.clone()).await;
+            let (got, msg) = first_status(&rs);
+            assert_eq!(got, code as i32, "{req:?}: {msg}");
+            assert!(!msg.is_empty());
+            assert_eq!(rs.len(), 1, "only the status");
+        }
+        // The message is still there for a valid request.
+        let rs = receive(&mut c, receive_req("BadIn", "g", 32, 10, 0)).await;
+        assert_eq!(handles(&rs).len(), 1, "{rs:?}");
+    });
+}
+
+#[test]
+fn forged_unknown_and_outdated_receipt_handles_are_refused() {
+    let server = Server::standalone(&[]);
+    runtime().block_on(async {
+        let mut c = connect(&server).await;
+        send(&mut c, "Handles", "h").await;
+        for forged in [
+            "",
+            "garbage",
+            "fmq1-zz-0-1-0",
+            "fmq1-0-0-1",
+            &"f".repeat(10_000),
+        ] {
+            let (code, msg) = ack(&mut c, "Handles", "g", forged).await;
+            assert_eq!(
+                code,
+                Code::InvalidReceiptHandle as i32,
+                "{forged:.20}: {msg}"
+            );
+        }
+        // Well-formed, but never handed out to this group.
+        let (code, msg) = ack(&mut c, "Handles", "g", "fmq1-0-64-1-0").await;
+        assert_eq!(code, Code::InvalidReceiptHandle as i32, "{msg}");
+        // Delivered, not acked within 1 s, delivered again: the first handle is outdated.
+        let first = handles(&receive(&mut c, receive_req("Handles", "g", 1, 1, 0)).await);
+        assert_eq!(first.len(), 1);
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        let second = handles(&receive(&mut c, receive_req("Handles", "g", 1, 30, 2)).await);
+        assert_eq!(second.len(), 1, "redelivered after its window");
+        let (code, msg) = ack(&mut c, "Handles", "g", &first[0]).await;
+        assert_eq!(code, Code::InvalidReceiptHandle as i32, "{msg}");
+        assert!(msg.contains("expired"), "{msg}");
+        let changed = c
+            .change_invisible_duration(ChangeInvisibleDurationRequest {
+                group: res("g"),
+                topic: res("Handles"),
+                receipt_handle: first[0].clone(),
+                invisible_duration: secs(5),
+                message_id: "m".into(),
+                lite_topic: None,
+                suspend: None,
+            })
+            .await
+            .expect("change")
+            .into_inner();
+        assert_eq!(
+            changed.status.map(|s| s.code),
+            Some(Code::InvalidReceiptHandle as i32)
+        );
+        assert_eq!(
+            ack(&mut c, "Handles", "g", &second[0]).await.0,
+            Code::Ok as i32
+        );
+        // Acked twice: answered, nothing changes.
+        assert_eq!(
+            ack(&mut c, "Handles", "g", &second[0]).await.0,
+            Code::Ok as i32
+        );
+    });
+}
+
+#[test]
+fn unserved_rpcs_answer_unimplemented_at_once() {
+    let server = Server::standalone(&[]);
+    runtime().block_on(async {
+        let mut c = connect(&server).await;
+        let t = Instant::now();
+        let e = c
+            .get_offset(GetOffsetRequest::default())
+            .await
+            .expect_err("GetOffset is not served");
+        assert_eq!(e.code(), tonic::Code::Unimplemented);
+        assert!(e.message().contains("GetOffset"), "{}", e.message());
+        let e = c
+            .pull_message(PullMessageRequest::default())
+            .await
+            .expect_err("PullMessage is not served");
+        assert_eq!(e.code(), tonic::Code::Unimplemented);
+        assert!(t.elapsed() < Duration::from_secs(2));
+    });
+}
+
+/// Bytes that are not a SendMessageRequest: field 1 (the messages) holds an invalid varint.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Junk {
+    #[prost(bytes = "vec", tag = "1")]
+    messages: Vec<u8>,
+}
+
+#[test]
+fn malformed_protobuf_gets_a_status_and_the_endpoint_goes_on() {
+    let server = Server::standalone(&[]);
+    runtime().block_on(async {
+        let channel = Channel::from_shared(format!("http://{}", server.grpc_addr()))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        grpc.ready().await.expect("ready");
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/apache.rocketmq.v2.MessagingService/SendMessage",
+        );
+        let codec =
+            tonic_prost::ProstCodec::<Junk, ferromq_protocol::grpc::SendMessageResponse>::default();
+        let e = grpc
+            .unary(
+                tonic::Request::new(Junk {
+                    messages: vec![0xff; 12],
+                }),
+                path,
+                codec,
+            )
+            .await
+            .expect_err("not a SendMessageRequest");
+        assert_ne!(e.code(), tonic::Code::Ok);
+        assert!(!e.message().is_empty());
+        // The endpoint still serves.
+        let mut c = MessagingServiceClient::new(channel);
+        send(&mut c, "AfterJunk", "fine").await;
+    });
+}
+
+/// A Telemetry stream that never sends settings holds nothing else up; a receive cancelled
+/// while it waits loses no message.
+#[test]
+fn silent_telemetry_and_cancelled_receives_hold_nothing_up() {
+    let server = Server::standalone(&[]);
+    runtime().block_on(async {
+        let mut c = connect(&server).await;
+        let (_tx, rx) = tokio::sync::mpsc::channel::<TelemetryCommand>(1);
+        let mut silent = c.clone();
+        let telemetry = tokio::spawn(async move {
+            silent
+                .telemetry(tokio_stream_from(rx))
+                .await
+                .map(|r| r.into_inner())
+        });
+        // A receive waits 5 s for messages; cancel it after 300 ms.
+        let mut waiting = c.clone();
+        let cancelled = tokio::spawn(async move {
+            receive(&mut waiting, receive_req("Cancel", "g", 4, 2, 5)).await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancelled.abort();
+        let t = Instant::now();
+        send(&mut c, "Cancel", "kept").await;
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "sends are not held up"
+        );
+        // The message comes to the next receive (at once, or after a 2 s window if the cancelled
+        // receive took it before it went away).
+        let rs = receive(&mut c, receive_req("Cancel", "g", 4, 10, 5)).await;
+        let rs = if handles(&rs).is_empty() {
+            receive(&mut c, receive_req("Cancel", "g", 4, 10, 5)).await
+        } else {
+            rs
+        };
+        assert_eq!(handles(&rs).len(), 1, "{rs:?}");
+        telemetry.abort();
+    });
+}
+
+fn tokio_stream_from(
+    rx: tokio::sync::mpsc::Receiver<TelemetryCommand>,
+) -> impl futures::Stream<Item = TelemetryCommand> {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
+}
