@@ -287,7 +287,15 @@ pub async fn ack(
         .ack(&k, || b.offsets.get(group, topic, h.queue_id), &h)
         .map_err(fault)?;
     match outcome {
-        AckOutcome::Acked => settle(b, &k).await,
+        AckOutcome::Acked => {
+            // A FIFO queue is handed out again once its batch is acked: wake its waiters.
+            b.pull_hold.wake(topic, h.queue_id);
+            // The ack is durable in the journal already; moving the committed offset need not
+            // hold up the answer (with write-behind a commit waits up to 10 ms). One commit per
+            // queue runs at a time (`begin_commit`), so spawning cannot reorder them.
+            let b = b.clone();
+            tokio::spawn(async move { settle(&b, &k).await });
+        }
         AckOutcome::Superseded(attempt) => {
             return Err(PopFault::Handle(format!(
                 "receipt handle expired: the message was delivered again since (attempt {attempt})"
@@ -327,6 +335,9 @@ pub async fn change_invisible(
             invisible.as_millis() as i64,
         )
         .map_err(fault)?;
+    // Receives waiting on this queue sleep until the earliest window they saw end; this one may
+    // now end sooner (a push consumer's nack), so they look again.
+    b.pull_hold.wake(topic, h.queue_id);
     Ok((d.handle.to_string(), d.lease.deadline_ms))
 }
 

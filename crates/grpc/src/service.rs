@@ -34,6 +34,25 @@ fn peer<T>(req: &Request<T>) -> SocketAddr {
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
+/// The client's deadline for this call, from its `grpc-timeout` header (`<digits><unit>`).
+fn grpc_timeout<T>(req: &Request<T>) -> Option<std::time::Duration> {
+    let v = req.metadata().get("grpc-timeout")?.to_str().ok()?;
+    if v.len() < 2 || v.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = v.split_at(v.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => std::time::Duration::from_secs(n.checked_mul(3600)?),
+        "M" => std::time::Duration::from_secs(n.checked_mul(60)?),
+        "S" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_millis(n),
+        "u" => std::time::Duration::from_micros(n),
+        "n" => std::time::Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
 fn unimplemented(rpc: &str, instead: &str) -> tonic::Status {
     tonic::Status::unimplemented(format!("ferromq does not serve {rpc} yet; {instead}"))
 }
@@ -120,7 +139,8 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<ReceiveMessageRequest>,
     ) -> RpcResult<Self::ReceiveMessageStream> {
-        let replies = consume::receive(&self.broker, req.into_inner()).await;
+        let deadline = grpc_timeout(&req);
+        let replies = consume::receive(&self.broker, req.into_inner(), deadline).await;
         Ok(Response::new(Box::pin(futures::stream::iter(
             replies.into_iter().map(Ok),
         ))))
