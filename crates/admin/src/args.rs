@@ -241,7 +241,7 @@ pub enum AdminCommand {
     },
     /// mqadmin updateSubGroup: create or update a subscription group on every master of a cluster or on one broker.
     #[command(name = "updateSubGroup", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])),
-        after_help = "Examples:\n  ferromq admin updateSubGroup -g orders -c DefaultCluster")]
+        after_help = "Examples:\n  ferromq admin updateSubGroup -g orders -c DefaultCluster\n  ferromq admin updateSubGroup -g fifo-orders -c DefaultCluster -o true -r 3")]
     UpdateSubGroup {
         #[arg(short = 'g', long = "groupName")]
         group: String,
@@ -249,6 +249,13 @@ pub enum AdminCommand {
         cluster: Option<String>,
         #[arg(short = 'b', long = "brokerAddr")]
         broker_addr: Option<String>,
+        /// Ordered consumption (5.x POP and gRPC consumers: FIFO message groups, one batch in
+        /// flight per queue).
+        #[arg(short = 'o', long = "consumeMessageOrderly")]
+        orderly: Option<bool>,
+        /// Deliveries retried before a message goes to the group's dead-letter queue.
+        #[arg(short = 'r', long = "retryMaxTimes")]
+        retry_max_times: Option<i32>,
     },
     /// mqadmin deleteSubGroup: delete a subscription group (and with -r true its offsets).
     #[command(name = "deleteSubGroup", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])),

@@ -13,6 +13,13 @@ use crate::offsets;
 use crate::output::{print_json, table};
 use crate::{AdminError, Ctx, EXIT_OK};
 
+/// The group settings updateSubGroup can change beside its defaults.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct SubGroupOptions {
+    pub orderly: Option<bool>,
+    pub retry_max_times: Option<i32>,
+}
+
 /// updateSubGroup: creates or updates the subscription group on `-b` one broker or every master
 /// of `-c`.
 ///
@@ -23,15 +30,22 @@ pub(super) async fn update_sub_group(
     group: &str,
     cluster: Option<String>,
     broker_addr: Option<String>,
+    options: SubGroupOptions,
 ) -> Result<i32, AdminError> {
     let targets = where_to(ctx, cluster, broker_addr).await?;
     // mqadmin's updateSubGroup starts from these two off (the class defaults, which a broker's
     // auto-created groups keep, have them on): the same command leaves the same group.
-    let config = SubscriptionGroupConfig {
+    let mut config = SubscriptionGroupConfig {
         consume_from_min_enable: false,
         consume_broadcast_enable: false,
         ..SubscriptionGroupConfig::new(group)
     };
+    if let Some(o) = options.orderly {
+        config.consume_message_orderly = o;
+    }
+    if let Some(r) = options.retry_max_times {
+        config.retry_max_times = r;
+    }
     let cmd = RemotingCommand::request(rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
         .with_body(body::to_vec(&config));
     each_broker_send(ctx, &targets, "updateSubGroup", &cmd).await

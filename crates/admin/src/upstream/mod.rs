@@ -81,7 +81,15 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
             group,
             cluster,
             broker_addr,
-        } => groups::update_sub_group(ctx, &group, cluster, broker_addr).await,
+            orderly,
+            retry_max_times,
+        } => {
+            let options = groups::SubGroupOptions {
+                orderly,
+                retry_max_times,
+            };
+            groups::update_sub_group(ctx, &group, cluster, broker_addr, options).await
+        }
         AdminCommand::DeleteSubGroup {
             group,
             cluster,
