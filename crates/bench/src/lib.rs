@@ -1,6 +1,7 @@
 //! ferromq's load generator, behind `ferromq bench produce` and `ferromq bench consume` (like
-//! upstream RocketMQ's benchmark tools). It speaks only the Remoting protocol through
-//! `ferromq-client`, so it measures Apache RocketMQ brokers as well as ferromq.
+//! upstream RocketMQ's benchmark tools). It speaks the Remoting protocol through
+//! `ferromq-client`, so it measures Apache RocketMQ brokers as well as ferromq, and the 5.x gRPC
+//! protocol (`grpc-produce`, `grpc-consume`: module `grpc`).
 //!
 //! - [`args`]: the command line.
 //! - `produce`: `--inflight` tasks over `--producers` connections, round-robin over every
@@ -16,6 +17,7 @@ pub mod args;
 mod commit;
 mod consume;
 mod driver;
+mod grpc;
 mod produce;
 mod route;
 pub mod stats;
@@ -26,6 +28,7 @@ use thiserror::Error;
 
 pub use args::{CommonArgs, ConsumeArgs, ProduceArgs, StartFrom};
 pub use commit::CommitArgs;
+pub use grpc::{GrpcArgs, GrpcConsumeArgs, GrpcProduceArgs};
 pub use stats::{IntervalReport, Summary};
 
 /// `ferromq bench`.
@@ -52,6 +55,14 @@ pub enum BenchCommand {
     ///
     /// Example: ferromq bench commit --namesrv 127.0.0.1:9876 --inflight 64 --duration 10s
     Commit(CommitArgs),
+    /// Send over the RocketMQ 5.x gRPC protocol (SendMessage, one message per request).
+    ///
+    /// Example: ferromq bench grpc-produce --endpoint 127.0.0.1:8081 --inflight 64 --duration 10s
+    GrpcProduce(GrpcProduceArgs),
+    /// Receive and ack over gRPC (POP): one ReceiveMessage plus one AckMessage per cycle.
+    ///
+    /// Example: ferromq bench grpc-consume --endpoint 127.0.0.1:8081 --batch 1 --inflight 1
+    GrpcConsume(GrpcConsumeArgs),
 }
 
 /// Why a benchmark could not run, or measured nothing.
@@ -93,6 +104,14 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         BenchCommand::Commit(a) => {
             let json = a.common.json;
             (commit::run(a).await?, json)
+        }
+        BenchCommand::GrpcProduce(a) => {
+            let json = a.common.json;
+            (grpc::produce(a).await?, json)
+        }
+        BenchCommand::GrpcConsume(a) => {
+            let json = a.common.json;
+            (grpc::consume(a).await?, json)
         }
     };
     driver::Output { json, quiet: false }.summary(&summary)?;

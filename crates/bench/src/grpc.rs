@@ -1,0 +1,342 @@
+//! `ferromq bench grpc-produce` and `ferromq bench grpc-consume`: the same measurements over the
+//! RocketMQ 5.x gRPC protocol (`apache.rocketmq.v2.MessagingService`), against ferromq's endpoint
+//! or any 5.x proxy. A consume cycle is one ReceiveMessage plus the AckMessage of what it got.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
+use ferromq_protocol::grpc::{
+    receive_message_response::Content, AckMessageEntry, AckMessageRequest, Code, FilterExpression,
+    FilterType, Message, MessageQueue, ReceiveMessageRequest, Resource, SendMessageRequest,
+    SystemProperties,
+};
+use serde_json::json;
+use tokio::task::JoinSet;
+use tonic::transport::Channel;
+
+use crate::args::parse_duration;
+use crate::driver::{drive, Budget, ErrorLog, Output, Stop};
+use crate::stats::{Collector, Recorder, Summary};
+use crate::BenchError;
+
+/// What both gRPC modes take.
+#[derive(Args, Debug, Clone)]
+pub struct GrpcArgs {
+    /// The gRPC endpoint, `host:port` (ferromq's default port is 8081).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub endpoint: String,
+    #[arg(long, default_value = "BenchTopic")]
+    pub topic: String,
+    /// Requests (sends, or receive+ack cycles) in flight at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub inflight: u32,
+    /// HTTP/2 connections the requests are spread over.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+    /// Stop after this long (default 10s unless --count is given).
+    #[arg(long, value_parser = parse_duration, conflicts_with = "count")]
+    pub duration: Option<Duration>,
+    /// Stop after this many messages.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub report_interval: Duration,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    pub timeout: Duration,
+}
+
+/// `ferromq bench grpc-produce`.
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Example:\n  ferromq bench grpc-produce --endpoint 127.0.0.1:8081 --size 1024 --inflight 64 --duration 10s"
+)]
+pub struct GrpcProduceArgs {
+    #[command(flatten)]
+    pub common: GrpcArgs,
+    /// Body size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+}
+
+/// `ferromq bench grpc-consume`.
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Example:\n  ferromq bench grpc-consume --endpoint 127.0.0.1:8081 --group g --batch 1 --inflight 1 --count 10000"
+)]
+pub struct GrpcConsumeArgs {
+    #[command(flatten)]
+    pub common: GrpcArgs,
+    #[arg(long, default_value = "BenchGrpcGroup")]
+    pub group: String,
+    /// Messages asked for per receive.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(i32).range(1..=1024))]
+    pub batch: i32,
+    /// How long a receive waits when nothing is there.
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub long_poll: Duration,
+}
+
+fn res(name: &str) -> Option<Resource> {
+    Some(Resource {
+        resource_namespace: String::new(),
+        name: name.into(),
+    })
+}
+
+async fn channels(a: &GrpcArgs) -> Result<Vec<MessagingServiceClient<Channel>>, BenchError> {
+    let mut out = Vec::new();
+    for _ in 0..a.connections {
+        let ch = Channel::from_shared(format!("http://{}", a.endpoint))
+            .map_err(|e| BenchError::Args(format!("--endpoint {}: {e}", a.endpoint)))?
+            .timeout(a.timeout + Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .map_err(|e| BenchError::Route(format!("cannot connect to {}: {e}", a.endpoint)))?;
+        out.push(MessagingServiceClient::new(ch));
+    }
+    Ok(out)
+}
+
+struct Shared {
+    stop: Stop,
+    budget: Budget,
+    errors: ErrorLog,
+    seq: AtomicU64,
+}
+
+async fn run_tasks<F, Fut>(
+    a: &GrpcArgs,
+    mode: &'static str,
+    note: String,
+    task: F,
+    params: serde_json::Value,
+) -> Result<Summary, BenchError>
+where
+    F: Fn(Arc<Shared>, MessagingServiceClient<Channel>, Arc<Recorder>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let out = Output {
+        json: a.json,
+        quiet: false,
+    };
+    let clients = channels(a).await?;
+    out.note(&note);
+    let shared = Arc::new(Shared {
+        stop: Stop::default(),
+        budget: Budget::new(a.count),
+        errors: ErrorLog::default(),
+        seq: AtomicU64::new(0),
+    });
+    let limit = a.duration.or(if a.count.is_none() {
+        Some(Duration::from_secs(10))
+    } else {
+        None
+    });
+    let recorders: Vec<Arc<Recorder>> = (0..a.inflight)
+        .map(|_| Arc::new(Recorder::default()))
+        .collect();
+    let mut collector = Collector::new(recorders.clone(), Instant::now());
+    let mut tasks = JoinSet::new();
+    for (i, rec) in recorders.into_iter().enumerate() {
+        tasks.spawn(task(
+            shared.clone(),
+            clients[i % clients.len()].clone(),
+            rec,
+        ));
+    }
+    let elapsed = drive(
+        tasks,
+        &mut collector,
+        &shared.stop,
+        limit,
+        a.report_interval,
+        a.timeout + Duration::from_secs(2),
+        out,
+    )
+    .await;
+    Ok(collector.summary(mode, &a.topic, elapsed, params))
+}
+
+pub(crate) async fn produce(args: GrpcProduceArgs) -> Result<Summary, BenchError> {
+    let a = &args.common;
+    let body = Arc::new(vec![b'x'; args.size]);
+    let topic = a.topic.clone();
+    let note = format!(
+        "gRPC send to {} at {}: {} B bodies, {} in flight over {} connection(s)",
+        a.topic, a.endpoint, args.size, a.inflight, a.connections
+    );
+    let params = json!({"protocol": "grpc", "size": args.size, "inflight": a.inflight, "connections": a.connections});
+    run_tasks(
+        a,
+        "grpc-produce",
+        note,
+        move |s, mut c, rec| {
+            let body = body.clone();
+            let topic = topic.clone();
+            async move {
+                while !s.stop.is_set() && s.budget.claim(1) == 1 {
+                    let id = s.seq.fetch_add(1, Ordering::Relaxed);
+                    let req = SendMessageRequest {
+                        messages: vec![Message {
+                            topic: res(&topic),
+                            user_properties: Default::default(),
+                            system_properties: Some(SystemProperties {
+                                message_id: format!("BENCH{id:016X}"),
+                                ..SystemProperties::default()
+                            }),
+                            body: body.to_vec(),
+                        }],
+                    };
+                    let started = Instant::now();
+                    match c.send_message(req).await {
+                        Ok(r)
+                            if r.get_ref().status.as_ref().map(|s| s.code)
+                                == Some(Code::Ok as i32) =>
+                        {
+                            rec.ok(1, body.len() as u64, started.elapsed());
+                        }
+                        Ok(r) => {
+                            rec.error();
+                            s.errors
+                                .report(format!("send refused: {:?}", r.into_inner().status));
+                        }
+                        Err(e) => {
+                            rec.error();
+                            s.errors.report(format!("send failed: {e}"));
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                    }
+                }
+            }
+        },
+        params,
+    )
+    .await
+}
+
+pub(crate) async fn consume(args: GrpcConsumeArgs) -> Result<Summary, BenchError> {
+    let a = &args.common;
+    let note = format!(
+        "gRPC receive+ack of {} as {} at {}: batch {}, {} in flight over {} connection(s)",
+        a.topic, args.group, a.endpoint, args.batch, a.inflight, a.connections
+    );
+    let params = json!({"protocol": "grpc", "batch": args.batch, "inflight": a.inflight, "connections": a.connections, "group": args.group});
+    let topic = a.topic.clone();
+    let group = args.group.clone();
+    let batch = args.batch;
+    let poll = args.long_poll;
+    run_tasks(
+        a,
+        "grpc-consume",
+        note,
+        move |s, mut c, rec| {
+            let topic = topic.clone();
+            let group = group.clone();
+            async move {
+                while !s.stop.is_set() && !s.budget.exhausted() {
+                    let started = Instant::now();
+                    match cycle(&mut c, &topic, &group, batch, poll).await {
+                        Ok((0, _)) => {}
+                        Ok((n, bytes)) => {
+                            s.budget.claim(n);
+                            rec.ok(n, bytes, started.elapsed());
+                        }
+                        Err(e) => {
+                            rec.error();
+                            s.errors.report(e);
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                    }
+                }
+            }
+        },
+        params,
+    )
+    .await
+}
+
+/// One receive and the ack of what it returned: (messages, body bytes).
+async fn cycle(
+    c: &mut MessagingServiceClient<Channel>,
+    topic: &str,
+    group: &str,
+    batch: i32,
+    poll: Duration,
+) -> Result<(u64, u64), String> {
+    let req = ReceiveMessageRequest {
+        group: res(group),
+        message_queue: Some(MessageQueue {
+            topic: res(topic),
+            id: -1,
+            ..MessageQueue::default()
+        }),
+        filter_expression: Some(FilterExpression {
+            r#type: FilterType::Tag as i32,
+            expression: "*".into(),
+        }),
+        batch_size: batch,
+        invisible_duration: Some(prost_types::Duration {
+            seconds: 30,
+            nanos: 0,
+        }),
+        auto_renew: false,
+        long_polling_timeout: Some(prost_types::Duration {
+            seconds: i64::try_from(poll.as_secs()).unwrap_or(1),
+            nanos: i32::try_from(poll.subsec_nanos()).unwrap_or(0),
+        }),
+        attempt_id: None,
+    };
+    let mut stream = c
+        .receive_message(req)
+        .await
+        .map_err(|e| format!("receive failed: {e}"))?
+        .into_inner();
+    let mut entries = Vec::new();
+    let mut bytes = 0u64;
+    while let Some(r) = stream
+        .message()
+        .await
+        .map_err(|e| format!("receive stream failed: {e}"))?
+    {
+        match r.content {
+            Some(Content::Message(m)) => {
+                bytes += m.body.len() as u64;
+                let sp = m.system_properties.unwrap_or_default();
+                entries.push(AckMessageEntry {
+                    message_id: sp.message_id,
+                    receipt_handle: sp.receipt_handle.unwrap_or_default(),
+                    lite_topic: None,
+                });
+            }
+            Some(Content::Status(st))
+                if st.code != Code::Ok as i32 && st.code != Code::MessageNotFound as i32 =>
+            {
+                return Err(format!("receive refused: {} {}", st.code, st.message));
+            }
+            _ => {}
+        }
+    }
+    if entries.is_empty() {
+        return Ok((0, 0));
+    }
+    let n = entries.len() as u64;
+    let r = c
+        .ack_message(AckMessageRequest {
+            group: res(group),
+            topic: res(topic),
+            entries,
+        })
+        .await
+        .map_err(|e| format!("ack failed: {e}"))?
+        .into_inner();
+    if r.status.as_ref().map(|s| s.code) != Some(Code::Ok as i32) {
+        return Err(format!("ack refused: {:?}", r.status));
+    }
+    Ok((n, bytes))
+}
