@@ -519,3 +519,77 @@ fn grpc_py_reset_of_a_live_pop_group_takes_effect_at_once() {
     assert_eq!(got, want, "{}", c.diagnostics());
     assert_eq!(committed(&server, group, topic).get(&0), Some(&10));
 }
+
+/// FIFO: an orderly group gets each message group in send order, one message at a time; a
+/// failed message is retried before the next of its group is handed out.
+#[test]
+fn grpc_py_fifo_groups_in_order_with_retries() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcPyFifo";
+    let group = "GrpcPyFifoGroup";
+    admin_ok(
+        &server.namesrv_addr(),
+        &[
+            "updateSubGroup",
+            "-c",
+            "DefaultCluster",
+            "-g",
+            group,
+            "-o",
+            "true",
+        ],
+    );
+    let sent = produce(
+        &server,
+        topic,
+        "f",
+        12,
+        &["--kind", "fifo", "--groups", "2"],
+    );
+    let mut c = consumer(
+        &server,
+        "push_consumer",
+        topic,
+        group,
+        &[
+            "--fail-first-times",
+            "1",
+            "--expect",
+            "12",
+            "--linger",
+            "2",
+            "--timeout",
+            "90",
+        ],
+    );
+    c.wait_success(budget.left());
+    assert!(
+        c.events("started").iter().all(|s| s["fifo"] == true),
+        "the server's settings made the consumer FIFO"
+    );
+    let mut by_group: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
+    for m in c.messages() {
+        let g = field_str(&m, "messageGroup")
+            .unwrap_or_default()
+            .to_string();
+        by_group
+            .entry(g)
+            .or_default()
+            .push((body(&m), m["acked"] == true));
+    }
+    assert_eq!(by_group.len(), 2, "{by_group:?}");
+    for (g, deliveries) in &by_group {
+        let want: Vec<(String, bool)> = sent
+            .iter()
+            .filter(|s| field_str(s, "messageGroup") == Some(g.as_str()))
+            .flat_map(|s| [(body(s), false), (body(s), true)])
+            .collect();
+        assert_eq!(
+            deliveries,
+            &want,
+            "group {g}: failed, retried, then the next\n{}",
+            c.diagnostics()
+        );
+    }
+}
