@@ -5,6 +5,10 @@
 #                         bundled librocketmq.so; x86_64 Linux only)
 #   compat/.venv-grpc     PyPI rocketmq-python-client==5.1.2 (the Apache RocketMQ 5.x gRPC client, pure
 #                         Python on grpcio; its dependencies pinned by compat/grpc_py/constraints.txt).
+#   compat/grpc_node      npm rocketmq-client-nodejs@1.0.8 (5.x gRPC, Node.js), by compat/grpc_node/setup.sh
+#   compat/grpc_java      Maven rocketmq-client-java 5.0.8 (5.x gRPC, Java), by compat/grpc_java/setup.sh
+#   compat/grpc_go        github.com/apache/rocketmq-clients/golang/v5 v5.1.4 (5.x gRPC, Go), by
+#                         compat/grpc_go/setup.sh
 #                         A venv of its own: both packages install the top-level module `rocketmq`
 #   compat/node_modules   npm ali-ons@3.12.0 (pure JavaScript), pinned in compat/package.json
 #   compat/java/target/V  the Apache RocketMQ Java client (Remoting) and mqadmin V = 4.9.8 and 5.5.0
@@ -265,10 +269,21 @@ setup_go() {
   log "go client ready: $bin"
 }
 
+# The Apache RocketMQ 5.x gRPC clients for Node.js, Java and Go: each folder installs or builds
+# its own (idempotent, stamped) and forwards --force.
+setup_grpc_client() { # folder
+  local args=()
+  [[ $FORCE == 1 ]] && args+=(--force)
+  bash "$COMPAT_DIR/$1/setup.sh" "${args[@]}" || die "$1/setup.sh failed"
+}
+
 setup_python
 setup_python_grpc
 setup_node
 setup_java
 setup_apache
 setup_go
+setup_grpc_client grpc_node
+setup_grpc_client grpc_java
+setup_grpc_client grpc_go
 log "done"
