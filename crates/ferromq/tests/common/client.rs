@@ -30,6 +30,14 @@ pub enum Client {
     /// (`compat/.venv-grpc/bin/python compat/grpc_py/<script>.py`; scripts `producer`,
     /// `simple_consumer`, `push_consumer`; `--endpoint` is the server's gRPC address).
     GrpcPy,
+    /// npm `rocketmq-client-nodejs@1.0.8` (`node compat/grpc_node/<script>.js`), same scripts
+    /// and output as [`Client::GrpcPy`].
+    GrpcNode,
+    /// Maven `rocketmq-client-java` 5.0.8 (`compat/grpc_java`, `ferromq.compat.grpc.Main`).
+    GrpcJava,
+    /// Go module `github.com/apache/rocketmq-clients/golang/v5` v5.1.4
+    /// (`compat/grpc_go/bin/ferromq-compat-grpc-go <produce|simple|push>`).
+    GrpcGo,
 }
 
 impl Client {
@@ -41,6 +49,9 @@ impl Client {
             Client::Java5 => "java-5.5.0",
             Client::Go => "go-v2",
             Client::GrpcPy => "grpc-py-5.1.2",
+            Client::GrpcNode => "grpc-node-1.0.8",
+            Client::GrpcJava => "grpc-java-5.0.8",
+            Client::GrpcGo => "grpc-go-5.1.4",
         }
     }
 
@@ -121,6 +132,28 @@ impl Client {
                 }
                 Ok(())
             }
+            Client::GrpcNode | Client::GrpcJava | Client::GrpcGo => {
+                let (path, what) = match self {
+                    Client::GrpcNode => (
+                        "compat/grpc_node/node_modules/rocketmq-client-nodejs/package.json",
+                        "npm rocketmq-client-nodejs@1.0.8",
+                    ),
+                    Client::GrpcJava => (
+                        "compat/grpc_java/target/classpath.txt",
+                        "Maven rocketmq-client-java 5.0.8 and its drivers",
+                    ),
+                    _ => (
+                        "compat/grpc_go/bin/ferromq-compat-grpc-go",
+                        "the Go 5.x client driver",
+                    ),
+                };
+                if !root.join(path).exists() {
+                    return Err(format!(
+                        "{path} is missing: run compat/setup.sh first (installs {what})"
+                    ));
+                }
+                Ok(())
+            }
             Client::GrpcPy => {
                 let py = root.join("compat/.venv-grpc/bin/python");
                 if !py.exists() {
@@ -178,6 +211,35 @@ impl Client {
                     "ferromq.compat.Main",
                     sub,
                 ]);
+                c
+            }
+            Client::GrpcNode => {
+                let mut c = Command::new(Self::node_binary());
+                c.arg(root.join("compat/grpc_node").join(format!("{script}.js")));
+                c
+            }
+            Client::GrpcJava => {
+                let dir = root.join("compat/grpc_java/target");
+                let deps = std::fs::read_to_string(dir.join("classpath.txt")).unwrap_or_default();
+                let mut c = Command::new("java");
+                c.args([
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-cp",
+                    &format!("{}:{}", dir.join("classes").display(), deps.trim()),
+                    "ferromq.compat.grpc.Main",
+                    script,
+                ]);
+                c
+            }
+            Client::GrpcGo => {
+                let mut c = Command::new(root.join("compat/grpc_go/bin/ferromq-compat-grpc-go"));
+                c.arg(match script {
+                    "producer" => "produce",
+                    "simple_consumer" => "simple",
+                    "push_consumer" => "push",
+                    other => other,
+                });
                 c
             }
             Client::GrpcPy => {

@@ -47,7 +47,11 @@ pub fn spawn_client(kind: Client, script: &str, args: &[String]) -> ClientProces
     let mut cmd = kind.command(script);
     let mut all_args: Vec<String> = args.to_vec();
     let mut log_home = None;
-    if matches!(kind, Client::Cpp | Client::GrpcPy) && !args.iter().any(|a| a == "--log-home") {
+    if matches!(
+        kind,
+        Client::Cpp | Client::GrpcPy | Client::GrpcNode | Client::GrpcJava | Client::GrpcGo
+    ) && !args.iter().any(|a| a == "--log-home")
+    {
         let dir = tempfile::Builder::new()
             .prefix("ferromq-cpp-client-")
             .tempdir()

@@ -273,7 +273,7 @@ fn reset_running_group_backward_then_forward(kind: Client) {
 fn replay_delay_ms(kind: Client) -> u64 {
     match kind {
         Client::Cpp => 100,
-        Client::Node | Client::Java4 | Client::Java5 | Client::Go | Client::GrpcPy => 50,
+        _ => 50,
     }
 }
 
