@@ -99,13 +99,22 @@ fn one_queue_topic(server: &Server, topic: &str) {
 
 /// The committed offsets of a group in a topic, by queue (`offsets describe`).
 fn committed(server: &Server, group: &str, topic: &str) -> BTreeMap<i64, i64> {
-    let out = admin_ok(
+    try_committed(server, group, topic)
+        .unwrap_or_else(|| panic!("offsets describe of {group} on {topic} failed"))
+}
+
+/// [`committed`], `None` while the describe fails (the topic is not there yet).
+fn try_committed(server: &Server, group: &str, topic: &str) -> Option<BTreeMap<i64, i64>> {
+    let (code, out, _) = common::run_admin(
         &server.namesrv_addr(),
         &[
             "--output", "json", "offsets", "describe", "--group", group, "--topic", topic,
         ],
     );
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    if code != 0 {
+        return None;
+    }
+    let v: Value = serde_json::from_str(&out).ok()?;
     let mut m = BTreeMap::new();
     let rows = v["queues"].as_array().cloned().unwrap_or_default();
     for r in rows {
@@ -113,7 +122,7 @@ fn committed(server: &Server, group: &str, topic: &str) -> BTreeMap<i64, i64> {
             m.insert(q, c);
         }
     }
-    m
+    Some(m)
 }
 
 /// Every message once, with its tag, keys and user properties; a tag filter gets exactly its
@@ -663,4 +672,72 @@ fn python_pop_leases_and_acks_survive_sigkill() {
 #[test]
 fn python_reset_of_a_live_pop_group_takes_effect_at_once() {
     reset_of_a_live_pop_group_takes_effect_at_once(Client::GrpcPy);
+}
+
+/// A POP group's position is an offset: mqadmin's consumerProgress shows its lag (never
+/// "unknown"), `ferromq mirror` copies it exactly, and after failover the same POP group goes on
+/// on the backup right after its last ack.
+#[test]
+fn python_pop_position_shows_lag_and_mirrors_exactly() {
+    let budget = Budget::new();
+    let primary = Server::standalone(&[]);
+    let backup = Server::standalone(&[]);
+    let topic = "GrpcMirror";
+    let group = "GrpcMirrorGroup";
+    one_queue_topic(&primary, topic);
+    produce(Client::GrpcPy, &primary, topic, "before", 20, &[]);
+    admin_ok(
+        &primary.namesrv_addr(),
+        &[
+            "offsets",
+            "reset",
+            "--group",
+            group,
+            "--topic",
+            topic,
+            "--to-offset",
+            "12",
+            "--execute",
+        ],
+    );
+    let mut c = consumer(
+        Client::GrpcPy,
+        &primary,
+        "simple_consumer",
+        topic,
+        group,
+        &["--expect", "8", "--linger", "1", "--timeout", "60"],
+    );
+    c.wait_success(budget.left());
+    produce(Client::GrpcPy, &primary, topic, "after", 5, &[]);
+    assert_eq!(committed(&primary, group, topic).get(&0), Some(&20));
+    let progress = common::mqadmin_ok(Client::Java5, &primary, &["consumerProgress", "-g", group]);
+    assert!(
+        progress.contains("Diff Total: 5"),
+        "mqadmin sees the POP group's lag:\n{progress}"
+    );
+
+    let state = tempfile::tempdir().expect("state dir");
+    let _mirror = common::start_mirror(
+        &primary.namesrv_addr(),
+        &backup.namesrv_addr(),
+        state.path(),
+        &[],
+    );
+    let synced = common::poll_until(Duration::from_secs(60), || {
+        try_committed(&backup, group, topic).and_then(|m| m.get(&0).copied()) == Some(20)
+    });
+    assert!(synced, "the POP group's offset reached the backup");
+    let mut failover = consumer(
+        Client::GrpcPy,
+        &backup,
+        "simple_consumer",
+        topic,
+        group,
+        &["--expect", "5", "--linger", "3", "--timeout", "60"],
+    );
+    failover.wait_success(budget.left());
+    let got = count_by_body(&failover.messages());
+    let want: BTreeMap<String, usize> = (0..5).map(|i| (format!("after-{i}"), 1)).collect();
+    assert_eq!(got, want, "{}", failover.diagnostics());
 }
