@@ -24,6 +24,7 @@ pub async fn run(b: Arc<Broker>) {
             _ = sample.tick() => b.stats.sample(Instant::now()),
             _ = scan.tick() => {
                 b.locks.expire(Instant::now());
+                b.grpc_clients.expire(Instant::now(), CLIENT_EXPIRY);
                 for group in b.clients.expire(Instant::now(), CLIENT_EXPIRY) {
                     info!(%group, "consumer expired: no heartbeat for 120 s");
                     b.clients.notify_ids_changed(&group);

@@ -6,7 +6,7 @@
 //!   `client`, `retry`, `topic`, `group`, `admin`, `transaction`).
 //! - [`progress`]: consumer progress as a service (resets, intents, history, undo, lag).
 //! - [`topics`], [`groups`]: topic and subscription-group configs, persisted as JSON.
-//! - [`clients`]: online consumers and producers per group; [`locks`]: ordered-consumer locks.
+//! - [`clients`]: online consumers and producers per group ([`grpc_clients`]: 5.x gRPC ones); [`locks`]: ordered-consumer locks.
 //! - [`pull_hold`]: long-polling wake-ups; [`schedule`]: delay levels; [`register`]: name-server
 //!   registration; [`housekeeping`]: expiry of silent clients and retention.
 //! - [`pop`]: POP consumption (invisibility windows, acks, redelivery) over `ferromq-pop`.
@@ -24,6 +24,7 @@ pub mod error;
 pub mod filter;
 pub mod group_rates;
 pub mod groups;
+pub mod grpc_clients;
 pub mod handlers;
 pub mod housekeeping;
 pub mod locks;
@@ -87,6 +88,8 @@ pub struct Broker {
     pub transactions: transaction::Transactions,
     /// POP consumers' deliveries in flight, journaled under `<data>/pop`.
     pub pop: ferromq_pop::PopTable,
+    /// The 5.x gRPC consumers seen per group.
+    pub grpc_clients: grpc_clients::GrpcClients,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -233,6 +236,7 @@ impl Broker {
             memory_resident_bytes: memory_resident_bytes(),
             transactions,
             pop,
+            grpc_clients: grpc_clients::GrpcClients::default(),
         });
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,

@@ -741,3 +741,45 @@ fn python_pop_position_shows_lag_and_mirrors_exactly() {
     let want: BTreeMap<String, usize> = (0..5).map(|i| (format!("after-{i}"), 1)).collect();
     assert_eq!(got, want, "{}", failover.diagnostics());
 }
+
+/// A live gRPC consumer is an online member of its group: `offsets describe` and mqadmin
+/// consumerConnection list it while it runs, and not once it has said goodbye.
+#[test]
+fn python_grpc_consumers_are_online_members() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcOnline";
+    let group = "GrpcOnlineGroup";
+    produce(Client::GrpcPy, &server, topic, "o", 2, &[]);
+    let mut c = consumer(
+        Client::GrpcPy,
+        &server,
+        "simple_consumer",
+        topic,
+        group,
+        &["--await-s", "1", "--timeout", "60"],
+    );
+    let lines = c.wait_lines(budget.left(), "two deliveries", |lines| {
+        common::events(lines, "message").len() >= 2
+    });
+    let client_id = common::events(&lines, "started")
+        .first()
+        .and_then(|s| field_str(s, "clientId").map(String::from))
+        .expect("the driver names its client id");
+    let describe = || {
+        admin_ok(
+            &server.namesrv_addr(),
+            &["--output", "json", "offsets", "describe", "--group", group],
+        )
+    };
+    assert!(describe().contains(&client_id), "{}", describe());
+    let conns = common::mqadmin_ok(Client::Java5, &server, &["consumerConnection", "-g", group]);
+    assert!(conns.contains(&client_id), "{conns}");
+    assert!(conns.contains("CONSUME_POP"), "{conns}");
+    c.stop();
+    assert!(
+        common::poll_until(Duration::from_secs(10), || !describe().contains(&client_id)),
+        "gone after NotifyClientTermination: {}",
+        describe()
+    );
+}

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use ferromq_broker::grpc_clients::GrpcPeer;
 use ferromq_broker::Broker;
 use ferromq_protocol::grpc::messaging_service_server::MessagingService;
 use ferromq_protocol::grpc::*;
@@ -32,6 +33,23 @@ impl Endpoint {
 fn peer<T>(req: &Request<T>) -> SocketAddr {
     req.remote_addr()
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+/// Who sent a request: its `x-mq-client-id` and `x-mq-language` metadata (all 5.x clients send
+/// them) and its address.
+fn client<T>(req: &Request<T>) -> GrpcPeer {
+    let meta = |k: &str| {
+        req.metadata()
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(256).collect::<String>())
+            .unwrap_or_default()
+    };
+    GrpcPeer {
+        client_id: meta("x-mq-client-id"),
+        addr: peer(req),
+        language: meta("x-mq-language"),
+    }
 }
 
 /// The client's deadline for this call, from its `grpc-timeout` header (`<digits><unit>`).
@@ -67,7 +85,13 @@ impl MessagingService for Endpoint {
         )))
     }
 
-    async fn heartbeat(&self, _req: Request<HeartbeatRequest>) -> RpcResult<HeartbeatResponse> {
+    async fn heartbeat(&self, req: Request<HeartbeatRequest>) -> RpcResult<HeartbeatResponse> {
+        let who = client(&req);
+        let r = req.into_inner();
+        let consumer = r.client_type != ClientType::Producer as i32;
+        if let (true, Some(g)) = (consumer, r.group) {
+            self.broker.grpc_clients.seen(&g.name, &who, None);
+        }
         Ok(Response::new(HeartbeatResponse { status: Some(ok()) }))
     }
 
@@ -84,8 +108,12 @@ impl MessagingService for Endpoint {
 
     async fn notify_client_termination(
         &self,
-        _req: Request<NotifyClientTerminationRequest>,
+        req: Request<NotifyClientTerminationRequest>,
     ) -> RpcResult<NotifyClientTerminationResponse> {
+        let who = client(&req);
+        if let Some(g) = req.into_inner().group {
+            self.broker.grpc_clients.gone(&g.name, &who.client_id);
+        }
         Ok(Response::new(NotifyClientTerminationResponse {
             status: Some(ok()),
         }))
@@ -97,8 +125,10 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<Streaming<TelemetryCommand>>,
     ) -> RpcResult<Self::TelemetryStream> {
+        let who = client(&req);
         Ok(Response::new(telemetry::telemetry(
             self.broker.clone(),
+            who,
             req.into_inner(),
         )))
     }
@@ -140,7 +170,15 @@ impl MessagingService for Endpoint {
         req: Request<ReceiveMessageRequest>,
     ) -> RpcResult<Self::ReceiveMessageStream> {
         let deadline = grpc_timeout(&req);
-        let replies = consume::receive(&self.broker, req.into_inner(), deadline).await;
+        let who = client(&req);
+        let r = req.into_inner();
+        if let (Some(g), Some(t)) = (
+            &r.group,
+            r.message_queue.as_ref().and_then(|q| q.topic.as_ref()),
+        ) {
+            self.broker.grpc_clients.seen(&g.name, &who, Some(&t.name));
+        }
+        let replies = consume::receive(&self.broker, r, deadline).await;
         Ok(Response::new(Box::pin(futures::stream::iter(
             replies.into_iter().map(Ok),
         ))))

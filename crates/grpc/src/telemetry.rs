@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferromq_broker::grpc_clients::GrpcPeer;
 use ferromq_broker::Broker;
 use ferromq_protocol::grpc::{
     retry_policy, settings, telemetry_command, ClientType, ExponentialBackoff, RetryPolicy,
@@ -26,6 +27,7 @@ const OUT_QUEUE: usize = 16;
 
 pub fn telemetry(
     b: Arc<Broker>,
+    who: GrpcPeer,
     mut incoming: tonic::Streaming<TelemetryCommand>,
 ) -> TelemetryStream {
     let (tx, rx) = mpsc::channel(OUT_QUEUE);
@@ -44,6 +46,17 @@ pub fn telemetry(
                 // Results of server-to-client commands; nothing is waiting for them yet.
                 continue;
             };
+            if let Some(settings::PubSub::Subscription(sub)) = &s.pub_sub {
+                let group = sub
+                    .group
+                    .as_ref()
+                    .map(|g| g.name.as_str())
+                    .unwrap_or_default();
+                for e in &sub.subscriptions {
+                    let topic = e.topic.as_ref().map(|t| t.name.as_str());
+                    b.grpc_clients.seen(group, &who, topic);
+                }
+            }
             let answer = TelemetryCommand {
                 status: Some(ok()),
                 command: Some(telemetry_command::Command::Settings(applied(&b, s))),

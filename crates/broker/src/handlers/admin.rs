@@ -142,24 +142,50 @@ struct ConsumerConnection {
 
 pub fn consumer_connections(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let group = req.req_str("consumerGroup")?;
-    let info = b
-        .clients
-        .group(group)
-        .ok_or_else(|| Refusal::ConsumerNotOnline {
-            group: group.to_string(),
-        })?;
-    let body = ConsumerConnection {
-        connection_set: info
-            .channels
-            .values()
-            .map(|c| client_connection(&c.conn, &c.client_id))
-            .collect(),
-        consume_from_where: info.consume_from_where.clone(),
-        consume_type: info.consume_type.clone(),
-        message_model: info.message_model.clone(),
-        subscription_table: info.subscriptions.clone().into_iter().collect(),
+    let grpc = b.grpc_clients.members(group);
+    let body = match b.clients.group(group) {
+        Some(info) => ConsumerConnection {
+            connection_set: info
+                .channels
+                .values()
+                .map(|c| client_connection(&c.conn, &c.client_id))
+                .chain(grpc.iter().map(grpc_connection))
+                .collect(),
+            consume_from_where: info.consume_from_where.clone(),
+            consume_type: info.consume_type.clone(),
+            message_model: info.message_model.clone(),
+            subscription_table: info.subscriptions.clone().into_iter().collect(),
+        },
+        // Only 5.x gRPC consumers: POP consumption, as upstream's proxy reports them.
+        None if !grpc.is_empty() => ConsumerConnection {
+            connection_set: grpc.iter().map(grpc_connection).collect(),
+            consume_from_where: "CONSUME_FROM_LAST_OFFSET".into(),
+            consume_type: "CONSUME_POP".into(),
+            message_model: "CLUSTERING".into(),
+            subscription_table: grpc
+                .iter()
+                .flat_map(|m| m.topics.iter())
+                .map(|t| (t.clone(), SubscriptionData::from_expression(t, "*", 0)))
+                .collect(),
+        },
+        None => {
+            return Err(Refusal::ConsumerNotOnline {
+                group: group.to_string(),
+            }
+            .into())
+        }
     };
     Ok(RemotingCommand::success().with_body(body::to_vec(&body)))
+}
+
+fn grpc_connection(m: &crate::grpc_clients::GrpcMember) -> ClientConnection {
+    ClientConnection {
+        client_addr: m.addr.to_string(),
+        client_id: m.client_id.clone(),
+        language: m.language.clone(),
+        // The 5.x clients send no Remoting version ordinal.
+        version: 0,
+    }
 }
 
 /// GET_PRODUCER_CONNECTION_LIST: the connections of a producer group registered by heartbeat

@@ -118,7 +118,9 @@ pub async fn sync_offsets(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let mut rejected = Vec::new();
     let mut entries = Vec::with_capacity(r.entries.len());
     for e in r.entries {
-        if r.skip_online_groups && b.clients.is_online(&e.group) {
+        if r.skip_online_groups
+            && (b.clients.is_online(&e.group) || b.grpc_clients.is_online(&e.group))
+        {
             online.insert(e.group);
             continue;
         }

@@ -18,6 +18,7 @@ impl Progress<'_> {
         validate_group(&req.group)?;
         let b = self.b;
         let online = b.clients.group(&req.group);
+        let grpc = b.grpc_clients.members(&req.group);
         let topics: BTreeSet<String> = match &req.topics {
             Some(t) => t.iter().cloned().collect(),
             None => {
@@ -32,6 +33,7 @@ impl Progress<'_> {
                 if let Some(info) = &online {
                     t.extend(info.subscriptions.keys().cloned());
                 }
+                t.extend(grpc.iter().flat_map(|m| m.topics.iter().cloned()));
                 t
             }
         };
@@ -74,7 +76,11 @@ impl Progress<'_> {
         Ok(GroupLag {
             group: req.group.clone(),
             broker_name: b.cfg.broker_name.clone(),
-            online_clients: online.map(|i| i.client_ids()).unwrap_or_default(),
+            online_clients: {
+                let mut ids = online.map(|i| i.client_ids()).unwrap_or_default();
+                ids.extend(grpc.into_iter().map(|m| m.client_id));
+                ids
+            },
             total_lag: queues.iter().map(|q| q.lag).sum(),
             queues,
         })

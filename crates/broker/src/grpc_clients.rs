@@ -1,0 +1,133 @@
+//! [`GrpcClients`]: the 5.x gRPC consumers seen per group (by heartbeat, settings or receive),
+//! so a live POP group shows its members in `offsets describe` and mqadmin consumerConnection.
+//! Kept apart from [`crate::clients::ClientManager`]: Remoting rebalancing must never hand
+//! queues to a gRPC client, which pops from every queue instead.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+
+/// Members kept over all groups; beyond it new ones are not listed (they still consume).
+const MAX_MEMBERS: usize = 100_000;
+/// Topics remembered per member.
+const MAX_TOPICS_PER_MEMBER: usize = 1024;
+
+/// One gRPC client of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcMember {
+    pub client_id: String,
+    pub addr: SocketAddr,
+    /// `x-mq-language` as the client sent it (`PYTHON`, `JAVA`, `GOLANG`, `HTTP` for Node.js).
+    pub language: String,
+    pub topics: BTreeSet<String>,
+    pub last_seen: Instant,
+}
+
+/// Who a request came from, as its gRPC metadata says.
+#[derive(Debug, Clone)]
+pub struct GrpcPeer {
+    pub client_id: String,
+    pub addr: SocketAddr,
+    pub language: String,
+}
+
+#[derive(Default)]
+pub struct GrpcClients {
+    groups: RwLock<HashMap<String, BTreeMap<String, GrpcMember>>>,
+}
+
+impl GrpcClients {
+    /// Records that `peer` consumes for `group` (and `topic`, when known).
+    pub fn seen(&self, group: &str, peer: &GrpcPeer, topic: Option<&str>) {
+        if group.is_empty() || peer.client_id.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut groups = self.groups.write();
+        let total: usize = groups.values().map(BTreeMap::len).sum();
+        let members = groups.entry(group.to_string()).or_default();
+        if !members.contains_key(&peer.client_id) && total >= MAX_MEMBERS {
+            return;
+        }
+        let m = members
+            .entry(peer.client_id.clone())
+            .or_insert_with(|| GrpcMember {
+                client_id: peer.client_id.clone(),
+                addr: peer.addr,
+                language: peer.language.clone(),
+                topics: BTreeSet::new(),
+                last_seen: now,
+            });
+        m.last_seen = now;
+        m.addr = peer.addr;
+        if let Some(t) = topic.filter(|t| !t.is_empty()) {
+            if m.topics.len() < MAX_TOPICS_PER_MEMBER {
+                m.topics.insert(t.to_string());
+            }
+        }
+    }
+
+    /// The client said goodbye (NotifyClientTermination).
+    pub fn gone(&self, group: &str, client_id: &str) {
+        let mut groups = self.groups.write();
+        if let Some(members) = groups.get_mut(group) {
+            members.remove(client_id);
+            if members.is_empty() {
+                groups.remove(group);
+            }
+        }
+    }
+
+    /// Drops members silent for `timeout`.
+    pub fn expire(&self, now: Instant, timeout: Duration) {
+        let mut groups = self.groups.write();
+        for members in groups.values_mut() {
+            members.retain(|_, m| now.duration_since(m.last_seen) < timeout);
+        }
+        groups.retain(|_, m| !m.is_empty());
+    }
+
+    pub fn members(&self, group: &str) -> Vec<GrpcMember> {
+        self.groups
+            .read()
+            .get(group)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn is_online(&self, group: &str) -> bool {
+        self.groups.read().contains_key(group)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(id: &str) -> GrpcPeer {
+        GrpcPeer {
+            client_id: id.into(),
+            addr: "127.0.0.1:1".parse().unwrap(),
+            language: "PYTHON".into(),
+        }
+    }
+
+    #[test]
+    fn members_come_and_go() {
+        let c = GrpcClients::default();
+        c.seen("g", &peer("a"), Some("T"));
+        c.seen("g", &peer("b"), None);
+        c.seen("", &peer("x"), None);
+        assert_eq!(c.members("g").len(), 2);
+        assert_eq!(c.members("g")[0].topics.len(), 1);
+        c.gone("g", "a");
+        assert_eq!(c.members("g").len(), 1);
+        c.expire(
+            Instant::now() + Duration::from_secs(200),
+            Duration::from_secs(120),
+        );
+        assert!(!c.is_online("g"));
+    }
+}
