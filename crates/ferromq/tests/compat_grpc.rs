@@ -473,6 +473,16 @@ fn reset_of_a_live_pop_group_takes_effect_at_once(kind: Client) {
     c.wait_lines(budget.left(), "ten deliveries", |lines| {
         common::events(lines, "message").len() >= 10
     });
+    // The ten are in flight: `offsets describe` says so beside the committed offset.
+    let out = admin_ok(
+        &server.namesrv_addr(),
+        &[
+            "--output", "json", "offsets", "describe", "--group", group, "--topic", topic,
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["queues"][0]["inFlight"], 10, "{out}");
+    assert_eq!(v["queues"][0]["committed"], 0, "{out}");
     let reset_at = Instant::now();
     admin_ok(
         &server.namesrv_addr(),

@@ -257,3 +257,18 @@ fn snapshots_keep_the_state() {
     assert_eq!(t.in_flight(&key()).0, 50);
     assert_eq!(table, Some(1));
 }
+
+#[test]
+fn forgotten_states_stay_forgotten_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let t = PopTable::open(PopConfig::new(dir.path().into(), false)).unwrap();
+        t.pop(&key(), || None, || 0, &req(0, 3), reader(10))
+            .unwrap();
+        assert_eq!(t.in_flight(&key()).0, 3);
+        assert_eq!(t.forget(|k| k.group == "g").unwrap(), 1);
+        assert_eq!(t.in_flight(&key()).0, 0);
+    }
+    let t = PopTable::open(PopConfig::new(dir.path().into(), false)).unwrap();
+    assert_eq!(t.in_flight(&key()).0, 0);
+}

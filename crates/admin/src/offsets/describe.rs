@@ -116,6 +116,7 @@ pub async fn describe(ctx: &Ctx, group: &str, topics: &[String]) -> Result<i32, 
                     || "-".into(),
                     |i| serde_json::to_string(i).unwrap_or_default(),
                 ),
+                q.in_flight.to_string(),
             ]
         })
         .collect();
@@ -132,7 +133,8 @@ pub async fn describe(ctx: &Ctx, group: &str, topics: &[String]) -> Result<i32, 
                 "LAG",
                 "LAG-TIME",
                 "PULLED",
-                "INTENT"
+                "INTENT",
+                "IN-FLIGHT"
             ],
             &rows
         )

@@ -55,6 +55,10 @@ pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -
         b.progress()
             .delete_offsets(request, &conn.remote_addr().to_string())
             .await?;
+        // Its offsets are gone, so are its deliveries in flight.
+        if let Err(e) = b.pop.forget(|k| k.group == group) {
+            tracing::warn!(%group, error = %e, "forgetting the group's POP state failed");
+        }
     }
     let generation = b.groups.delete(group);
     b.locks.remove_group(group);

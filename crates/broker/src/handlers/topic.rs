@@ -83,6 +83,9 @@ pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let generation = b.topics.delete(topic);
     b.pull_hold.remove_topic(topic);
     b.pull_state.remove_topic(topic);
+    if let Err(e) = b.pop.forget(|k| k.topic == topic) {
+        tracing::warn!(%topic, error = %e, "forgetting the topic's POP state failed");
+    }
     // SYSTEM_ERROR naming the step, not the store's or offset table's own mapping: the topic
     // is already gone from the table, only its files are left over.
     b.store

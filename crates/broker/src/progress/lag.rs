@@ -65,6 +65,14 @@ impl Progress<'_> {
                     lag,
                     lag_ms,
                     pull_offset: b.pull_state.pull_offset(&req.group, topic, q),
+                    in_flight: b
+                        .pop
+                        .in_flight(&ferromq_offsets::QueueKey {
+                            group: req.group.clone(),
+                            topic: topic.clone(),
+                            queue_id: q,
+                        })
+                        .0 as i64,
                     intent: b
                         .offsets
                         .intent_for(&req.group, topic, q)

@@ -116,6 +116,9 @@ pub struct QueueLag {
     pub pull_offset: Option<i64>,
     /// An intent waiting for this queue.
     pub intent: Option<IntentSpec>,
+    /// POP deliveries handed out and not acked yet (5.x consumers), above `committed`.
+    #[serde(default)]
+    pub in_flight: i64,
 }
 
 /// Lag of a group on this broker.
