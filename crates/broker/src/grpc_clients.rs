@@ -35,7 +35,14 @@ pub struct GrpcPeer {
 
 #[derive(Default)]
 pub struct GrpcClients {
-    groups: RwLock<HashMap<String, BTreeMap<String, GrpcMember>>>,
+    groups: RwLock<Members>,
+}
+
+/// Members by group and client id, and how many there are (checked on every receive).
+#[derive(Default)]
+struct Members {
+    by_group: HashMap<String, BTreeMap<String, GrpcMember>>,
+    count: usize,
 }
 
 impl GrpcClients {
@@ -45,13 +52,22 @@ impl GrpcClients {
             return;
         }
         let now = Instant::now();
-        let mut groups = self.groups.write();
-        let total: usize = groups.values().map(BTreeMap::len).sum();
-        let members = groups.entry(group.to_string()).or_default();
-        if !members.contains_key(&peer.client_id) && total >= MAX_MEMBERS {
-            return;
+        let mut guard = self.groups.write();
+        let all = &mut *guard;
+        let known = all
+            .by_group
+            .get(group)
+            .is_some_and(|m| m.contains_key(&peer.client_id));
+        if !known {
+            if all.count >= MAX_MEMBERS {
+                return;
+            }
+            all.count += 1;
         }
-        let m = members
+        let m = all
+            .by_group
+            .entry(group.to_string())
+            .or_default()
             .entry(peer.client_id.clone())
             .or_insert_with(|| GrpcMember {
                 client_id: peer.client_id.clone(),
@@ -71,34 +87,40 @@ impl GrpcClients {
 
     /// The client said goodbye (NotifyClientTermination).
     pub fn gone(&self, group: &str, client_id: &str) {
-        let mut groups = self.groups.write();
-        if let Some(members) = groups.get_mut(group) {
-            members.remove(client_id);
-            if members.is_empty() {
-                groups.remove(group);
+        let mut all = self.groups.write();
+        let Some(members) = all.by_group.get_mut(group) else {
+            return;
+        };
+        if members.remove(client_id).is_some() {
+            let empty = members.is_empty();
+            all.count -= 1;
+            if empty {
+                all.by_group.remove(group);
             }
         }
     }
 
     /// Drops members silent for `timeout`.
     pub fn expire(&self, now: Instant, timeout: Duration) {
-        let mut groups = self.groups.write();
-        for members in groups.values_mut() {
+        let mut all = self.groups.write();
+        for members in all.by_group.values_mut() {
             members.retain(|_, m| now.duration_since(m.last_seen) < timeout);
         }
-        groups.retain(|_, m| !m.is_empty());
+        all.by_group.retain(|_, m| !m.is_empty());
+        all.count = all.by_group.values().map(BTreeMap::len).sum();
     }
 
     pub fn members(&self, group: &str) -> Vec<GrpcMember> {
         self.groups
             .read()
+            .by_group
             .get(group)
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default()
     }
 
     pub fn is_online(&self, group: &str) -> bool {
-        self.groups.read().contains_key(group)
+        self.groups.read().by_group.contains_key(group)
     }
 }
 

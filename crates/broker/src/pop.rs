@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_offsets::QueueKey;
-use ferromq_pop::{AckOutcome, Delivery, PopError, PopRequest, ReceiptHandle};
+use ferromq_pop::{AckOutcome, Delivery, PendingCommit, PopError, PopRequest, ReceiptHandle};
 use ferromq_protocol::body::SubscriptionData;
-use ferromq_protocol::message::{decode_record, DecodedMessage};
+use ferromq_protocol::message::{decode_records, DecodedMessage};
 use ferromq_protocol::{names, Refusal};
 use ferromq_store::GetStatus;
 use tracing::warn;
@@ -154,7 +154,7 @@ fn pop_now(
     let mut out = Vec::new();
     let mut dead = Vec::new();
     let mut next_visible: Option<i64> = None;
-    let mut touched = Vec::new();
+    let mut pending = Vec::new();
     for i in 0..queues.len() {
         if out.len() >= spec.max {
             break;
@@ -188,7 +188,8 @@ fn pop_now(
                 },
             )
             .map_err(pop_error)?;
-        touched.push(k.clone());
+        // Only queues whose frontier moved need a commit (most long-poll passes move none).
+        pending.extend(b.pop.begin_commit(&k));
         for d in deliveries {
             let msg = match fresh.iter().position(|m| m.queue_offset == d.offset) {
                 Some(i) => Some(fresh.swap_remove(i)),
@@ -211,14 +212,14 @@ fn pop_now(
             next_visible = Some(next_visible.map_or(t, |n| n.min(t)));
         }
     }
-    if !dead.is_empty() || !touched.is_empty() {
+    if !dead.is_empty() || !pending.is_empty() {
         let b = b.clone();
         tokio::spawn(async move {
             for (k, d, msg) in dead {
                 to_dead_letter(&b, &k, &d, msg).await;
             }
-            for k in touched {
-                settle(&b, &k).await;
+            for c in pending {
+                settle_from(&b, c).await;
             }
         });
     }
@@ -234,22 +235,13 @@ fn popped(msg: DecodedMessage, d: &Delivery) -> Popped {
     }
 }
 
+/// The records of a store read; none when one does not decode (each offset is then read on its
+/// own by [`read_at`], so one bad record costs only itself).
 fn decode_all(body: &bytes::Bytes) -> Vec<DecodedMessage> {
-    let mut out = Vec::new();
-    let mut rest = body.clone();
-    while !rest.is_empty() {
-        match decode_record(&rest) {
-            Ok((m, used)) => {
-                out.push(m);
-                rest = rest.slice(used..);
-            }
-            Err(e) => {
-                warn!(error = %e, "POP: a stored record did not decode; skipped");
-                break;
-            }
-        }
-    }
-    out
+    decode_records(body).unwrap_or_else(|e| {
+        warn!(error = %e, "POP: a stored record did not decode; reading one by one");
+        Vec::new()
+    })
 }
 
 fn read_at(b: &Broker, topic: &str, q: i32, offset: i64) -> Option<DecodedMessage> {
@@ -360,7 +352,14 @@ async fn to_dead_letter(b: &Arc<Broker>, k: &QueueKey, d: &Delivery, msg: Decode
 
 /// Commits the queue's frontier to the offset table until it stops moving.
 async fn settle(b: &Arc<Broker>, k: &QueueKey) {
-    while let Some(c) = b.pop.begin_commit(k) {
+    if let Some(c) = b.pop.begin_commit(k) {
+        settle_from(b, c).await;
+    }
+}
+
+/// Finishes the commit `c` (begun by `begin_commit`), then any the frontier moved on to.
+async fn settle_from(b: &Arc<Broker>, mut c: PendingCommit) {
+    loop {
         let stored = match b
             .offsets
             .compare_and_commit(c.key.clone(), c.expected, c.new)
@@ -368,15 +367,21 @@ async fn settle(b: &Arc<Broker>, k: &QueueKey) {
         {
             Ok(stored) => stored,
             Err(e) => {
-                warn!(group = %k.group, topic = %k.topic, error = %e, "POP: committing the offset failed");
+                warn!(group = %c.key.group, topic = %c.key.topic, error = %e, "POP: committing the offset failed");
                 false
             }
         };
         if let Err(e) = b.pop.end_commit(&c, stored) {
             warn!(error = %e, "POP: journaling a commit failed");
         }
+        // A refused compare-and-set means someone else moved the position: the next
+        // operation on the queue sees it and restarts there.
         if !stored {
             break;
+        }
+        match b.pop.begin_commit(&c.key) {
+            Some(next) => c = next,
+            None => break,
         }
     }
 }

@@ -16,7 +16,7 @@ use ferromq_protocol::grpc::{
 use ferromq_protocol::names;
 
 use crate::convert::{from_duration, to_v2};
-use crate::status::{from_fault, from_refusal, ok, status};
+use crate::status::{from_fault, from_refusal, ok, overall, status};
 
 /// Messages one receive may ask for.
 const MAX_BATCH: i32 = 1024;
@@ -172,13 +172,7 @@ pub async fn ack(b: &Arc<Broker>, req: AckMessageRequest) -> AckMessageResponse 
             status: Some(s),
         });
     }
-    let status = match entries.first() {
-        None => status(Code::BadRequest, "no entries to ack"),
-        Some(first) if entries.iter().all(|e| e.status == first.status) => {
-            first.status.clone().unwrap_or_else(ok)
-        }
-        Some(_) => status(Code::MultipleResults, "the entries had different outcomes"),
-    };
+    let status = overall(entries.iter().map(|e| e.status.as_ref()));
     AckMessageResponse {
         status: Some(status),
         entries,

@@ -38,3 +38,20 @@ pub fn from_fault(f: &PopFault) -> Status {
         PopFault::Refused(r) => from_refusal(r),
     }
 }
+
+/// One status for a request of several entries: OK when every entry is, else the entries'
+/// common status, else MULTIPLE_RESULTS.
+pub fn overall<'a>(entries: impl IntoIterator<Item = Option<&'a Status>>) -> Status {
+    let mut first: Option<Option<&Status>> = None;
+    for s in entries {
+        match first {
+            None => first = Some(s),
+            Some(f) if f.map(|x| x.code) == s.map(|x| x.code) => {}
+            Some(_) => return status(Code::MultipleResults, "the entries had different outcomes"),
+        }
+    }
+    match first {
+        None => status(Code::BadRequest, "no entries"),
+        Some(f) => f.cloned().unwrap_or_else(ok),
+    }
+}

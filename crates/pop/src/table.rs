@@ -329,17 +329,6 @@ impl PopTable {
             .and_then(|q| q.leases.get(&offset).copied())
     }
 
-    /// Unacked deliveries of a group in a topic (all its queues).
-    pub fn in_flight_of(&self, group: &str, topic: &str) -> usize {
-        let inner = self.inner.lock();
-        inner
-            .queues
-            .iter()
-            .filter(|(k, _)| k.group == group && k.topic == topic)
-            .map(|(_, q)| q.leases.len())
-            .sum()
-    }
-
     /// Forgets every queue state matching `pred` (deleted groups or topics).
     ///
     /// # Errors

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use ferromq_net::Connection;
 use ferromq_protocol::codes::perm;
-use ferromq_protocol::message::{decode_record, encode_properties, prop};
+use ferromq_protocol::message::{
+    decode_record, encode_properties, prop, DecodedMessage, Properties,
+};
 use ferromq_protocol::{names, Refusal, RemotingCommand};
 
 use super::{store_messages, Outgoing};
@@ -42,16 +44,7 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
         }
         .into());
     }
-    let mut props = msg.properties_map();
-    props
-        .entry(prop::RETRY_TOPIC.into())
-        .or_insert_with(|| msg.topic.clone());
-    let origin_id = req
-        .ext("originMsgId")
-        .map(String::from)
-        .or_else(|| props.get(prop::ORIGIN_MESSAGE_ID).cloned())
-        .unwrap_or_else(|| msg.offset_msg_id());
-    props.insert(prop::ORIGIN_MESSAGE_ID.into(), origin_id);
+    let mut props = origin_properties(&msg, req.ext("originMsgId"));
     let max = header_max
         .filter(|m| *m >= 0)
         .unwrap_or(cfg.retry_max_times);
@@ -70,19 +63,50 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
         let q = rand::random::<u32>() as i32 & i32::MAX;
         (retry_topic, q % retry_cfg.write_queue_nums.max(1))
     };
-    let out = Outgoing {
+    let reconsume_times = msg.reconsume_times.saturating_add(1);
+    store_messages(
+        b,
+        vec![requeued(msg, &props, topic, queue_id, reconsume_times)],
+    )
+    .await?;
+    Ok(RemotingCommand::success())
+}
+
+/// The message's properties with where it first came from: `RETRY_TOPIC` (its first topic) and
+/// `ORIGIN_MESSAGE_ID` (`origin` when the client named it, else the one it already carries,
+/// else its own id).
+fn origin_properties(msg: &DecodedMessage, origin: Option<&str>) -> Properties {
+    let mut props = msg.properties_map();
+    props
+        .entry(prop::RETRY_TOPIC.into())
+        .or_insert_with(|| msg.topic.clone());
+    let origin_id = origin
+        .map(String::from)
+        .or_else(|| props.get(prop::ORIGIN_MESSAGE_ID).cloned())
+        .unwrap_or_else(|| msg.offset_msg_id());
+    props.insert(prop::ORIGIN_MESSAGE_ID.into(), origin_id);
+    props
+}
+
+/// A stored message again, in `topic`/`queue_id` (a retry or dead-letter topic).
+fn requeued(
+    msg: DecodedMessage,
+    props: &Properties,
+    topic: String,
+    queue_id: i32,
+    reconsume_times: i32,
+) -> Outgoing {
+    Outgoing {
         topic,
         queue_id,
         flag: msg.flag,
         sys_flag: msg.sys_flag,
         born_timestamp: msg.born_timestamp,
         born_host: msg.born_host,
-        reconsume_times: msg.reconsume_times.saturating_add(1),
+        reconsume_times,
         body: msg.body,
-        properties: encode_properties(&props),
-    };
-    store_messages(b, vec![out]).await?;
-    Ok(RemotingCommand::success())
+        properties: encode_properties(props),
+    }
 }
 
 /// Stores a copy of `msg` in `%DLQ%<group>`: a POP delivery that used up its `attempts`.
@@ -92,30 +116,15 @@ pub async fn send_back(b: &Arc<Broker>, _conn: &Connection, req: &RemotingComman
 pub(crate) async fn store_dead_letter(
     b: &Broker,
     group: &str,
-    msg: ferromq_protocol::message::DecodedMessage,
+    msg: DecodedMessage,
     attempts: u32,
 ) -> Result<(), crate::error::ReplyError> {
     let dlq = names::dlq_topic(group);
     b.topics.get_or_create(&dlq, 1, perm::READ_WRITE)?;
-    let mut props = msg.properties_map();
+    let mut props = origin_properties(&msg, None);
     props.remove(prop::DELAY);
-    props
-        .entry(prop::RETRY_TOPIC.into())
-        .or_insert_with(|| msg.topic.clone());
-    props
-        .entry(prop::ORIGIN_MESSAGE_ID.into())
-        .or_insert_with(|| msg.offset_msg_id());
-    let out = Outgoing {
-        topic: dlq,
-        queue_id: 0,
-        flag: msg.flag,
-        sys_flag: msg.sys_flag,
-        born_timestamp: msg.born_timestamp,
-        born_host: msg.born_host,
-        reconsume_times: i32::try_from(attempts.saturating_sub(1)).unwrap_or(i32::MAX),
-        body: msg.body,
-        properties: encode_properties(&props),
-    };
+    let reconsume_times = i32::try_from(attempts.saturating_sub(1)).unwrap_or(i32::MAX);
+    let out = requeued(msg, &props, dlq, 0, reconsume_times);
     store_messages(b, vec![out]).await?;
     Ok(())
 }

@@ -80,8 +80,30 @@ impl SendHeader {
 pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2: bool) -> Reply {
     let h = SendHeader::parse(req, v2)?;
     check_body(b, req.body.len())?;
-    let (topic, queue_id, drop_delay) = resolve_destination(b, &h)?;
-    let props = if drop_delay {
+    let uniq = find_property(&h.properties, prop::UNIQ_KEY).map(String::from);
+    let stored = store_one(b, &h, req.body.clone(), conn.remote_addr()).await?;
+    let mut resp = send_response(
+        b,
+        &[stored.put.physical_offset],
+        stored.queue_id,
+        stored.put.queue_offset,
+    );
+    if let Some(u) = uniq {
+        resp.put_ext("transactionId", u);
+    }
+    Ok(resp)
+}
+
+/// Stores one message sent with header `h`, whichever protocol it came by: destination checks
+/// (and DLQ redirection), then the half topic for a prepared message or the store.
+async fn store_one(
+    b: &Arc<Broker>,
+    h: &SendHeader,
+    body: bytes::Bytes,
+    born_host: std::net::SocketAddr,
+) -> Result<super::Stored, ReplyError> {
+    let (topic, queue_id, drop_delay) = resolve_destination(b, h)?;
+    let properties = if drop_delay {
         without_delay(&h.properties)
     } else {
         h.properties.clone()
@@ -92,31 +114,22 @@ pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2:
         flag: h.flag,
         sys_flag: h.sys_flag,
         born_timestamp: h.born_timestamp,
-        born_host: conn.remote_addr(),
+        born_host,
         reconsume_times: h.reconsume_times,
-        body: req.body.clone(),
-        properties: props,
+        body,
+        properties,
     };
-    let uniq = find_property(&msg.properties, prop::UNIQ_KEY).map(String::from);
-    let stored = if is_half_message(&h) {
+    let stored = if is_half_message(h) {
         // Waits in the half topic until END_TRANSACTION or a check-back decides.
-        vec![crate::transaction::prepare(b, msg, &h.producer_group).await?]
+        crate::transaction::prepare(b, msg, &h.producer_group).await?
     } else {
-        store_messages(b, vec![msg]).await?
+        store_messages(b, vec![msg])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?
     };
-    let first = stored
-        .first()
-        .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
-    let mut resp = send_response(
-        b,
-        &[first.put.physical_offset],
-        first.queue_id,
-        first.put.queue_offset,
-    );
-    if let Some(u) = uniq {
-        resp.put_ext("transactionId", u);
-    }
-    Ok(resp)
+    Ok(stored)
 }
 
 /// A message from a front end other than Remoting (the gRPC endpoint).
@@ -167,28 +180,13 @@ pub async fn produce(b: &Arc<Broker>, p: Produce) -> Result<Produced, Refusal> {
         reconsume_times: 0,
         max_reconsume_times: None,
     };
-    let (topic, queue_id, _) = resolve_destination(b, &h).map_err(|e| e.0)?;
-    let msg = Outgoing {
-        topic,
-        queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: h.born_timestamp,
-        born_host: p.born_host,
-        reconsume_times: 0,
-        body: p.body,
-        properties: h.properties,
-    };
-    let stored = store_messages(b, vec![msg])
+    let stored = store_one(b, &h, p.body, p.born_host)
         .await
-        .map_err(|e| crate::error::ReplyError::from(e).0)?;
-    let first = stored
-        .first()
-        .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
+        .map_err(|e| e.0)?;
     Ok(Produced {
-        queue_id: first.queue_id,
-        queue_offset: first.put.queue_offset,
-        offset_msg_id: offset_msg_id(b.store_host, first.put.physical_offset),
+        queue_id: stored.queue_id,
+        queue_offset: stored.put.queue_offset,
+        offset_msg_id: offset_msg_id(b.store_host, stored.put.physical_offset),
     })
 }
 
