@@ -211,17 +211,41 @@ impl RouteInfoManager {
     }
 
     /// The route of `topic`. Unknown topics get the `TBW102` template's brokers when
-    /// auto-created routes are enabled and a broker allows auto-creation.
+    /// auto-created routes are enabled and a broker allows auto-creation. A retry or DLQ topic
+    /// keeps the template's brokers beside those that registered it: every broker creates it on
+    /// a consumer's heartbeat but registers it on its own schedule (an Apache broker within
+    /// 30 s), and a route that shrank from the template to the first registrant made clients
+    /// drop and re-add queues (the Go client then loses the other queues' unsent offsets).
     pub fn route(&self, topic: &str) -> Option<TopicRouteData> {
         let t = self.tables.read();
-        let (queues, templated) = match t.topic_queues.get(topic) {
-            Some(q) if !q.is_empty() => (q, false),
-            _ if self.auto_create_routes => match t.topic_queues.get(AUTO_CREATE_TOPIC) {
-                Some(q) if !q.is_empty() => (q, true),
-                _ => return None,
-            },
-            _ => return None,
+        let system = topic.starts_with(ferromq_protocol::names::RETRY_PREFIX)
+            || topic.starts_with(ferromq_protocol::names::DLQ_PREFIX);
+        let registered = t.topic_queues.get(topic).filter(|q| !q.is_empty());
+        let template = if self.auto_create_routes && (system || registered.is_none()) {
+            t.topic_queues.get(AUTO_CREATE_TOPIC)
+        } else {
+            None
         };
+        let mut queues: BTreeMap<&str, QueueData> = BTreeMap::new();
+        for (name, q) in template.into_iter().flatten() {
+            let mut q = q.clone();
+            // Retry and DLQ topics are created by the broker with one queue (the default
+            // retryQueueNums); announce that, not the producer template's count.
+            let n = if system {
+                1
+            } else {
+                self.auto_create_queue_nums.min(q.write_queue_nums).max(1)
+            };
+            q.read_queue_nums = n;
+            q.write_queue_nums = n;
+            q.perm = ferromq_protocol::codes::perm::READ_WRITE;
+            q.topic_sys_flag = 0;
+            queues.insert(name, q);
+        }
+        // What a broker registered wins over the template.
+        for (name, q) in registered.into_iter().flatten() {
+            queues.insert(name, q.clone());
+        }
         let mut route = TopicRouteData::default();
         for (name, q) in queues {
             let Some(broker) = t.brokers.get(name) else {
@@ -229,22 +253,6 @@ impl RouteInfoManager {
             };
             if broker.broker_addrs.is_empty() {
                 continue;
-            }
-            let mut q = q.clone();
-            if templated {
-                // Retry and DLQ topics are created by the broker with one queue (the default
-                // retryQueueNums); announce that, not the producer template's count.
-                let system = topic.starts_with(ferromq_protocol::names::RETRY_PREFIX)
-                    || topic.starts_with(ferromq_protocol::names::DLQ_PREFIX);
-                let n = if system {
-                    1
-                } else {
-                    self.auto_create_queue_nums.min(q.write_queue_nums).max(1)
-                };
-                q.read_queue_nums = n;
-                q.write_queue_nums = n;
-                q.perm = ferromq_protocol::codes::perm::READ_WRITE;
-                q.topic_sys_flag = 0;
             }
             route.queue_datas.push(q);
             route.broker_datas.push(broker.clone());
@@ -406,6 +414,36 @@ mod tests {
         m.register(apache(&[("T", 8)], 3), now);
         assert_eq!(m.route("T").unwrap().queue_datas[0].write_queue_nums, 8);
         assert!(m.route("U").is_some());
+    }
+
+    #[test]
+    fn a_retry_route_keeps_the_template_brokers_once_one_registers_it() {
+        let m = RouteInfoManager::new(true, 4);
+        let now = Instant::now();
+        m.register(reg("a", "1.1.1.1:1", &[("TBW102", 8)], 1), now);
+        m.register(reg("b", "2.2.2.2:1", &[("TBW102", 8)], 1), now);
+        let names = |r: TopicRouteData| -> Vec<String> {
+            r.queue_datas.into_iter().map(|q| q.broker_name).collect()
+        };
+        assert_eq!(names(m.route("%RETRY%G").unwrap()), ["a", "b"]);
+        // Broker a creates and registers it (with 2 queues); b has not yet.
+        m.register(
+            reg("a", "1.1.1.1:1", &[("TBW102", 8), ("%RETRY%G", 2)], 2),
+            now,
+        );
+        let r = m.route("%RETRY%G").unwrap();
+        assert_eq!(
+            r.queue_datas[0].write_queue_nums, 2,
+            "the registration wins"
+        );
+        assert_eq!(
+            r.queue_datas[1].write_queue_nums, 1,
+            "the template's one queue"
+        );
+        assert_eq!(names(r), ["a", "b"], "the route does not shrink");
+        // An ordinary topic's route is what brokers registered, once one has.
+        m.register(reg("a", "1.1.1.1:1", &[("TBW102", 8), ("T", 2)], 3), now);
+        assert_eq!(names(m.route("T").unwrap()), ["a"]);
     }
 
     #[test]
