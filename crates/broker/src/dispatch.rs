@@ -9,8 +9,8 @@ use ferromq_protocol::{Refusal, RemotingCommand};
 
 use crate::error::{count_limit, ReplyError};
 use crate::handlers::{
-    admin, broker_config, client, client_call, consume_stats, group, mirror, offset, progress,
-    pull, query, retry, send, topic, track, transaction,
+    admin, assignment, broker_config, client, client_call, consume_stats, group, mirror, offset,
+    pop, progress, pull, query, retry, send, topic, track, transaction,
 };
 use crate::Broker;
 
@@ -38,6 +38,12 @@ pub async fn dispatch(
         rq::QUERY_CONSUMER_OFFSET => offset::query(b, &req).await,
         rq::UPDATE_CONSUMER_OFFSET => offset::update(b, &req).await,
         rq::GET_ALL_CONSUMER_OFFSET => offset::get_all(b),
+        // POP over Remoting (5.x Java client in POP mode) and server-side assignment
+        rq::POP_MESSAGE => pop::pop_message(b, &req).await,
+        rq::ACK_MESSAGE => pop::ack_message(b, &req).await,
+        rq::CHANGE_MESSAGE_INVISIBLETIME => pop::change_invisible_time(b, &req).await,
+        rq::QUERY_ASSIGNMENT => assignment::query_assignment(b, &req).await,
+        rq::SET_MESSAGE_REQUEST_MODE => assignment::set_message_request_mode(b, &req).await,
         // Consumer progress
         rq::INVOKE_BROKER_TO_RESET_OFFSET => progress::invoke_reset(b, &conn, &req).await,
         rq::CLONE_GROUP_OFFSET => progress::clone_group(b, &conn, &req).await,

@@ -67,11 +67,7 @@ impl GroupManager {
             true
         });
         let table = Arc::new(RwLock::new(file));
-        let snapshot = table.clone();
-        let writer = ConfigWriter::spawn(path, move || {
-            let copy = snapshot.read().clone();
-            persist::to_json_bytes(&copy)
-        });
+        let writer = ConfigWriter::for_table(path, table.clone());
         Ok(Self {
             table,
             writer,

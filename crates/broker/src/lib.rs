@@ -34,6 +34,8 @@ pub mod pop;
 pub mod progress;
 pub mod pull_hold;
 pub mod register;
+pub mod request_modes;
+pub mod route_lookup;
 pub mod schedule;
 pub mod stats;
 pub mod topics;
@@ -90,6 +92,8 @@ pub struct Broker {
     pub pop: ferromq_pop::PopTable,
     /// The 5.x gRPC consumers seen per group.
     pub grpc_clients: grpc_clients::GrpcClients,
+    /// PULL or POP per topic and group (mqadmin `setConsumeMode`), for QUERY_ASSIGNMENT.
+    pub request_modes: request_modes::RequestModes,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -206,6 +210,11 @@ impl Broker {
             cfg.max_groups,
         )
         .map_err(BrokerError::Config)?;
+        let request_modes = request_modes::RequestModes::load(
+            config_dir.join("messageRequestMode.json"),
+            cfg.max_groups.saturating_mul(4),
+        )
+        .map_err(BrokerError::Config)?;
         let transactions =
             transaction::Transactions::open(&store, config_dir.clone(), cfg.transaction_timeout_ms);
         let pop = ferromq_pop::PopTable::open(ferromq_pop::PopConfig::new(
@@ -237,6 +246,7 @@ impl Broker {
             transactions,
             pop,
             grpc_clients: grpc_clients::GrpcClients::default(),
+            request_modes,
         });
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,
@@ -337,6 +347,7 @@ impl RunningBroker {
             for r in [
                 b2.topics.flush(Duration::from_secs(5)),
                 b2.groups.flush(Duration::from_secs(5)),
+                b2.request_modes.flush(),
             ] {
                 r.map_err(BrokerError::Config)?;
             }

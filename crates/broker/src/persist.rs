@@ -58,6 +58,18 @@ struct WriteState {
 }
 
 impl ConfigWriter {
+    /// Starts the writer of a JSON table shared behind a lock: each write serialises a copy
+    /// taken under the read lock (held only for the copy).
+    pub fn for_table<T>(path: PathBuf, table: Arc<parking_lot::RwLock<T>>) -> Self
+    where
+        T: Serialize + Clone + Send + Sync + 'static,
+    {
+        Self::spawn(path, move || {
+            let copy = table.read().clone();
+            to_json_bytes(&copy)
+        })
+    }
+
     /// Starts the writer thread of `path`; `snapshot` serialises the current table.
     pub fn spawn<F>(path: PathBuf, snapshot: F) -> Self
     where

@@ -36,6 +36,8 @@ pub struct PopSpec {
     pub fifo: bool,
     /// Deliveries after which a message goes to the dead-letter queue.
     pub max_attempts: u32,
+    /// A group new to a queue starts at its first message (else as [`start_offset`] says).
+    pub from_first: bool,
 }
 
 /// One message handed out.
@@ -174,7 +176,10 @@ fn pop_now(
             .pop(
                 &k,
                 || b.offsets.get(&spec.group, &spec.topic, q),
-                || start_offset(b, &spec.topic, q),
+                || match spec.from_first {
+                    true => b.store.min_offset(&spec.topic, q),
+                    false => start_offset(b, &spec.topic, q),
+                },
                 &req,
                 |from, max| {
                     let r = b.store.get(&spec.topic, q, from, max, 4 << 20, &filter);
@@ -259,6 +264,39 @@ fn start_offset(b: &Broker, topic: &str, q: i32) -> i64 {
     } else {
         b.store.max_offset(topic, q)
     }
+}
+
+/// The handle of the delivery a Remoting client names by queue, offset, reset epoch and window
+/// end (its checkpoint has no room for a lease number): the current lease when its window ends
+/// then, else a handle no lease matches, which [`ack`] answers as done or outdated.
+pub fn handle_for_window(
+    b: &Broker,
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    epoch: u32,
+    window_end_ms: i64,
+) -> String {
+    let seq = match b.pop.in_flight_lease(&key(group, topic, queue_id), offset) {
+        Some(l) if l.deadline_ms == window_end_ms => l.seq,
+        _ => 0,
+    };
+    ReceiptHandle {
+        queue_id,
+        offset,
+        seq,
+        epoch,
+    }
+    .to_string()
+}
+
+/// The reset epoch a handle was issued under.
+///
+/// # Errors
+/// A malformed handle.
+pub fn epoch_of(handle: &str) -> Result<u32, PopFault> {
+    ReceiptHandle::parse(handle).map(|h| h.epoch).map_err(fault)
 }
 
 /// Acks one delivery.

@@ -110,11 +110,7 @@ impl TopicManager {
             .entry(SCHEDULE_TOPIC.into())
             .or_insert_with(|| TopicConfig::new(SCHEDULE_TOPIC, delay_levels as i32));
         let table = Arc::new(RwLock::new(file));
-        let snapshot = table.clone();
-        let writer = ConfigWriter::spawn(path, move || {
-            let copy = snapshot.read().clone();
-            persist::to_json_bytes(&copy)
-        });
+        let writer = ConfigWriter::for_table(path, table.clone());
         Ok(Self {
             table,
             writer,

@@ -1,5 +1,6 @@
 //! The Java client's delivery options against a real `ferromq standalone`, both lines (4.9.8 and
-//! 5.5.0): delay levels, namespaces and the dead-letter queue after `maxReconsumeTimes`.
+//! 5.5.0): delay levels, namespaces and the dead-letter queue after `maxReconsumeTimes`; and the
+//! 5.x client in POP mode over Remoting (broker-side assignment, pop, ack, new windows).
 //!
 //! Not here: `CONSUME_FROM_TIMESTAMP` (and `LAST_OFFSET`) for a new group on a young queue start at
 //! offset 0, on ferromq as on Apache RocketMQ — QUERY_CONSUMER_OFFSET answers 0 for a group without
@@ -11,7 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::scenarios::{consumer, produce, Budget};
-use common::{field_i64, field_str, poll_until, Client, Server, SyncClient};
+use common::{field_i64, field_str, mqadmin_ok, poll_until, Client, Server, SyncClient};
 use serde_json::Value;
 
 /// Delay levels of the test broker: short, so that retries and delays fit a test.
@@ -172,4 +173,101 @@ fn java4_delay_namespace_and_dead_letter() {
 #[test]
 fn java5_delay_namespace_and_dead_letter() {
     delivery_options(Client::Java5);
+}
+
+/// POP over Remoting: an operator sets the group to POP (`mqadmin setConsumeMode`); the 5.x
+/// client with broker-side assignment then pops and acks. Each message fails once: the client
+/// asks for a new window (its first retry delay, 10 s) and the broker hands the message out
+/// again with its reconsume count. Once every message is acked the group's committed offsets
+/// reach the end of each queue, where mqadmin sees them.
+#[test]
+fn java5_pop_mode_pops_acks_and_redelivers() {
+    let kind = Client::Java5;
+    kind.check_installed().expect("run compat/setup.sh first");
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let (topic, group) = ("JavaPopT", "JavaPopG");
+    let broker = server.broker_addr();
+    let run = |args: &[&str]| mqadmin_ok(kind, &server, args);
+    run(&[
+        "updateTopic",
+        "-b",
+        &broker,
+        "-t",
+        topic,
+        "-r",
+        "4",
+        "-w",
+        "4",
+    ]);
+    run(&["updateSubGroup", "-b", &broker, "-g", group]);
+    let out = run(&[
+        "setConsumeMode",
+        "-b",
+        &broker,
+        "-t",
+        topic,
+        "-g",
+        group,
+        "-m",
+        "POP",
+        "-q",
+        "0",
+    ]);
+    assert!(out.contains("success"), "setConsumeMode: {out}");
+    produce(kind, &server, topic, 8, &[], &budget);
+    let mut c = consumer(
+        kind,
+        &server,
+        topic,
+        group,
+        &[
+            "--from",
+            "first",
+            "--pop",
+            "--fail-first-times",
+            "1",
+            "--expect",
+            "8",
+        ],
+        &budget,
+    );
+    assert!(
+        poll_until(budget.cap(Duration::from_secs(60)), || c
+            .messages()
+            .iter()
+            .filter(|m| field_str(m, "result") == Some("ok"))
+            .count()
+            >= 8),
+        "the POP consumer did not consume every message\n{}",
+        c.diagnostics()
+    );
+    let msgs = c.messages();
+    for m in &msgs {
+        let ck = m["props"]["POP_CK"].as_str().unwrap_or_default();
+        assert_eq!(
+            ck.split(' ').count(),
+            8,
+            "a POP delivery carries its checkpoint: {m}"
+        );
+        let (first, retried) = (
+            field_str(m, "result") == Some("retry"),
+            field_i64(m, "reconsumeTimes"),
+        );
+        assert_eq!(retried, Some(i64::from(!first)), "attempt count: {m}");
+    }
+    assert_eq!(msgs.len(), 16, "each message twice: {msgs:?}");
+    let s = SyncClient::new(&server);
+    let caught_up = || (0..4).all(|q| s.query(group, topic, q) == s.max_offset(topic, q).ok());
+    assert!(
+        poll_until(Duration::from_secs(10), caught_up),
+        "acks move the committed offsets to the end: {:?}",
+        s.query_queues(group, topic, 4)
+    );
+    let out = run(&["consumerProgress", "-g", group]);
+    assert!(
+        out.contains("Consume Diff Total: 0"),
+        "mqadmin consumerProgress: {out}"
+    );
+    c.stop();
 }

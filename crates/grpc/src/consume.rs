@@ -124,6 +124,7 @@ async fn receive_inner(
         sub,
         fifo: cfg.consume_message_orderly,
         max_attempts: u32::try_from(cfg.retry_max_times.max(0)).unwrap_or(16) + 1,
+        from_first: false,
     };
     // Answer a little before the client's deadline (its request timeout plus the long poll).
     let popped = pop::pop(b, &spec, wait.saturating_sub(Duration::from_millis(200)))

@@ -68,6 +68,14 @@ pub mod request {
     pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;
     pub const LITE_PULL_MESSAGE: i32 = 361;
     pub const BROKER_HEARTBEAT: i32 = 904;
+    /// Server-side rebalancing (5.x Remoting clients with `clientRebalance=false`).
+    pub const QUERY_ASSIGNMENT: i32 = 400;
+    /// mqadmin `setConsumeMode`: PULL or POP per topic and group.
+    pub const SET_MESSAGE_REQUEST_MODE: i32 = 401;
+    /// POP consumption over Remoting (5.x Java client in POP mode).
+    pub const POP_MESSAGE: i32 = 200050;
+    pub const ACK_MESSAGE: i32 = 200051;
+    pub const CHANGE_MESSAGE_INVISIBLETIME: i32 = 200053;
 
     /// ferromq's own request codes live here; upstream uses none of them. Bodies are JSON;
     /// `docs/protocol.md` documents each.
@@ -125,6 +133,10 @@ pub mod response {
     pub const SUBSCRIPTION_NOT_LATEST: i32 = 25;
     pub const SUBSCRIPTION_GROUP_NOT_EXIST: i32 = 26;
     pub const INVALID_PARAMETER: i32 = 29;
+    /// An ack or new window for a message that is not in flight (POP).
+    pub const NO_MESSAGE: i32 = 208;
+    /// A POP long poll ended without messages.
+    pub const POLLING_TIMEOUT: i32 = 210;
     pub const CONSUMER_NOT_ONLINE: i32 = 206;
     pub const ILLEGAL_OPERATION: i32 = 604;
     /// ferromq: FERRO_MIRROR_APPEND found the queue at another offset than expected; the

@@ -4,6 +4,7 @@
 //! `crate::error` maps them to response codes in one place, never a handler.
 
 pub mod admin;
+pub mod assignment;
 pub mod broker_config;
 pub mod client;
 pub mod client_call;
@@ -11,6 +12,7 @@ pub mod consume_stats;
 pub mod group;
 pub mod mirror;
 pub mod offset;
+pub mod pop;
 pub mod progress;
 pub mod pull;
 pub mod query;

@@ -14,39 +14,15 @@ use ferromq_protocol::codes::request;
 use ferromq_protocol::{LanguageCode, RemotingCommand};
 use serde::Serialize;
 
-use std::time::Duration;
-
-use ferromq_net::{ConnConfig, Connection, NoHandler};
-use ferromq_protocol::body::TopicRouteData;
-
+use crate::route_lookup::{topic_route, RouteAnswer};
 use crate::Broker;
-
-const ROUTE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Whether the name servers route `topic` to one broker only (`None` when none answers).
 async fn on_one_broker(namesrv: &[String], topic: &str) -> Option<bool> {
-    for addr in namesrv {
-        let Ok(conn) = Connection::connect(
-            addr,
-            std::sync::Arc::new(NoHandler),
-            &ConnConfig::default(),
-            ROUTE_TIMEOUT,
-        )
-        .await
-        else {
-            continue;
-        };
-        let req =
-            RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic);
-        let resp = conn.request(req, ROUTE_TIMEOUT).await;
-        conn.close();
-        if let Ok(r) = resp {
-            if let Ok(route) = ferromq_protocol::body::parse::<TopicRouteData>(&r.body) {
-                return Some(route.broker_datas.len() <= 1);
-            }
-        }
+    match topic_route(namesrv, topic).await {
+        RouteAnswer::Found(route) => Some(route.broker_datas.len() <= 1),
+        RouteAnswer::Unknown | RouteAnswer::Unreachable => None,
     }
-    None
 }
 
 #[derive(Serialize)]

@@ -8,6 +8,7 @@ mod heartbeat;
 pub mod lookup;
 mod misc;
 mod mq;
+mod pop;
 pub mod progress;
 mod route;
 mod topic;
@@ -22,6 +23,10 @@ pub use misc::{
     LockBatchBody, LockBatchResponse, ProducerConnection, TopicList,
 };
 pub use mq::{read_mq_map, write_mq_map, MessageQueue};
+pub use pop::{
+    MessageQueueAssignment, MessageRequestMode, PopCheckpoint, QueryAssignmentRequestBody,
+    QueryAssignmentResponseBody, SetMessageRequestModeRequestBody, TOPIC_MARK_NORMAL,
+};
 pub use progress::SyncOffsetEntry;
 pub use route::{
     BrokerData, ClusterInfo, QueueData, RegisterBrokerBody, TopicRouteData,

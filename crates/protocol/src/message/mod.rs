@@ -13,9 +13,9 @@ pub use properties::{
     push_property, Properties,
 };
 pub use record::{
-    decode_record, decode_records, encode_record, patch_record, pos, record_len, record_properties,
-    store_timestamp_pos, DecodedMessage, NewMessage, BLANK_MAGIC, MAGIC_V1, MAGIC_V2,
-    MAX_PROPERTIES_LEN,
+    decode_record, decode_records, encode_record, encode_redelivered, patch_record, pos,
+    record_len, record_properties, store_timestamp_pos, DecodedMessage, NewMessage, BLANK_MAGIC,
+    MAGIC_V1, MAGIC_V2, MAX_PROPERTIES_LEN,
 };
 
 /// Java's `String.hashCode()` over UTF-16 code units: the `tagsCode` of a consume-queue entry.

@@ -30,6 +30,8 @@ pub mod prop {
     /// carries no region.
     pub const DEFAULT_REGION: &str = "DefaultRegion";
     pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
+    /// A POP delivery's checkpoint ([`crate::body::PopCheckpoint`]), which the client acks with.
+    pub const POP_CK: &str = "POP_CK";
     pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
     pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
     pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";

@@ -175,6 +175,41 @@ pub fn patch_record(rec: &mut [u8], queue_offset: i64, physical_offset: i64, sto
     rec[ts..ts + 8].copy_from_slice(&store_timestamp.to_be_bytes());
 }
 
+/// Appends a stored record again with other properties and reconsume count (a POP delivery
+/// carries its checkpoint and attempt), keeping every field the store assigned.
+///
+/// # Errors
+/// As [`encode_record`].
+pub fn encode_redelivered(
+    m: &DecodedMessage,
+    properties: String,
+    reconsume_times: i32,
+    out: &mut Vec<u8>,
+) -> Result<(), ProtocolError> {
+    let start = out.len();
+    let fresh = NewMessage {
+        topic: m.topic.clone(),
+        queue_id: m.queue_id,
+        flag: m.flag,
+        sys_flag: m.sys_flag,
+        born_timestamp: m.born_timestamp,
+        born_host: m.born_host,
+        store_host: m.store_host,
+        reconsume_times,
+        prepared_transaction_offset: m.prepared_transaction_offset,
+        body: m.body.clone(),
+        properties,
+    };
+    encode_record(&fresh, out)?;
+    patch_record(
+        &mut out[start..],
+        m.queue_offset,
+        m.physical_offset,
+        m.store_timestamp,
+    );
+    Ok(())
+}
+
 /// A record read back from the log or a pull response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodedMessage {
@@ -365,6 +400,24 @@ mod tests {
         assert_eq!(d.properties, m.properties);
         assert_eq!(d.store_host, m.store_host);
         assert_eq!(d.body_crc, (crc32fast::hash(b"hello") & 0x7FFF_FFFF) as i32);
+    }
+
+    #[test]
+    fn redelivered_record_keeps_store_fields_and_takes_new_properties() {
+        let m = sample("TopicTest");
+        let mut rec = Vec::new();
+        encode_record(&m, &mut rec).unwrap();
+        patch_record(&mut rec, 42, 4096, 1_700_000_000_123);
+        let (stored, _) = decode_record(&Bytes::from(rec)).unwrap();
+        let mut out = vec![0xAB]; // appends after what is there
+        encode_redelivered(&stored, "POP_CK\u{1}x\u{2}".into(), 3, &mut out).unwrap();
+        let (again, _) = decode_record(&Bytes::from(out[1..].to_vec())).unwrap();
+        assert_eq!(again.queue_offset, 42);
+        assert_eq!(again.physical_offset, 4096);
+        assert_eq!(again.store_timestamp, stored.store_timestamp);
+        assert_eq!(again.reconsume_times, 3);
+        assert_eq!(again.properties, "POP_CK\u{1}x\u{2}");
+        assert_eq!(again.body, stored.body);
     }
 
     #[test]

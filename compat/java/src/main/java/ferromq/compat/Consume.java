@@ -19,8 +19,10 @@ import org.apache.rocketmq.common.message.MessageExt;
  * {@code consume --topic T --group G [--expr '*'|'A||B'] [--sql "a > 5"] [--orderly] [--broadcast]
  * [--from first|last|timestamp:yyyyMMddHHmmss] [--expect N] [--linger S] [--idle-exit S]
  * [--fail-first-times K] [--max-reconsume N] [--instance NAME] [--namespace NS]
- * [--persist-interval-ms MS] [--trace]}.
+ * [--persist-interval-ms MS] [--trace] [--pop]}.
  * One {@code message} line per delivery (as compat/cpp/consumer.py), then {@code done}.
+ * {@code --pop} (5.x only) lets the broker assign queues ({@code clientRebalance=false}): a group
+ * an operator set to POP ({@code mqadmin setConsumeMode -m POP}) then pops and acks.
  */
 final class Consume {
     private Consume() {}
@@ -50,6 +52,7 @@ final class Consume {
         String namespace = a.get("namespace", null);
         int persistMs = a.getInt("persist-interval-ms", 1000);
         boolean trace = a.flag("trace");
+        boolean pop = a.flag("pop");
         a.done();
 
         DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, null,
@@ -66,6 +69,10 @@ final class Consume {
         }
         if (broadcast) {
             broadcasting(c);
+        }
+        if (pop) {
+            // 5.x only: the 4.x client has no server-side assignment.
+            c.getClass().getMethod("setClientRebalance", boolean.class).invoke(c, false);
         }
         if (from.equals("first")) {
             c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
