@@ -41,6 +41,7 @@ pub async fn dispatch(
         // POP over Remoting (5.x Java client in POP mode) and server-side assignment
         rq::POP_MESSAGE => pop::pop_message(b, &req).await,
         rq::ACK_MESSAGE => pop::ack_message(b, &req).await,
+        rq::BATCH_ACK_MESSAGE => pop::batch_ack(b, &req).await,
         rq::CHANGE_MESSAGE_INVISIBLETIME => pop::change_invisible_time(b, &req).await,
         rq::QUERY_ASSIGNMENT => assignment::query_assignment(b, &req).await,
         rq::SET_MESSAGE_REQUEST_MODE => assignment::set_message_request_mode(b, &req).await,

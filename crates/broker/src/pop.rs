@@ -36,7 +36,8 @@ pub struct PopSpec {
     pub fifo: bool,
     /// Deliveries after which a message goes to the dead-letter queue.
     pub max_attempts: u32,
-    /// A group new to a queue starts at its first message (else as [`start_offset`] says).
+    /// A group new to a queue starts at its first message (else at the first while the queue is
+    /// young, at its end otherwise).
     pub from_first: bool,
 }
 

@@ -76,6 +76,7 @@ pub mod request {
     pub const POP_MESSAGE: i32 = 200050;
     pub const ACK_MESSAGE: i32 = 200051;
     pub const CHANGE_MESSAGE_INVISIBLETIME: i32 = 200053;
+    pub const BATCH_ACK_MESSAGE: i32 = 200151;
 
     /// ferromq's own request codes live here; upstream uses none of them. Bodies are JSON;
     /// `docs/protocol.md` documents each.

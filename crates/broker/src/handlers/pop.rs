@@ -1,5 +1,5 @@
 //! POP over Remoting, for the 5.x Java client in POP mode: POP_MESSAGE (200050), ACK_MESSAGE
-//! (200051) and CHANGE_MESSAGE_INVISIBLETIME (200053). The deliveries are the leases gRPC
+//! (200051), CHANGE_MESSAGE_INVISIBLETIME (200053) and BATCH_ACK_MESSAGE (200151). The deliveries are the leases gRPC
 //! consumers get ([`crate::pop`]); only the wire differs. Each message carries its checkpoint in
 //! property `POP_CK` ([`PopCheckpoint`]), and the client hands it back to ack. A checkpoint has
 //! no room for a lease number, so it names the lease by queue, offset, reset epoch (in the revive
@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_protocol::body::{PopCheckpoint, SubscriptionData, TOPIC_MARK_NORMAL};
+use ferromq_protocol::body::{
+    self, BatchAckMessageRequestBody, PopCheckpoint, SubscriptionData, TOPIC_MARK_NORMAL,
+};
 use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::message::{encode_properties, encode_redelivered, parse_properties, prop};
 use ferromq_protocol::{names, Refusal, RemotingCommand};
@@ -195,6 +197,12 @@ fn rest_num(b: &Broker, spec: &PopSpec) -> i64 {
         .sum()
 }
 
+/// The reset epoch a revive queue id carries (a checkpoint from another broker's numbering
+/// gets one no lease has).
+fn epoch_of_revive_qid(revive_qid: i32) -> u32 {
+    u32::try_from(i64::from(revive_qid) - i64::from(REVIVE_QID_BASE)).unwrap_or(u32::MAX)
+}
+
 /// The delivery a checkpoint names, as a receipt handle.
 fn handle_of(b: &Broker, req: &RemotingCommand) -> Result<(String, String, String), Refusal> {
     let bad = Refusal::InvalidParameter;
@@ -206,10 +214,8 @@ fn handle_of(b: &Broker, req: &RemotingCommand) -> Result<(String, String, Strin
     let offset = req.req_i64("offset").map_err(|e| bad(e.to_string()))?;
     let extra = req.req_str("extraInfo").map_err(|e| bad(e.to_string()))?;
     let ck = PopCheckpoint::parse(extra).map_err(bad)?;
-    // A checkpoint from before ferromq's base (another broker's) matches no lease.
-    let epoch =
-        u32::try_from(i64::from(ck.revive_qid) - i64::from(REVIVE_QID_BASE)).unwrap_or(u32::MAX);
     let window_end = ck.pop_time_ms.saturating_add(ck.invisible_ms);
+    let epoch = epoch_of_revive_qid(ck.revive_qid);
     let handle = pop::handle_for_window(b, group, topic, queue_id, offset, epoch, window_end);
     Ok((group.to_string(), topic.to_string(), handle))
 }
@@ -228,6 +234,40 @@ pub async fn ack_message(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         Err(PopFault::Handle(why)) => Ok(stale(why)),
         Err(PopFault::Refused(r)) => Err(r.into()),
     }
+}
+
+/// BATCH_ACK_MESSAGE: many acks, by queue, start offset and bit set (upstream's proxy sends
+/// them). Answered SUCCESS as upstream does; acks that name nothing in flight change nothing.
+pub async fn batch_ack(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    let batch: BatchAckMessageRequestBody =
+        body::parse(&req.body).map_err(Refusal::InvalidParameter)?;
+    for a in &batch.acks {
+        names::validate_group(&a.consumer_group).map_err(Refusal::InvalidParameter)?;
+        // Upstream's POP retry topics (marks 1 and 2) are never handed out here.
+        if a.retry != TOPIC_MARK_NORMAL {
+            continue;
+        }
+        let epoch = epoch_of_revive_qid(a.revive_queue_id);
+        let window_end = a.pop_time_ms.saturating_add(a.invisible_ms);
+        for i in &a.offsets {
+            let offset = a.start_offset.saturating_add(i64::from(*i));
+            let handle = pop::handle_for_window(
+                b,
+                &a.consumer_group,
+                &a.topic,
+                a.queue_id,
+                offset,
+                epoch,
+                window_end,
+            );
+            if let Err(PopFault::Refused(r)) =
+                pop::ack(b, &a.consumer_group, &a.topic, &handle).await
+            {
+                return Err(r.into());
+            }
+        }
+    }
+    Ok(RemotingCommand::success())
 }
 
 /// CHANGE_MESSAGE_INVISIBLETIME: a new window for a delivered message (a push consumer's

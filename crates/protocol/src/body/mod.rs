@@ -24,8 +24,9 @@ pub use misc::{
 };
 pub use mq::{read_mq_map, write_mq_map, MessageQueue};
 pub use pop::{
-    MessageQueueAssignment, MessageRequestMode, PopCheckpoint, QueryAssignmentRequestBody,
-    QueryAssignmentResponseBody, SetMessageRequestModeRequestBody, TOPIC_MARK_NORMAL,
+    BatchAck, BatchAckMessageRequestBody, MessageQueueAssignment, MessageRequestMode,
+    PopCheckpoint, QueryAssignmentRequestBody, QueryAssignmentResponseBody,
+    SetMessageRequestModeRequestBody, TOPIC_MARK_NORMAL,
 };
 pub use progress::SyncOffsetEntry;
 pub use route::{

@@ -89,6 +89,97 @@ impl PopCheckpoint {
     }
 }
 
+/// Most bits a batch ack may carry per queue (a base64 string of 4 KiB).
+const MAX_BITSET_BYTES: usize = 4096;
+
+/// BATCH_ACK_MESSAGE (200151) request: acks of several deliveries, grouped by queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BatchAckMessageRequestBody {
+    #[serde(deserialize_with = "de::string_lenient")]
+    pub broker_name: String,
+    pub acks: Vec<BatchAck>,
+}
+
+/// One queue's acks: offset `start_offset + i` for every index `i` in `offsets`, all popped at
+/// `pop_time_ms` with the same window. Field names are upstream's short ones (its long names are
+/// read too); the indexes travel as a `java.util.BitSet`'s bytes in base64.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BatchAck {
+    #[serde(
+        rename = "c",
+        alias = "consumerGroup",
+        deserialize_with = "de::string_lenient"
+    )]
+    pub consumer_group: String,
+    #[serde(rename = "t", alias = "topic", deserialize_with = "de::string_lenient")]
+    pub topic: String,
+    #[serde(rename = "r", alias = "retry", deserialize_with = "de::string_lenient")]
+    pub retry: String,
+    #[serde(
+        rename = "so",
+        alias = "startOffset",
+        deserialize_with = "de::i64_lenient"
+    )]
+    pub start_offset: i64,
+    #[serde(rename = "q", alias = "queueId", deserialize_with = "de::i32_lenient")]
+    pub queue_id: i32,
+    #[serde(
+        rename = "rq",
+        alias = "reviveQueueId",
+        deserialize_with = "de::i32_lenient"
+    )]
+    pub revive_queue_id: i32,
+    #[serde(rename = "pt", alias = "popTime", deserialize_with = "de::i64_lenient")]
+    pub pop_time_ms: i64,
+    #[serde(
+        rename = "it",
+        alias = "invisibleTime",
+        deserialize_with = "de::i64_lenient"
+    )]
+    pub invisible_ms: i64,
+    #[serde(rename = "b", alias = "bitSet", with = "bit_set")]
+    pub offsets: Vec<u32>,
+}
+
+/// A `java.util.BitSet` as fastjson writes it: `toByteArray()` (little-endian) in base64.
+mod bit_set {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::MAX_BITSET_BYTES;
+
+    pub fn serialize<S: Serializer>(indexes: &[u32], s: S) -> Result<S::Ok, S::Error> {
+        let len = indexes.iter().max().map_or(0, |m| *m as usize / 8 + 1);
+        let mut bytes = vec![0u8; len];
+        for i in indexes {
+            bytes[*i as usize / 8] |= 1 << (i % 8);
+        }
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+        let text = Option::<String>::deserialize(d)?.unwrap_or_default();
+        if text.len() > MAX_BITSET_BYTES * 4 / 3 + 4 {
+            return Err(serde::de::Error::custom("bit set longer than 4 KiB"));
+        }
+        let bytes = STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("bit set is not base64: {e}")))?;
+        Ok(bytes
+            .iter()
+            .enumerate()
+            .flat_map(|(at, byte)| {
+                (0..8u32)
+                    .filter(move |bit| byte & (1 << bit) != 0)
+                    .map(move |bit| at as u32 * 8 + bit)
+            })
+            .collect())
+    }
+}
+
 /// How a group reads a topic: pulling assigned queues, or popping shared ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessageRequestMode {
@@ -178,6 +269,26 @@ mod tests {
             assert!(PopCheckpoint::parse(bad).is_err(), "{bad:?}");
         }
         assert!(PopCheckpoint::parse(&"1 ".repeat(400)).is_err());
+    }
+
+    #[test]
+    fn batch_ack_reads_the_java_bit_set() {
+        // BitSet{0, 2, 9}.toByteArray() = [0b101, 0b10] = "BQI=" in base64.
+        let body: BatchAckMessageRequestBody = super::super::parse(
+            br#"{"acks":[{"b":"BQI=","c":"G","it":60000,"pt":1000,"q":1,"r":"0","rq":1000,"so":40,"t":"T"}],"brokerName":"b"}"#,
+        )
+        .unwrap();
+        let ack = &body.acks[0];
+        assert_eq!(ack.offsets, [0, 2, 9]);
+        assert_eq!(
+            (ack.start_offset, ack.queue_id, ack.pop_time_ms),
+            (40, 1, 1000)
+        );
+        let again: BatchAckMessageRequestBody =
+            super::super::parse(&super::super::to_vec(&body)).unwrap();
+        assert_eq!(again, body);
+        let bad = super::super::parse::<BatchAckMessageRequestBody>(br#"{"acks":[{"b":"!!"}]}"#);
+        assert!(bad.is_err());
     }
 
     #[test]
