@@ -38,6 +38,7 @@ pub mod request_modes;
 pub mod route_lookup;
 pub mod schedule;
 pub mod stats;
+pub mod timer;
 pub mod topics;
 pub mod transaction;
 

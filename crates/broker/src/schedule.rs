@@ -1,72 +1,155 @@
-//! Delay levels. A delayed message waits in `SCHEDULE_TOPIC_XXXX`, queue `level − 1`; every
-//! queue is in delivery order (same delay, store order), so one cursor per level suffices. Due
-//! messages are re-stored to their real topic and queue. Cursors persist in
-//! `config/delayOffset.json`; a crash may deliver a message twice, never lose it.
+//! Delay levels and timed messages. A delayed message waits in `SCHEDULE_TOPIC_XXXX`, queue
+//! `level − 1`; a timed one in [`TIMER_TOPIC`] (see [`crate::timer`]). Every queue is in
+//! delivery order (same wait, store order), so one cursor per queue suffices. Due messages are
+//! re-stored to their real topic and queue (a timed one with time left moves to the timer queue
+//! that fits it). Cursors persist in `config/delayOffset.json` and `config/timerOffset.json`; a
+//! crash may deliver a message twice, never lose it.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferromq_protocol::message::{decode_records, encode_properties, prop};
+use ferromq_protocol::message::{decode_records, encode_properties, prop, DecodedMessage};
 use ferromq_protocol::names::SCHEDULE_TOPIC;
 use ferromq_store::GetStatus;
 use tracing::warn;
 
 use crate::handlers::{store_messages, Outgoing};
+use crate::timer::{self, TIMER_TOPIC};
 use crate::{persist, topics::now_ms, Broker};
 
 const TICK: Duration = Duration::from_millis(100);
 
-pub async fn run(b: Arc<Broker>) {
-    let path = b.cfg.data_dir.join("config").join("delayOffset.json");
-    let mut cursors: BTreeMap<i32, i64> = match persist::load_json(&path) {
-        Ok(c) => c,
-        Err(e) => {
-            warn!("delay cursors unreadable, restarting them from each queue's start: {e}");
-            BTreeMap::new()
+/// One topic of waiting messages: how long each queue holds them, and where its cursors live.
+struct Wheel {
+    topic: &'static str,
+    waits: Vec<Duration>,
+    cursors: BTreeMap<i32, i64>,
+    path: PathBuf,
+}
+
+impl Wheel {
+    fn load(topic: &'static str, waits: Vec<Duration>, path: PathBuf) -> Self {
+        let cursors = match persist::load_json(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(%topic, "cursors unreadable, restarting them from each queue's start: {e}");
+                BTreeMap::new()
+            }
+        };
+        Wheel {
+            topic,
+            waits,
+            cursors,
+            path,
         }
-    };
-    let mut tick = tokio::time::interval(TICK);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = b.shutdown.cancelled() => break,
-        }
+    }
+
+    /// Delivers what is due in every queue; persists the cursors that moved.
+    async fn turn(&mut self, b: &Broker) {
         let mut moved = false;
-        for (level, delay) in b.delay_levels.iter().enumerate() {
-            let q = level as i32;
-            let cursor = cursors.entry(q).or_insert(0);
-            match deliver_due(&b, q, *delay, *cursor).await {
+        for (q, wait) in self.waits.iter().enumerate() {
+            let q = q as i32;
+            let cursor = self.cursors.entry(q).or_insert(0);
+            match deliver_due(b, self.topic, q, *wait, *cursor).await {
                 Ok(next) if next != *cursor => {
                     *cursor = next;
                     moved = true;
                 }
                 Ok(_) => {}
                 Err(e) => warn!(
-                    level = level + 1,
+                    topic = self.topic,
+                    queue = q,
                     "delayed delivery failed, will retry: {e}"
                 ),
             }
         }
         if moved {
-            if let Err(e) = persist::save_json(&path, &cursors) {
-                warn!("cannot persist delay cursors: {e}");
+            if let Err(e) = persist::save_json(&self.path, &self.cursors) {
+                warn!(topic = self.topic, "cannot persist cursors: {e}");
             }
         }
     }
 }
 
-/// Delivers the due messages of one level from `cursor`; returns the new cursor.
+pub async fn run(b: Arc<Broker>) {
+    let config = b.cfg.data_dir.join("config");
+    let mut wheels = [
+        Wheel::load(
+            SCHEDULE_TOPIC,
+            b.delay_levels.clone(),
+            config.join("delayOffset.json"),
+        ),
+        Wheel::load(
+            TIMER_TOPIC,
+            (0..timer::LEVELS).map(timer::wait_of).collect(),
+            config.join("timerOffset.json"),
+        ),
+    ];
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = b.shutdown.cancelled() => break,
+        }
+        for w in &mut wheels {
+            w.turn(&b).await;
+        }
+    }
+}
+
+/// Where a due message goes: its real topic, or (timed, with time left) the timer queue that
+/// fits what remains.
+fn next_stop(from_topic: &str, m: DecodedMessage, now: i64) -> Option<Outgoing> {
+    let mut props = m.properties_map();
+    let mut topic = props.get(prop::REAL_TOPIC).cloned().unwrap_or_default();
+    let mut queue_id = props
+        .get(prop::REAL_QID)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(0);
+    let left = props
+        .get(prop::TIMER_DELIVER_MS)
+        .and_then(|t| t.parse::<i64>().ok())
+        .map_or(0, |at| at - now);
+    if from_topic == TIMER_TOPIC && left >= timer::PRECISION_MS {
+        topic = TIMER_TOPIC.to_string();
+        queue_id = timer::level_for(left);
+    } else {
+        props.remove(prop::REAL_TOPIC);
+        props.remove(prop::REAL_QID);
+        props.remove(prop::DELAY);
+    }
+    if topic.is_empty() {
+        warn!(
+            offset = m.queue_offset,
+            "delayed message without REAL_TOPIC dropped"
+        );
+        return None;
+    }
+    Some(Outgoing {
+        topic,
+        queue_id,
+        flag: m.flag,
+        sys_flag: m.sys_flag,
+        born_timestamp: m.born_timestamp,
+        born_host: m.born_host,
+        reconsume_times: m.reconsume_times,
+        body: m.body,
+        properties: encode_properties(&props),
+    })
+}
+
+/// Delivers the due messages of one queue from `cursor`; returns the new cursor.
 async fn deliver_due(
     b: &Broker,
+    topic: &str,
     queue: i32,
-    delay: Duration,
+    wait: Duration,
     mut cursor: i64,
 ) -> Result<i64, String> {
     loop {
-        let r = b
-            .store
-            .get(SCHEDULE_TOPIC, queue, cursor, 32, 1 << 20, &|_| true);
+        let r = b.store.get(topic, queue, cursor, 32, 1 << 20, &|_| true);
         match r.status {
             GetStatus::Found => {}
             GetStatus::OffsetTooSmall => return Ok(r.next_begin_offset),
@@ -75,40 +158,22 @@ async fn deliver_due(
         let msgs = decode_records(&r.body).map_err(|e| e.to_string())?;
         let now = now_ms();
         let mut batch = Vec::new();
+        let mut seen = 0;
         for m in msgs {
-            if m.store_timestamp + delay.as_millis() as i64 > now {
+            if m.store_timestamp + wait.as_millis() as i64 > now {
                 break;
             }
-            let mut props = m.properties_map();
-            let topic = props.remove(prop::REAL_TOPIC).unwrap_or_default();
-            let queue_id = props
-                .remove(prop::REAL_QID)
-                .and_then(|q| q.parse().ok())
-                .unwrap_or(0);
-            props.remove(prop::DELAY);
+            seen += 1;
             cursor = m.queue_offset + 1;
-            if topic.is_empty() {
-                warn!(
-                    offset = m.queue_offset,
-                    "delayed message without REAL_TOPIC dropped"
-                );
-                continue;
-            }
-            batch.push(Outgoing {
-                topic,
-                queue_id,
-                flag: m.flag,
-                sys_flag: m.sys_flag,
-                born_timestamp: m.born_timestamp,
-                born_host: m.born_host,
-                reconsume_times: m.reconsume_times,
-                body: m.body,
-                properties: encode_properties(&props),
-            });
+            batch.extend(next_stop(topic, m, now));
         }
-        let full = batch.len() == r.count;
-        if !batch.is_empty() {
-            store_messages(b, batch).await.map_err(|e| e.to_string())?;
+        let full = seen == r.count;
+        // One store call per destination topic (a put carries one topic).
+        while !batch.is_empty() {
+            let first = batch[0].topic.clone();
+            let (same, rest): (Vec<_>, Vec<_>) = batch.into_iter().partition(|o| o.topic == first);
+            store_messages(b, same).await.map_err(|e| e.to_string())?;
+            batch = rest;
         }
         if !full {
             return Ok(cursor);

@@ -109,6 +109,9 @@ impl TopicManager {
         file.topic_config_table
             .entry(SCHEDULE_TOPIC.into())
             .or_insert_with(|| TopicConfig::new(SCHEDULE_TOPIC, delay_levels as i32));
+        file.topic_config_table
+            .entry(names::TIMER_TOPIC.into())
+            .or_insert_with(|| TopicConfig::new(names::TIMER_TOPIC, crate::timer::LEVELS));
         let table = Arc::new(RwLock::new(file));
         let writer = ConfigWriter::for_table(path, table.clone());
         Ok(Self {

@@ -1,5 +1,6 @@
 //! The Java client's delivery options against a real `ferromq standalone`, both lines (4.9.8 and
-//! 5.5.0): delay levels, namespaces and the dead-letter queue after `maxReconsumeTimes`; and the
+//! 5.5.0): delay levels, namespaces and the dead-letter queue after `maxReconsumeTimes`; delivery
+//! times (5.x `setDeliverTimeMs`); and the
 //! 5.x client in POP mode over Remoting (broker-side assignment, pop, ack, new windows).
 //!
 //! Not here: `CONSUME_FROM_TIMESTAMP` (and `LAST_OFFSET`) for a new group on a young queue start at
@@ -22,25 +23,25 @@ fn prop_i64(v: &Value, key: &str) -> Option<i64> {
     v.get("props")?.get(key)?.as_str()?.parse().ok()
 }
 
-/// A message sent with delay level 2 (2 s here) is delivered no earlier, in its own topic.
-fn delay_level(kind: Client, server: &Server, budget: &Budget) {
-    let topic = "JavaDelayT";
+/// Three messages sent with `produce_args` to `topic`, as a consumer started before them
+/// receives them (each checked to be in `topic`); the consumer is stopped.
+fn three_delayed(
+    kind: Client,
+    server: &Server,
+    budget: &Budget,
+    topic: &str,
+    produce_args: &[&str],
+) -> Vec<Value> {
+    let group = format!("{topic}G");
     let mut c = consumer(
         kind,
         server,
         topic,
-        "JavaDelayG",
+        &group,
         &["--from", "first", "--expect", "3"],
         budget,
     );
-    produce(
-        kind,
-        server,
-        topic,
-        3,
-        &["--delay-level", "2", "--body-prefix", "late-"],
-        budget,
-    );
+    produce(kind, server, topic, 3, produce_args, budget);
     assert!(
         poll_until(budget.cap(Duration::from_secs(30)), || c.messages().len()
             >= 3),
@@ -48,8 +49,18 @@ fn delay_level(kind: Client, server: &Server, budget: &Budget) {
         kind.name(),
         c.diagnostics()
     );
-    for m in c.messages() {
-        assert_eq!(field_str(&m, "topic"), Some(topic), "{m}");
+    let msgs = c.messages();
+    c.stop();
+    for m in &msgs {
+        assert_eq!(field_str(m, "topic"), Some(topic), "{m}");
+    }
+    msgs
+}
+
+/// A message sent with delay level 2 (2 s here) is delivered no earlier, in its own topic.
+fn delay_level(kind: Client, server: &Server, budget: &Budget) {
+    let args = ["--delay-level", "2", "--body-prefix", "late-"];
+    for m in three_delayed(kind, server, budget, "JavaDelayT", &args) {
         let born = field_i64(&m, "bornTimestamp").expect("bornTimestamp");
         let consumed = prop_i64(&m, "CONSUME_START_TIME").expect("CONSUME_START_TIME");
         assert!(
@@ -59,7 +70,6 @@ fn delay_level(kind: Client, server: &Server, budget: &Budget) {
             consumed - born
         );
     }
-    c.stop();
 }
 
 /// A producer and a consumer with a namespace share `ns%Topic` and `ns%Group` on the broker.
@@ -156,6 +166,24 @@ fn dead_letter(kind: Client, server: &Server, budget: &Budget) {
     c.stop();
 }
 
+/// 5.x: a message sent with a delivery time (`setDeliverTimeMs`, 2.5 s away) waits in the
+/// broker's timer and reaches its topic then, not before.
+fn deliver_time(kind: Client, server: &Server, budget: &Budget) {
+    let args = ["--deliver-after-ms", "2500", "--body-prefix", "timed-"];
+    for m in three_delayed(kind, server, budget, "JavaTimerT", &args) {
+        let at = prop_i64(&m, "TIMER_DELIVER_MS").expect("TIMER_DELIVER_MS");
+        let stored = field_i64(&m, "storeTimestamp").expect("storeTimestamp");
+        assert!(
+            stored >= at - 150,
+            "stored {} ms before its time: {m}",
+            at - stored
+        );
+        // The driver sets the time when it builds the message, a little before the send.
+        let born = field_i64(&m, "bornTimestamp").expect("bornTimestamp");
+        assert!(at - born >= 1_500, "the time asked for: {m}");
+    }
+}
+
 fn delivery_options(kind: Client) {
     kind.check_installed().expect("run compat/setup.sh first");
     let budget = Budget::new();
@@ -163,6 +191,9 @@ fn delivery_options(kind: Client) {
     delay_level(kind, &server, &budget);
     namespace(kind, &server, &budget);
     dead_letter(kind, &server, &budget);
+    if kind == Client::Java5 {
+        deliver_time(kind, &server, &budget);
+    }
 }
 
 #[test]

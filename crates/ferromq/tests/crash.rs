@@ -1,5 +1,6 @@
 //! Durability under a real crash: with `--flush-mode sync`, every send the broker acknowledged
-//! is readable after the process is killed with SIGKILL in the middle of a load and restarted.
+//! is readable after the process is killed with SIGKILL in the middle of a load and restarted;
+//! a message waiting for its delivery time is still delivered then.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{read_queue, Server, SyncClient};
+use common::{poll_until, read_queue, Server, SyncClient};
 use ferromq_client::MqClient;
 use ferromq_protocol::body::TopicConfig;
 use parking_lot_free::AckLog;
@@ -203,4 +204,38 @@ fn sigkill_keeps_periodic_commits_older_than_the_write_behind_window() {
     for ((g, q), want) in &last {
         assert_eq!(c.query(g, "Periodic", *q), Some(*want), "{g}:{q}");
     }
+}
+
+#[test]
+fn sigkill_keeps_a_timed_message_waiting_for_its_time() {
+    let mut server = Server::standalone(&["--flush-mode", "sync"]);
+    let c = SyncClient::new(&server);
+    c.create_topic("Timed", 1);
+    let now = || ferromq_protocol::time::now_ms();
+    let at = now() + 4_000;
+    c.send_with_properties(
+        "P",
+        "Timed",
+        0,
+        "later",
+        &format!("TIMER_DELIVER_MS\u{1}{at}\u{2}"),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(c.max_offset("Timed", 0).unwrap(), 0, "it waits");
+    server.kill();
+    server.restart();
+    let c = SyncClient::new(&server);
+    let early = at - 300 - now();
+    if early > 0 {
+        std::thread::sleep(Duration::from_millis(early as u64));
+        assert_eq!(c.max_offset("Timed", 0).unwrap(), 0, "not before its time");
+    }
+    assert!(
+        poll_until(Duration::from_secs(10), || c
+            .max_offset("Timed", 0)
+            .unwrap()
+            >= 1),
+        "the timed message is delivered after the restart"
+    );
+    assert!(now() >= at - 150, "delivered {} ms early", at - now());
 }

@@ -13,8 +13,8 @@ use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
 use ferromq_protocol::grpc::{
     receive_message_response::Content, AckMessageEntry, AckMessageRequest,
     ChangeInvisibleDurationRequest, Code, FilterExpression, FilterType, GetOffsetRequest, Message,
-    MessageQueue, PullMessageRequest, ReceiveMessageRequest, ReceiveMessageResponse, Resource,
-    SendMessageRequest, SystemProperties, TelemetryCommand,
+    MessageQueue, MessageType, PullMessageRequest, ReceiveMessageRequest, ReceiveMessageResponse,
+    Resource, SendMessageRequest, SystemProperties, TelemetryCommand,
 };
 use tonic::transport::Channel;
 
@@ -173,6 +173,35 @@ fn requests_out_of_range_get_a_status_with_a_message() {
         // The message is still there for a valid request.
         let rs = receive(&mut c, receive_req("BadIn", "g", 32, 10, 0)).await;
         assert_eq!(handles(&rs).len(), 1, "{rs:?}");
+        // Delay messages without a time, or with one more than 3 days away.
+        let now = ferromq_protocol::time::now_ms() / 1000;
+        for at in [None, Some(now + 4 * 24 * 3600)] {
+            let sent = c
+                .send_message(SendMessageRequest {
+                    messages: vec![Message {
+                        topic: res("BadIn"),
+                        user_properties: Default::default(),
+                        system_properties: Some(SystemProperties {
+                            message_id: "id-timed".into(),
+                            message_type: MessageType::Delay as i32,
+                            delivery_timestamp: at
+                                .map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+                            ..SystemProperties::default()
+                        }),
+                        body: b"timed".to_vec(),
+                    }],
+                })
+                .await
+                .expect("send")
+                .into_inner();
+            let status = sent.status.expect("status");
+            assert_eq!(
+                status.code,
+                Code::IllegalDeliveryTime as i32,
+                "{at:?}: {status:?}"
+            );
+            assert!(!status.message.is_empty());
+        }
     });
 }
 

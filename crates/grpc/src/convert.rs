@@ -64,6 +64,10 @@ pub fn properties_of(m: &Message) -> String {
         if let Some(g) = sp.message_group.as_ref().filter(|g| !g.is_empty()) {
             props.insert(SHARDING_KEY.into(), g.clone());
         }
+        // A delay message: the broker's timer holds it until then (`ferromq_broker::timer`).
+        if let Some(t) = &sp.delivery_timestamp {
+            props.insert(prop::TIMER_DELIVER_MS.into(), to_ms(t).to_string());
+        }
     }
     encode_properties(&props)
 }
@@ -78,8 +82,13 @@ pub fn to_v2(p: &Popped, invisible: std::time::Duration) -> Message {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let message_group = props.get(SHARDING_KEY).cloned();
+    let delivery_timestamp = props
+        .get(prop::TIMER_DELIVER_MS)
+        .and_then(|t| t.parse::<i64>().ok());
     let message_type = if message_group.is_some() {
         MessageType::Fifo
+    } else if delivery_timestamp.is_some() {
+        MessageType::Delay
     } else {
         MessageType::Normal
     };
@@ -118,7 +127,7 @@ pub fn to_v2(p: &Popped, invisible: std::time::Duration) -> Message {
             born_host: host(m.born_host),
             store_timestamp: Some(timestamp(m.store_timestamp)),
             store_host: m.store_host.to_string(),
-            delivery_timestamp: None,
+            delivery_timestamp: delivery_timestamp.map(timestamp),
             receipt_handle: Some(p.handle.clone()),
             queue_id: m.queue_id,
             queue_offset: Some(m.queue_offset),
@@ -142,6 +151,13 @@ fn host(a: SocketAddr) -> String {
 pub fn md5_hex(body: &[u8]) -> String {
     let d = Md5::digest(body);
     d.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Milliseconds since the epoch of a protobuf timestamp.
+pub fn to_ms(t: &prost_types::Timestamp) -> i64 {
+    t.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(t.nanos) / 1_000_000)
 }
 
 pub fn timestamp(ms: i64) -> prost_types::Timestamp {

@@ -53,8 +53,8 @@ pub async fn send_message(
                     message_group: sp.message_group.clone().filter(|g| !g.is_empty()),
                     born_timestamp: sp
                         .born_timestamp
-                        .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
-                        .unwrap_or_else(ferromq_protocol::time::now_ms),
+                        .as_ref()
+                        .map_or_else(ferromq_protocol::time::now_ms, crate::convert::to_ms),
                     born_host: peer,
                     properties: properties_of(&m),
                     body: bytes::Bytes::from(m.body),
@@ -102,17 +102,13 @@ fn check(m: &ferromq_protocol::grpc::Message) -> Result<(), Status> {
         return Err(status(Code::IllegalTopic, "message without a topic"));
     }
     match MessageType::try_from(sp.message_type).unwrap_or(MessageType::Unspecified) {
-        MessageType::Delay => Err(status(
-            Code::Unsupported,
-            "delivery at a chosen time (delay messages) is not served over gRPC yet",
+        MessageType::Delay if sp.delivery_timestamp.is_none() => Err(status(
+            Code::IllegalDeliveryTime,
+            "a delay message needs a delivery_timestamp",
         )),
         MessageType::Transaction => Err(status(
             Code::Unsupported,
             "transactional messages are not served over gRPC yet",
-        )),
-        _ if sp.delivery_timestamp.is_some() => Err(status(
-            Code::Unsupported,
-            "delivery_timestamp is not served over gRPC yet",
         )),
         _ => Ok(()),
     }

@@ -67,7 +67,11 @@ fn queue(topic: &Resource, id: i32, p: Permission, broker: &V2Broker) -> Message
         broker: Some(broker.clone()),
         // Delay and transactional sends are not served over gRPC yet: saying so here lets
         // clients refuse them before sending.
-        accept_message_types: vec![MessageType::Normal as i32, MessageType::Fifo as i32],
+        accept_message_types: vec![
+            MessageType::Normal as i32,
+            MessageType::Fifo as i32,
+            MessageType::Delay as i32,
+        ],
     }
 }
 

@@ -22,6 +22,9 @@ pub fn from_refusal(r: &Refusal) -> Status {
         Refusal::TopicNotExist(_) => Code::TopicNotFound,
         Refusal::NoPermission { .. } => Code::Forbidden,
         Refusal::MessageIllegal(m) if m.contains("body size") => Code::MessageBodyTooLarge,
+        Refusal::MessageIllegal(m) if m.starts_with(ferromq_broker::timer::ILLEGAL) => {
+            Code::IllegalDeliveryTime
+        }
         Refusal::MessageIllegal(_) => Code::BadRequest,
         Refusal::InvalidParameter(_) => Code::BadRequest,
         Refusal::SubscriptionParseFailed(_) => Code::IllegalFilterExpression,

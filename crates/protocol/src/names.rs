@@ -6,6 +6,8 @@ pub const DLQ_PREFIX: &str = "%DLQ%";
 pub const AUTO_CREATE_TOPIC: &str = "TBW102";
 /// Delay messages wait in this topic, one queue per delay level.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+/// Messages with a delivery time wait in this topic (ferromq's own; see the broker's `timer`).
+pub const TIMER_TOPIC: &str = "FERRO_TIMER_TOPIC";
 pub const MAX_TOPIC_LEN: usize = 127;
 pub const MAX_SYSTEM_TOPIC_LEN: usize = 255;
 pub const MAX_GROUP_LEN: usize = 255;

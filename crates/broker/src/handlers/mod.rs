@@ -24,4 +24,4 @@ pub mod transaction;
 
 mod store_path;
 
-pub(crate) use store_path::{store_messages, store_messages_at, Outgoing, Stored};
+pub(crate) use store_path::{check_timer, store_messages, store_messages_at, Outgoing, Stored};

@@ -103,6 +103,7 @@ async fn store_one(
     born_host: std::net::SocketAddr,
 ) -> Result<super::Stored, ReplyError> {
     let (topic, queue_id, drop_delay) = resolve_destination(b, h)?;
+    super::check_timer(&h.properties).map_err(Refusal::MessageIllegal)?;
     let properties = if drop_delay {
         without_delay(&h.properties)
     } else {
@@ -290,6 +291,7 @@ fn without_delay(props: &str) -> String {
 fn resolve_destination(b: &Broker, h: &SendHeader) -> Result<(String, i32, bool), ReplyError> {
     names::validate_topic(&h.topic).map_err(Refusal::InvalidParameter)?;
     if h.topic == names::SCHEDULE_TOPIC
+        || h.topic == names::TIMER_TOPIC
         || h.topic == AUTO_CREATE_TOPIC
         || h.topic == ferromq_protocol::transaction::HALF_TOPIC
         || h.topic == ferromq_protocol::transaction::OP_HALF_TOPIC

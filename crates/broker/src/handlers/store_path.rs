@@ -1,6 +1,6 @@
 //! The one path by which messages enter the store: producer sends, consumer send-backs and the
-//! delay scheduler all go through [`store_messages`], which applies delay levels, encodes the
-//! record once, appends, and wakes held pulls.
+//! delay scheduler all go through [`store_messages`], which applies delay levels and delivery
+//! times, encodes the record once, appends, and wakes held pulls.
 
 use std::net::SocketAddr;
 
@@ -12,6 +12,7 @@ use ferromq_protocol::message::{
 use ferromq_protocol::names::SCHEDULE_TOPIC;
 use ferromq_store::{AppendRecord, PutResult, StoreError};
 
+use crate::timer::{self, TIMER_TOPIC};
 use crate::Broker;
 
 /// A message on its way into the store.
@@ -116,26 +117,70 @@ pub(crate) async fn store_messages_at(
         .collect())
 }
 
-/// Moves a message with a `DELAY` level into the schedule topic (queue = level − 1), keeping
-/// its real destination in `REAL_TOPIC`/`REAL_QID`. Returns the consume-queue tag code: the
-/// delivery time for delayed messages, the tag hash otherwise.
+/// Moves a message with a `DELAY` level into the schedule topic (queue = level − 1), or one
+/// with a delivery time into the timer topic ([`crate::timer`]), keeping its real destination
+/// in `REAL_TOPIC`/`REAL_QID`. Returns the consume-queue tag code: the delivery time for
+/// delayed and timed messages, the tag hash otherwise.
 fn route_delay(b: &Broker, m: &mut Outgoing) -> i64 {
+    if m.topic == TIMER_TOPIC {
+        // A timed message moving between timer queues (its time is already absolute).
+        if let Some(at) =
+            find_property(&m.properties, prop::TIMER_DELIVER_MS).and_then(|t| t.parse().ok())
+        {
+            return at;
+        }
+    }
+    if m.topic == SCHEDULE_TOPIC || m.topic == TIMER_TOPIC {
+        return tags_code(find_property(&m.properties, prop::TAGS));
+    }
     let level = find_property(&m.properties, prop::DELAY)
         .and_then(|d| d.trim().parse::<usize>().ok())
         .filter(|l| *l > 0);
-    match level {
-        Some(level) if m.topic != SCHEDULE_TOPIC => {
-            let level = level.min(b.delay_levels.len());
-            let delay = b.delay_levels[level - 1];
-            let mut props = parse_properties(&m.properties);
-            props.insert(prop::REAL_TOPIC.into(), std::mem::take(&mut m.topic));
-            props.insert(prop::REAL_QID.into(), m.queue_id.to_string());
-            props.insert(prop::DELAY.into(), level.to_string());
-            m.properties = encode_properties(&props);
-            m.topic = SCHEDULE_TOPIC.into();
-            m.queue_id = level as i32 - 1;
-            crate::topics::now_ms() + delay.as_millis() as i64
-        }
-        _ => tags_code(find_property(&m.properties, prop::TAGS)),
+    if let Some(level) = level {
+        let level = level.min(b.delay_levels.len());
+        let delay = b.delay_levels[level - 1];
+        let mut props = parse_properties(&m.properties);
+        props.insert(prop::REAL_TOPIC.into(), std::mem::take(&mut m.topic));
+        props.insert(prop::REAL_QID.into(), m.queue_id.to_string());
+        props.insert(prop::DELAY.into(), level.to_string());
+        m.properties = encode_properties(&props);
+        m.topic = SCHEDULE_TOPIC.into();
+        m.queue_id = level as i32 - 1;
+        return crate::topics::now_ms() + delay.as_millis() as i64;
     }
+    if timer::is_timed(&m.properties) {
+        let mut props = parse_properties(&m.properties);
+        let now = crate::topics::now_ms();
+        match timer::deliver_at(&props, now) {
+            Ok(Some(at)) if at - now >= timer::PRECISION_MS => {
+                props.insert(prop::REAL_TOPIC.into(), std::mem::take(&mut m.topic));
+                props.insert(prop::REAL_QID.into(), m.queue_id.to_string());
+                // Absolute from here on: each move between timer queues reads what is left.
+                props.insert(prop::TIMER_DELIVER_MS.into(), at.to_string());
+                props.remove(prop::TIMER_DELAY_SEC);
+                props.remove(prop::TIMER_DELAY_MS);
+                m.properties = encode_properties(&props);
+                m.topic = TIMER_TOPIC.into();
+                m.queue_id = timer::level_for(at - now);
+                return at;
+            }
+            // Due already: stored for consumption now.
+            Ok(_) => {}
+            // Sends are checked before they get here ([`check_timer`]); what else carries a bad
+            // time (a batch item, a copy) is delivered now rather than lost.
+            Err(e) => tracing::warn!(topic = %m.topic, "delivery time ignored: {e}"),
+        }
+    }
+    tags_code(find_property(&m.properties, prop::TAGS))
+}
+
+/// Refuses a message whose delivery time is malformed or too far away.
+///
+/// # Errors
+/// What is wrong with it, as upstream words it.
+pub(crate) fn check_timer(properties: &str) -> Result<(), String> {
+    if !timer::is_timed(properties) {
+        return Ok(());
+    }
+    timer::deliver_at(&parse_properties(properties), crate::topics::now_ms()).map(|_| ())
 }

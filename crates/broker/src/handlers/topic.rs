@@ -20,7 +20,7 @@ pub(crate) const CONFIG_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn create(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let topic = req.req_str("topic")?;
     names::validate_topic(topic).map_err(Refusal::InvalidParameter)?;
-    if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
+    if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC || topic == names::TIMER_TOPIC {
         return Err(Refusal::InvalidParameter(format!(
             "the topic[{topic}] is conflict with system topic"
         ))
@@ -74,7 +74,7 @@ pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     // The name reaches the file system (the topic's consume-queue directory): it must be a
     // topic name, never a path.
     names::validate_topic(topic).map_err(Refusal::InvalidParameter)?;
-    if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC {
+    if topic == AUTO_CREATE_TOPIC || topic == SCHEDULE_TOPIC || topic == names::TIMER_TOPIC {
         return Err(Refusal::InvalidParameter(format!(
             "the system topic[{topic}] cannot be deleted"
         ))

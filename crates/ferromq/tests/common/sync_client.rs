@@ -135,6 +135,22 @@ impl SyncClient {
         )
     }
 
+    /// A send with encoded properties (`k\u{1}v\u{2}…`), panicking on an error.
+    pub fn send_with_properties(
+        &self,
+        producer: &str,
+        topic: &str,
+        q: i32,
+        body: impl Into<Bytes>,
+        properties: &str,
+    ) -> SendResult {
+        self.block_on(
+            self.client
+                .send(&self.broker, producer, topic, q, body.into(), properties),
+        )
+        .unwrap_or_else(|e| panic!("send to {topic}:{q}: {e}"))
+    }
+
     /// [`SyncClient::try_send`], panicking on an error.
     pub fn send(&self, producer: &str, topic: &str, q: i32, body: impl Into<Bytes>) -> SendResult {
         self.try_send(producer, topic, q, body)

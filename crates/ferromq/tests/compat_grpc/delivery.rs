@@ -1,5 +1,5 @@
-//! Delivery through each client: every message once with its tag, keys and properties;
-//! redelivery with counted attempts; changed windows; push retries; FIFO message groups.
+//! Delivery through each client: every message once with its tag, keys and properties; delay
+//! messages at their delivery time; redelivery with counted attempts; changed windows; push retries; FIFO message groups.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -11,7 +11,8 @@ use crate::common::{admin_ok, field_i64, field_str, Client, Server};
 
 use crate::fixtures::{body, committed, consumer, count_by_body, produce};
 
-/// Every message once, with its tag, keys and user properties; a tag filter gets exactly its
+/// Every message once, with its tag, keys and user properties; delay messages (2 s away) reach
+/// the topic at their delivery time, not before, and say when; a tag filter gets exactly its
 /// share; the group's progress is committed offsets like any other group's.
 pub(crate) fn send_and_simple_consume_each_once_with_tag_keys_and_properties(kind: Client) {
     let budget = Budget::new();
@@ -32,22 +33,46 @@ pub(crate) fn send_and_simple_consume_each_once_with_tag_keys_and_properties(kin
             "p=v{i}",
         ],
     );
+    produce(
+        kind,
+        &server,
+        topic,
+        "later",
+        2,
+        &["--kind", "delay", "--delay-ms", "2000"],
+    );
     let mut c = consumer(
         kind,
         &server,
         "simple_consumer",
         topic,
         "GrpcPySimpleAll",
-        &["--expect", "20", "--linger", "2", "--timeout", "60"],
+        &["--expect", "22", "--linger", "2", "--timeout", "60"],
     );
     c.wait_success(budget.left());
     let msgs = c.messages();
     let got = count_by_body(&msgs);
-    assert_eq!(got.len(), 20, "{got:?}\n{}", c.diagnostics());
+    assert_eq!(got.len(), 22, "{got:?}\n{}", c.diagnostics());
     assert!(got.values().all(|n| *n == 1), "each message once: {got:?}");
     let by_body: HashMap<String, &Value> = sent.iter().map(|s| (body(s), s)).collect();
     for m in &msgs {
         let b = body(m);
+        if b.starts_with("later") {
+            let at = field_i64(m, "deliveryTimestamp").expect("a delay message's delivery time");
+            let stored = field_i64(m, "storeTimestamp").expect("storeTimestamp");
+            assert!(
+                stored >= at - 150,
+                "stored {} ms before its time: {m}",
+                at - stored
+            );
+            assert!(
+                stored - at < 3_000,
+                "stored {} ms after its time: {m}",
+                stored - at
+            );
+            continue;
+        }
+        assert!(m["deliveryTimestamp"].is_null(), "a normal message: {m}");
         let s = by_body
             .get(&b)
             .unwrap_or_else(|| panic!("unexpected delivery {m}"));
@@ -69,7 +94,7 @@ pub(crate) fn send_and_simple_consume_each_once_with_tag_keys_and_properties(kin
     // All acked: the group's committed offsets reach every queue's end.
     let offsets = committed(&server, "GrpcPySimpleAll", topic);
     let total: i64 = offsets.values().sum();
-    assert_eq!(total, 20, "committed offsets {offsets:?}");
+    assert_eq!(total, 22, "committed offsets {offsets:?}");
 
     let mut tag_a = consumer(
         kind,

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use ferromq_client::ClientError;
 use ferromq_protocol::body::TopicConfig;
-use ferromq_protocol::names::{AUTO_CREATE_TOPIC, DLQ_PREFIX, RETRY_PREFIX, SCHEDULE_TOPIC};
+use ferromq_protocol::names::{
+    AUTO_CREATE_TOPIC, DLQ_PREFIX, RETRY_PREFIX, SCHEDULE_TOPIC, TIMER_TOPIC,
+};
 
 use super::{Mirror, Problems};
 use crate::copier;
@@ -13,9 +15,10 @@ use crate::remote::Brokers;
 use crate::state::{QueueKey, QueueState};
 
 /// Topics that belong to the cluster itself, never mirrored.
-const SYSTEM_TOPICS: [&str; 5] = [
+const SYSTEM_TOPICS: [&str; 6] = [
     AUTO_CREATE_TOPIC,
     SCHEDULE_TOPIC,
+    TIMER_TOPIC,
     "OFFSET_MOVED_EVENT",
     "SELF_TEST_TOPIC",
     "BenchmarkTest",

@@ -15,13 +15,15 @@ import org.apache.rocketmq.common.message.Message;
 
 /**
  * {@code produce --topic T --group G --count N [--mode sync|async|oneway|batch] [--tags A,B]
- * [--keys-prefix K] [--body-prefix msg-] [--delay-level L] [--props k=v;k2=v2]
+ * [--keys-prefix K] [--body-prefix msg-] [--delay-level L] [--deliver-after-ms MS] [--props k=v;k2=v2]
  * [--order-key-count K] [--namespace NS] [--send-timeout-ms MS] [--batch-size 16]
  * [--linger S] [--trace]}. {@code --trace} enables the client's message trace (records sent to
  * {@code RMQ_SYS_TRACE_TOPIC}). {@code --linger S} keeps the producer online (heartbeating) S seconds after the
  * last send, or until SIGTERM, so that tools can see it (mqadmin {@code producerConnection}).
  * One {@code sent} line per message (oneway: no result) or {@code send_error} (sync and async:
  * the client's exception, and for sync the time the send took), then {@code done}.
+ * {@code --deliver-after-ms} (5.x only) sets each message's delivery time
+ * ({@code Message.setDeliverTimeMs}, property {@code TIMER_DELIVER_MS}).
  */
 final class Produce {
     private Produce() {}
@@ -36,6 +38,7 @@ final class Produce {
         String keysPrefix = a.get("keys-prefix", null);
         String bodyPrefix = a.get("body-prefix", "msg-");
         int delayLevel = a.getInt("delay-level", 0);
+        long deliverAfterMs = a.getInt("deliver-after-ms", -1);
         String props = a.get("props", "");
         int orderKeys = a.getInt("order-key-count", 0);
         String namespace = a.get("namespace", null);
@@ -68,6 +71,11 @@ final class Produce {
                 }
                 if (delayLevel > 0) {
                     m.setDelayTimeLevel(delayLevel);
+                }
+                if (deliverAfterMs >= 0) {
+                    // 5.x API (absent from 4.x): called by name so one source builds for both.
+                    m.getClass().getMethod("setDeliverTimeMs", long.class)
+                            .invoke(m, System.currentTimeMillis() + deliverAfterMs);
                 }
                 for (String kv : props.split(";")) {
                     int eq = kv.indexOf('=');
