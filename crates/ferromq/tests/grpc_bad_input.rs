@@ -12,9 +12,10 @@ use common::{runtime, Server};
 use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
 use ferromq_protocol::grpc::{
     receive_message_response::Content, AckMessageEntry, AckMessageRequest,
-    ChangeInvisibleDurationRequest, Code, FilterExpression, FilterType, GetOffsetRequest, Message,
-    MessageQueue, MessageType, PullMessageRequest, ReceiveMessageRequest, ReceiveMessageResponse,
-    Resource, SendMessageRequest, SystemProperties, TelemetryCommand,
+    ChangeInvisibleDurationRequest, Code, EndTransactionRequest, FilterExpression, FilterType,
+    GetOffsetRequest, Message, MessageQueue, MessageType, PullMessageRequest,
+    ReceiveMessageRequest, ReceiveMessageResponse, Resource, SendMessageRequest, SystemProperties,
+    TelemetryCommand, TransactionResolution, TransactionSource,
 };
 use tonic::transport::Channel;
 
@@ -200,6 +201,27 @@ fn requests_out_of_range_get_a_status_with_a_message() {
                 Code::IllegalDeliveryTime as i32,
                 "{at:?}: {status:?}"
             );
+            assert!(!status.message.is_empty());
+        }
+        // EndTransaction with a forged id, or one naming no half message.
+        for (id, code) in [
+            ("forged", Code::InvalidTransactionId),
+            ("fmqtx1-0-0", Code::InternalError),
+        ] {
+            let r = c
+                .end_transaction(EndTransactionRequest {
+                    topic: res("BadIn"),
+                    message_id: "m".into(),
+                    transaction_id: id.into(),
+                    resolution: TransactionResolution::Commit as i32,
+                    source: TransactionSource::SourceClient as i32,
+                    trace_context: String::new(),
+                })
+                .await
+                .expect("end transaction")
+                .into_inner();
+            let status = r.status.expect("status");
+            assert_eq!(status.code, code as i32, "{id}: {status:?}");
             assert!(!status.message.is_empty());
         }
     });

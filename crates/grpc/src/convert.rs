@@ -8,7 +8,7 @@ use ferromq_broker::pop::Popped;
 use ferromq_protocol::grpc::{
     Digest, DigestType, Encoding, Message, MessageType, Resource, SystemProperties,
 };
-use ferromq_protocol::message::{encode_properties, parse_properties, prop};
+use ferromq_protocol::message::{encode_properties, parse_properties, prop, DecodedMessage};
 use md5::{Digest as _, Md5};
 
 /// The message group of a FIFO message (upstream's `__SHARDINGKEY`).
@@ -72,9 +72,27 @@ pub fn properties_of(m: &Message) -> String {
     encode_properties(&props)
 }
 
+/// What a consumer gets with a delivered message.
+pub struct Receipt<'a> {
+    pub handle: &'a str,
+    pub attempt: u32,
+    pub invisible: std::time::Duration,
+}
+
 /// The 5.x form of a popped message.
 pub fn to_v2(p: &Popped, invisible: std::time::Duration) -> Message {
-    let m = &p.msg;
+    message_v2(
+        &p.msg,
+        Some(Receipt {
+            handle: &p.handle,
+            attempt: p.attempt,
+            invisible,
+        }),
+    )
+}
+
+/// The 5.x form of a stored message; with a receipt when it is a delivery.
+pub fn message_v2(m: &DecodedMessage, receipt: Option<Receipt<'_>>) -> Message {
     let props = parse_properties(&m.properties);
     let user_properties = props
         .iter()
@@ -85,8 +103,13 @@ pub fn to_v2(p: &Popped, invisible: std::time::Duration) -> Message {
     let delivery_timestamp = props
         .get(prop::TIMER_DELIVER_MS)
         .and_then(|t| t.parse::<i64>().ok());
+    let transactional = props
+        .get(ferromq_protocol::transaction::prop::TRAN_MSG)
+        .is_some_and(|v| v == "true");
     let message_type = if message_group.is_some() {
         MessageType::Fifo
+    } else if transactional {
+        MessageType::Transaction
     } else if delivery_timestamp.is_some() {
         MessageType::Delay
     } else {
@@ -128,11 +151,13 @@ pub fn to_v2(p: &Popped, invisible: std::time::Duration) -> Message {
             store_timestamp: Some(timestamp(m.store_timestamp)),
             store_host: m.store_host.to_string(),
             delivery_timestamp: delivery_timestamp.map(timestamp),
-            receipt_handle: Some(p.handle.clone()),
+            receipt_handle: receipt.as_ref().map(|r| r.handle.to_string()),
             queue_id: m.queue_id,
             queue_offset: Some(m.queue_offset),
-            invisible_duration: Some(duration(invisible)),
-            delivery_attempt: Some(i32::try_from(p.attempt).unwrap_or(i32::MAX)),
+            invisible_duration: receipt.as_ref().map(|r| duration(r.invisible)),
+            delivery_attempt: receipt
+                .as_ref()
+                .map(|r| i32::try_from(r.attempt).unwrap_or(i32::MAX)),
             message_group,
             trace_context: None,
             orphaned_transaction_recovery_duration: None,

@@ -7,6 +7,7 @@
 //! - [`consume`]: ReceiveMessage, AckMessage, ChangeInvisibleDuration,
 //!   ForwardMessageToDeadLetterQueue, over the broker's POP consumption.
 //! - [`telemetry`]: the Telemetry stream (client settings).
+//! - [`transaction`]: EndTransaction and the orphaned-transaction questions.
 //! - [`convert`]: stored messages to and from `v2::Message`; [`status`]: status codes.
 
 pub mod consume;
@@ -16,6 +17,7 @@ pub mod route;
 pub mod service;
 pub mod status;
 pub mod telemetry;
+pub mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -9,6 +9,8 @@ use ferromq_protocol::grpc::{
     Code, MessageType, SendMessageRequest, SendMessageResponse, SendResultEntry, Status,
 };
 
+use ferromq_protocol::message::push_missing_properties;
+
 use crate::convert::properties_of;
 use crate::status::{from_refusal, ok, overall, status};
 
@@ -47,23 +49,41 @@ pub async fn send_message(
             },
             Ok(()) => {
                 let sp = m.system_properties.clone().unwrap_or_default();
+                let topic = m.topic.clone().unwrap_or_default().name;
+                let transactional = sp.message_type == MessageType::Transaction as i32;
+                let mut properties = properties_of(&m);
+                if transactional {
+                    // A half message until EndTransaction (or a check-back) decides.
+                    push_missing_properties(
+                        &mut properties,
+                        &[(ferromq_protocol::transaction::prop::TRAN_MSG, "true")],
+                    );
+                }
                 let p = Produce {
-                    producer_group: String::new(),
-                    topic: m.topic.clone().unwrap_or_default().name,
+                    producer_group: if transactional {
+                        crate::transaction::group_of(&topic)
+                    } else {
+                        String::new()
+                    },
+                    topic,
                     message_group: sp.message_group.clone().filter(|g| !g.is_empty()),
                     born_timestamp: sp
                         .born_timestamp
                         .as_ref()
                         .map_or_else(ferromq_protocol::time::now_ms, crate::convert::to_ms),
                     born_host: peer,
-                    properties: properties_of(&m),
+                    properties,
                     body: bytes::Bytes::from(m.body),
                 };
                 match produce(b, p).await {
                     Ok(r) => SendResultEntry {
                         status: Some(ok()),
                         message_id,
-                        transaction_id: String::new(),
+                        transaction_id: if transactional {
+                            crate::transaction::transaction_id(r.queue_offset, r.commit_log_offset)
+                        } else {
+                            String::new()
+                        },
                         offset: r.queue_offset,
                         recall_handle: String::new(),
                     },
@@ -105,10 +125,6 @@ fn check(m: &ferromq_protocol::grpc::Message) -> Result<(), Status> {
         MessageType::Delay if sp.delivery_timestamp.is_none() => Err(status(
             Code::IllegalDeliveryTime,
             "a delay message needs a delivery_timestamp",
-        )),
-        MessageType::Transaction => Err(status(
-            Code::Unsupported,
-            "transactional messages are not served over gRPC yet",
         )),
         _ => Ok(()),
     }

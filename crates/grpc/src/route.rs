@@ -71,6 +71,7 @@ fn queue(topic: &Resource, id: i32, p: Permission, broker: &V2Broker) -> Message
             MessageType::Normal as i32,
             MessageType::Fifo as i32,
             MessageType::Delay as i32,
+            MessageType::Transaction as i32,
         ],
     }
 }

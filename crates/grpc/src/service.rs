@@ -13,7 +13,8 @@ use futures::Stream;
 use tonic::{Request, Response, Streaming};
 
 use crate::status::ok;
-use crate::{consume, produce, route, telemetry};
+use crate::transaction::GrpcProducers;
+use crate::{consume, produce, route, telemetry, transaction};
 
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
@@ -22,11 +23,19 @@ pub struct Endpoint {
     broker: Arc<Broker>,
     /// Where this endpoint listens (routes name it when the client did not say how it came).
     bound: SocketAddr,
+    /// Producers' Telemetry streams, which the broker's transaction check-back asks.
+    producers: Arc<GrpcProducers>,
 }
 
 impl Endpoint {
     pub fn new(broker: Arc<Broker>, bound: SocketAddr) -> Self {
-        Endpoint { broker, bound }
+        let producers = Arc::new(GrpcProducers::default());
+        broker.transactions.set_remote_producers(producers.clone());
+        Endpoint {
+            broker,
+            bound,
+            producers,
+        }
     }
 }
 
@@ -128,6 +137,7 @@ impl MessagingService for Endpoint {
         let who = client(&req);
         Ok(Response::new(telemetry::telemetry(
             self.broker.clone(),
+            self.producers.clone(),
             who,
             req.into_inner(),
         )))
@@ -145,11 +155,10 @@ impl MessagingService for Endpoint {
 
     async fn end_transaction(
         &self,
-        _req: Request<EndTransactionRequest>,
+        req: Request<EndTransactionRequest>,
     ) -> RpcResult<EndTransactionResponse> {
-        Err(unimplemented(
-            "EndTransaction",
-            "transactional messages are served over Remoting (END_TRANSACTION)",
+        Ok(Response::new(
+            transaction::end_transaction(&self.broker, req.into_inner()).await,
         ))
     }
 

@@ -1,8 +1,10 @@
 //! The Telemetry stream: a client sends its settings and the endpoint answers with the settings
 //! it will apply (clients block their start until that answer arrives: the Node client without
-//! a timeout, the Python push consumer for 10 s).
+//! a timeout, the Python push consumer for 10 s). A producer's stream also carries the broker's
+//! questions about its orphaned transactions ([`crate::transaction`]).
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::convert::duration;
 use crate::status::ok;
+use crate::transaction::GrpcProducers;
 
 pub type TelemetryStream =
     Pin<Box<dyn Stream<Item = Result<TelemetryCommand, tonic::Status>> + Send + 'static>>;
@@ -25,12 +28,17 @@ pub type TelemetryStream =
 /// Answers queued for one client stream; a client that does not read them is not waited for.
 const OUT_QUEUE: usize = 16;
 
+/// Names each stream for the producer registry.
+static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
+
 pub fn telemetry(
     b: Arc<Broker>,
+    producers: Arc<GrpcProducers>,
     who: GrpcPeer,
     mut incoming: tonic::Streaming<TelemetryCommand>,
 ) -> TelemetryStream {
     let (tx, rx) = mpsc::channel(OUT_QUEUE);
+    let stream_id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -46,6 +54,11 @@ pub fn telemetry(
                 // Results of server-to-client commands; nothing is waiting for them yet.
                 continue;
             };
+            if let Some(settings::PubSub::Publishing(p)) = &s.pub_sub {
+                // Whom to ask about an orphaned transaction of these topics.
+                let topics = p.topics.iter().map(|t| t.name.clone()).collect();
+                producers.publishing(stream_id, topics, tx.clone());
+            }
             if let Some(settings::PubSub::Subscription(sub)) = &s.pub_sub {
                 let group = sub
                     .group
@@ -65,6 +78,7 @@ pub fn telemetry(
                 break;
             }
         }
+        producers.closed(stream_id);
     });
     Box::pin(ReceiverStream::new(rx))
 }

@@ -154,6 +154,8 @@ pub struct Produced {
     pub queue_offset: i64,
     /// The broker's id of the stored message (`offsetMsgId`).
     pub offset_msg_id: String,
+    /// Where the record is in the commit log (a half message's, for its EndTransaction).
+    pub commit_log_offset: i64,
 }
 
 /// Stores one message through the same checks and path as SEND_MESSAGE.
@@ -188,6 +190,7 @@ pub async fn produce(b: &Arc<Broker>, p: Produce) -> Result<Produced, Refusal> {
         queue_id: stored.queue_id,
         queue_offset: stored.put.queue_offset,
         offset_msg_id: offset_msg_id(b.store_host, stored.put.physical_offset),
+        commit_log_offset: stored.put.physical_offset,
     })
 }
 

@@ -10,6 +10,7 @@ use ferromq_protocol::message::{
     push_missing_properties, tags_code, NewMessage,
 };
 use ferromq_protocol::names::SCHEDULE_TOPIC;
+use ferromq_protocol::transaction::{HALF_TOPIC, OP_HALF_TOPIC};
 use ferromq_store::{AppendRecord, PutResult, StoreError};
 
 use crate::timer::{self, TIMER_TOPIC};
@@ -130,7 +131,8 @@ fn route_delay(b: &Broker, m: &mut Outgoing) -> i64 {
             return at;
         }
     }
-    if m.topic == SCHEDULE_TOPIC || m.topic == TIMER_TOPIC {
+    // Waiting already, or a half message (its delivery time applies once it is committed).
+    if [SCHEDULE_TOPIC, TIMER_TOPIC, HALF_TOPIC, OP_HALF_TOPIC].contains(&m.topic.as_str()) {
         return tags_code(find_property(&m.properties, prop::TAGS));
     }
     let level = find_property(&m.properties, prop::DELAY)

@@ -59,9 +59,10 @@ pub async fn scan(b: &Broker) {
         b.cfg.transaction_check_max,
         b.cfg.transaction_checks_per_scan,
         |group| {
-            *online
-                .entry(group.to_string())
-                .or_insert_with(|| !b.clients.producers(group).is_empty())
+            *online.entry(group.to_string()).or_insert_with(|| {
+                !b.clients.producers(group).is_empty()
+                    || b.transactions.remote_producers(group).is_some()
+            })
         },
     );
     for d in due {
@@ -81,7 +82,8 @@ pub async fn scan(b: &Broker) {
 
 async fn check_one(b: &Broker, offset: i64, pending: &Pending) {
     let producers = b.clients.producers(&pending.group);
-    if producers.is_empty() {
+    let remote = b.transactions.remote_producers(&pending.group);
+    if producers.is_empty() && remote.is_none() {
         debug!(offset, group = %pending.group, "no live producer to ask about a half message");
         return;
     }
@@ -101,6 +103,16 @@ async fn check_one(b: &Broker, offset: i64, pending: &Pending) {
         return;
     };
     let checks = pending.checks.saturating_add(1);
+    if let (true, Some(remote)) = (producers.is_empty(), remote) {
+        match remote.ask(&pending.group, &half, checks) {
+            Ok(()) => {
+                b.transactions.state.lock().checked(offset, now_ms());
+                debug!(offset, checks, "transaction check-back sent over gRPC");
+            }
+            Err(e) => debug!(offset, "transaction check-back not sent: {e}"),
+        }
+        return;
+    }
     let Some(req) = record::check_request(&half, b.store_host, checks) else {
         discard(b, offset, pending.phys, "it names no REAL_TOPIC/REAL_QID").await;
         return;

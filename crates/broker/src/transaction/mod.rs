@@ -19,7 +19,7 @@ pub mod state;
 pub(crate) mod record;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ferromq_protocol::message::{decode_record, find_property, DecodedMessage};
 use ferromq_protocol::transaction::{self as tx, EndTransactionHeader, TxOutcome};
@@ -41,6 +41,20 @@ pub struct Transactions {
     /// not yet counted (see `recovery`). Only transactional requests take it.
     gate: RwLock<()>,
     checkpoint_path: PathBuf,
+    /// Producers reached another way than a Remoting connection (the gRPC endpoint's).
+    remote: OnceLock<Arc<dyn RemoteProducers>>,
+}
+
+/// Producers that are not Remoting connections (5.x gRPC clients, asked over their Telemetry
+/// stream) and can be asked about a half message of their group.
+pub trait RemoteProducers: Send + Sync {
+    /// Whether a producer of `group` is connected.
+    fn online(&self, group: &str) -> bool;
+    /// Asks one producer of `group` (rotating with `checks`) to resolve `half`.
+    ///
+    /// # Errors
+    /// Why nobody took the question (none online, its queue full).
+    fn ask(&self, group: &str, half: &DecodedMessage, checks: u32) -> Result<(), String>;
 }
 
 impl Transactions {
@@ -53,7 +67,17 @@ impl Transactions {
             state: Mutex::new(state),
             gate: RwLock::new(()),
             checkpoint_path,
+            remote: OnceLock::new(),
         }
+    }
+
+    /// Lets the check-back ask `remote`'s producers too (set once, by the gRPC endpoint).
+    pub fn set_remote_producers(&self, remote: Arc<dyn RemoteProducers>) {
+        let _ = self.remote.set(remote);
+    }
+
+    pub(crate) fn remote_producers(&self, group: &str) -> Option<&Arc<dyn RemoteProducers>> {
+        self.remote.get().filter(|r| r.online(group))
     }
 
     /// Half messages waiting for a decision.
@@ -126,6 +150,14 @@ pub(crate) async fn prepare(
         .ok_or_else(|| Refusal::SystemError("store returned no result".into()))?;
     first.queue_id = real_queue;
     Ok(first)
+}
+
+/// END_TRANSACTION for front ends other than Remoting (the gRPC EndTransaction).
+///
+/// # Errors
+/// As END_TRANSACTION is refused.
+pub async fn end(b: &Arc<Broker>, h: EndTransactionHeader) -> Result<(), Refusal> {
+    resolve(b, h).await.map_err(|e| e.0)
 }
 
 /// Applies a producer's decision about one half message. UNKNOW changes nothing (a check-back

@@ -320,3 +320,49 @@ pub(crate) fn fifo_groups_in_order(kind: Client, fail_first: bool) {
         );
     }
 }
+
+/// Transactional messages: committed ones are delivered, rolled-back ones never; one left open
+/// is resolved by the broker's check-back over the producer's Telemetry stream (the client's
+/// TransactionChecker answers commit) and then delivered.
+pub(crate) fn transactions_commit_rollback_and_check_back(kind: Client) {
+    let budget = Budget::new();
+    let server = Server::standalone(&[
+        "--transaction-check-interval-ms",
+        "500",
+        "--transaction-timeout-ms",
+        "1000",
+    ]);
+    let topic = "GrpcTx";
+    let tx = |prefix: &str, how: &[&str]| {
+        let mut args = vec!["--kind", "transaction"];
+        args.extend_from_slice(how);
+        produce(kind, &server, topic, prefix, 2, &args)
+    };
+    let sent = tx("commit", &["--tx-commit"]);
+    assert!(
+        sent.iter()
+            .all(|s| field_str(s, "transactionId").is_some_and(|t| !t.is_empty())),
+        "a transactional send answers its transaction id: {sent:?}"
+    );
+    tx("rollback", &["--tx-rollback"]);
+    // Left open: the producer stays up for the broker's question.
+    tx(
+        "open",
+        &["--tx-unknown", "--check-answer", "commit", "--linger", "6"],
+    );
+    let mut c = consumer(
+        kind,
+        &server,
+        "simple_consumer",
+        topic,
+        "GrpcTxGroup",
+        &["--expect", "4", "--linger", "2", "--timeout", "60"],
+    );
+    c.wait_success(budget.left());
+    let got = count_by_body(&c.messages());
+    let want: BTreeMap<String, usize> = ["commit-0", "commit-1", "open-0", "open-1"]
+        .iter()
+        .map(|b| (b.to_string(), 1))
+        .collect();
+    assert_eq!(got, want, "{}", c.diagnostics());
+}

@@ -3,7 +3,8 @@
 //! `rocketmq-client-java` 5.0.8) and Go (`rocketmq-clients/golang/v5` v5.1.4), all installed by
 //! `compat/setup.sh` and driven through the same script contract. Each runs its producer,
 //! SimpleConsumer and PushConsumer over POP: every message once with its tag, keys and
-//! properties, redelivery with counted attempts, changed windows, FIFO message groups, and a POP
+//! properties, delay messages at their time, transactions (commit, rollback, check-back over
+//! Telemetry), redelivery with counted attempts, changed windows, FIFO message groups, and a POP
 //! group pre-set before it exists. With Python, also leases and acks across a SIGKILL of the
 //! broker and resets of a live POP group (server-side behaviour, the same for every client).
 //!
@@ -48,6 +49,11 @@ macro_rules! grpc_client_tests {
             #[test]
             fn fifo_message_groups_in_order() {
                 fifo_groups_in_order($kind, $fifo_fails);
+            }
+
+            #[test]
+            fn transactions_commit_rollback_and_check_back() {
+                delivery::transactions_commit_rollback_and_check_back($kind);
             }
 
             #[test]
