@@ -8,6 +8,7 @@ Same options and output as compat/grpc_py/producer.py.
         [--count 1] [--body-prefix msg] [--tag A[,B...]] [--keys 'key-{i}'[,...]] [--prop k=v ...] \\
         [--kind normal|fifo|delay|transaction] [--message-group G] [--groups N] [--delay-ms MS] \\
         [--tx-commit | --tx-rollback | --tx-unknown] [--check-answer commit|rollback] [--linger S] \\
+        [--recall-first K] \\
         [--namespace NS] [--request-timeout 3] [--timeout 60] [--log-home DIR] [--verbose]
 
 Sends --count messages (await Producer.send), one after the other.  Message i gets
@@ -22,6 +23,8 @@ Sends --count messages (await Producer.send), one after the other.  Message i ge
                transaction.commit() (--tx-commit, default), .rollback() (--tx-rollback), or nothing
                (--tx-unknown: the broker checks back; the TransactionChecker answers --check-answer,
                default commit, and prints {"event":"check",...}).  Use --linger S to stay up for checks.
+--recall-first K (delay only): recall messages 0..K-1 right after their sends (producer.recallMessage
+  with the receipt's recall handle); prints {"event":"recalled","i":i,"body":...,"messageId":...}.
 
 stdout, one JSON line per sent message (fields the SendReceipt exposes):
   {"event":"sent","i":0,"body":"msg-0","messageId":"...","offset":N,"queueId":N,"broker":"...",
@@ -57,6 +60,7 @@ const OPTIONS = [
   { name: 'tx-unknown', type: 'const', dest: 'tx', const: 'unknown', exclusive: 'tx' },
   { name: 'check-answer', type: 'str', choices: [ 'commit', 'rollback' ], default: 'commit' },
   { name: 'linger', type: 'float', default: 0.0 },
+  { name: 'recall-first', type: 'int', default: 0 },
 ];
 
 function parse(argv) {
@@ -65,6 +69,7 @@ function parse(argv) {
   if (args.kind !== 'fifo' && args.groups !== null) args.error('--groups needs --kind fifo');
   if (args.groups !== null && args.groups < 1) args.error('--groups must be >= 1');
   if ((args.kind === 'delay') !== (args['delay-ms'] !== null)) args.error('--kind delay and --delay-ms go together');
+  if (args['recall-first'] > 0 && args.kind !== 'delay') args.error('--recall-first needs --kind delay');
   if (args['delay-ms'] !== null && args['delay-ms'] < 0) args.error('--delay-ms must be >= 0');
   if (args.tx !== null && args.kind !== 'transaction') args.error('--tx-* need --kind transaction');
   if (args['request-timeout'] < 1) args.error('--request-timeout must be >= 1 (the Node client refuses < 1000 ms)');
@@ -197,6 +202,18 @@ async function main() {
       Object.assign(line, receiptFields(receipt, clientId));
       d.emit(line);
       result.sent += 1;
+      if (i < args['recall-first']) {
+        // producer.recallMessage: the delay message must not be delivered.
+        try {
+          const recalled = await producer.recallMessage(args.topic, receipt.recallHandle);
+          d.emit({ event: 'recalled', i, body: line.body, messageId: recalled.messageId || null });
+        } catch (e) {
+          d.log('ERROR: recall of message %d failed: %s', i, d.errorText(e));
+          d.emit({ event: 'error', i, error: `recall: ${d.errorText(e)}` });
+          result.code = d.EXIT_FAIL;
+          return;
+        }
+      }
     }
   }
 

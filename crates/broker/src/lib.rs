@@ -39,6 +39,7 @@ pub mod route_lookup;
 pub mod schedule;
 pub mod stats;
 pub mod timer;
+pub mod timer_recall;
 pub mod topics;
 pub mod transaction;
 
@@ -95,6 +96,8 @@ pub struct Broker {
     pub grpc_clients: grpc_clients::GrpcClients,
     /// PULL or POP per topic and group (mqadmin `setConsumeMode`), for QUERY_ASSIGNMENT.
     pub request_modes: request_modes::RequestModes,
+    /// Timed messages recalled before their time.
+    pub timer_recalls: timer_recall::Recalls,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -216,6 +219,8 @@ impl Broker {
             cfg.max_groups.saturating_mul(4),
         )
         .map_err(BrokerError::Config)?;
+        let timer_recalls = timer_recall::Recalls::load(config_dir.join("timerRecalled.json"))
+            .map_err(BrokerError::Config)?;
         let transactions =
             transaction::Transactions::open(&store, config_dir.clone(), cfg.transaction_timeout_ms);
         let pop = ferromq_pop::PopTable::open(ferromq_pop::PopConfig::new(
@@ -248,6 +253,7 @@ impl Broker {
             pop,
             grpc_clients: grpc_clients::GrpcClients::default(),
             request_modes,
+            timer_recalls,
         });
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,

@@ -88,6 +88,7 @@ pub async fn run(b: Arc<Broker>) {
         ),
     ];
     let mut tick = tokio::time::interval(TICK);
+    let mut turns = 0u64;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -96,13 +97,25 @@ pub async fn run(b: Arc<Broker>) {
         for w in &mut wheels {
             w.turn(&b).await;
         }
+        turns += 1;
+        if turns.is_multiple_of(600) {
+            b.timer_recalls.expire(now_ms());
+        }
     }
 }
 
 /// Where a due message goes: its real topic, or (timed, with time left) the timer queue that
 /// fits what remains.
-fn next_stop(from_topic: &str, m: DecodedMessage, now: i64) -> Option<Outgoing> {
+fn next_stop(b: &Broker, from_topic: &str, m: DecodedMessage, now: i64) -> Option<Outgoing> {
     let mut props = m.properties_map();
+    if from_topic == TIMER_TOPIC {
+        let topic = props.get(prop::REAL_TOPIC).map_or("", String::as_str);
+        let id = props.get(prop::UNIQ_KEY).map_or("", String::as_str);
+        if b.timer_recalls.take(topic, id) {
+            tracing::info!(%topic, %id, "timed message recalled, dropped");
+            return None;
+        }
+    }
     let mut topic = props.get(prop::REAL_TOPIC).cloned().unwrap_or_default();
     let mut queue_id = props
         .get(prop::REAL_QID)
@@ -165,7 +178,7 @@ async fn deliver_due(
             }
             seen += 1;
             cursor = m.queue_offset + 1;
-            batch.extend(next_stop(topic, m, now));
+            batch.extend(next_stop(b, topic, m, now));
         }
         let full = seen == r.count;
         // One store call per destination topic (a put carries one topic).

@@ -78,6 +78,19 @@ pub fn deliver_at(props: &Properties, now_ms: i64) -> Result<Option<i64>, String
     Ok(Some(at))
 }
 
+/// A recall handle for a message sent with a delivery time: its topic-wide id and the time.
+pub fn recall_handle(message_id: &str, deliver_ms: i64) -> String {
+    format!("fmqrc1-{deliver_ms:x}-{message_id}")
+}
+
+/// The message id and delivery time a recall handle names.
+pub fn parse_recall_handle(handle: &str) -> Option<(String, i64)> {
+    let rest = handle.strip_prefix("fmqrc1-")?;
+    let (at, id) = rest.split_once('-')?;
+    let at = i64::from_str_radix(at, 16).ok()?;
+    (!id.is_empty() && id.len() <= 128).then(|| (id.to_string(), at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +111,18 @@ mod tests {
                 moves += 1;
             }
             assert!(moves <= 2 * LEVELS, "{delay} ms took {moves} moves");
+        }
+    }
+
+    #[test]
+    fn recall_handles_round_trip() {
+        let h = recall_handle("0A0B-C", 1_700_000_000_000);
+        assert_eq!(
+            parse_recall_handle(&h),
+            Some(("0A0B-C".into(), 1_700_000_000_000))
+        );
+        for bad in ["", "fmqrc1-", "fmqrc1-zz-id", "fmqrc1-10-", "other-10-id"] {
+            assert_eq!(parse_recall_handle(bad), None, "{bad}");
         }
     }
 

@@ -13,7 +13,7 @@ use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
 use ferromq_protocol::grpc::{
     receive_message_response::Content, AckMessageEntry, AckMessageRequest,
     ChangeInvisibleDurationRequest, Code, EndTransactionRequest, FilterExpression, FilterType,
-    GetOffsetRequest, Message, MessageQueue, MessageType, PullMessageRequest,
+    GetOffsetRequest, Message, MessageQueue, MessageType, PullMessageRequest, RecallMessageRequest,
     ReceiveMessageRequest, ReceiveMessageResponse, Resource, SendMessageRequest, SystemProperties,
     TelemetryCommand, TransactionResolution, TransactionSource,
 };
@@ -201,6 +201,23 @@ fn requests_out_of_range_get_a_status_with_a_message() {
                 Code::IllegalDeliveryTime as i32,
                 "{at:?}: {status:?}"
             );
+            assert!(!status.message.is_empty());
+        }
+        // RecallMessage with a forged handle, or one for a time already past.
+        for (handle, code) in [
+            ("forged".to_string(), Code::BadRequest),
+            ("fmqrc1-10-someid".to_string(), Code::MessageNotFound),
+        ] {
+            let r = c
+                .recall_message(RecallMessageRequest {
+                    topic: res("BadIn"),
+                    recall_handle: handle.clone(),
+                })
+                .await
+                .expect("recall")
+                .into_inner();
+            let status = r.status.expect("status");
+            assert_eq!(status.code, code as i32, "{handle}: {status:?}");
             assert!(!status.message.is_empty());
         }
         // EndTransaction with a forged id, or one naming no half message.

@@ -1,12 +1,15 @@
 //! SendMessage: each message through the broker's send path; one result entry per message.
+//! RecallMessage: a delay message recalled before its time.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferromq_broker::handlers::send::{produce, Produce};
-use ferromq_broker::Broker;
+use ferromq_broker::timer_recall::RecallError;
+use ferromq_broker::{timer, Broker};
 use ferromq_protocol::grpc::{
-    Code, MessageType, SendMessageRequest, SendMessageResponse, SendResultEntry, Status,
+    Code, MessageType, RecallMessageRequest, RecallMessageResponse, SendMessageRequest,
+    SendMessageResponse, SendResultEntry, Status,
 };
 
 use ferromq_protocol::message::push_missing_properties;
@@ -49,6 +52,7 @@ pub async fn send_message(
             },
             Ok(()) => {
                 let sp = m.system_properties.clone().unwrap_or_default();
+                let recall = recall_handle(&sp, &message_id);
                 let topic = m.topic.clone().unwrap_or_default().name;
                 let transactional = sp.message_type == MessageType::Transaction as i32;
                 let mut properties = properties_of(&m);
@@ -85,7 +89,7 @@ pub async fn send_message(
                             String::new()
                         },
                         offset: r.queue_offset,
-                        recall_handle: String::new(),
+                        recall_handle: recall,
                     },
                     Err(r) => SendResultEntry {
                         status: Some(from_refusal(&r)),
@@ -101,6 +105,15 @@ pub async fn send_message(
     SendMessageResponse {
         status: Some(status),
         entries,
+    }
+}
+
+/// A delay message waiting in the timer can be recalled until its time.
+fn recall_handle(sp: &ferromq_protocol::grpc::SystemProperties, message_id: &str) -> String {
+    let now = ferromq_protocol::time::now_ms();
+    match sp.delivery_timestamp.as_ref().map(crate::convert::to_ms) {
+        Some(at) if at - now >= timer::PRECISION_MS => timer::recall_handle(message_id, at),
+        _ => String::new(),
     }
 }
 
@@ -127,5 +140,35 @@ fn check(m: &ferromq_protocol::grpc::Message) -> Result<(), Status> {
             "a delay message needs a delivery_timestamp",
         )),
         _ => Ok(()),
+    }
+}
+
+/// RecallMessage: a delay message still waiting is dropped at its next move in the timer.
+pub fn recall_message(b: &Broker, req: RecallMessageRequest) -> RecallMessageResponse {
+    let answer = |s: Status, id: String| RecallMessageResponse {
+        status: Some(s),
+        message_id: id,
+    };
+    let topic = req.topic.map(|t| t.name).unwrap_or_default();
+    let Some((id, at)) = timer::parse_recall_handle(&req.recall_handle) else {
+        return answer(
+            status(
+                Code::BadRequest,
+                format!(
+                    "{:?} is not a recall handle this broker issued",
+                    req.recall_handle
+                ),
+            ),
+            String::new(),
+        );
+    };
+    let now = ferromq_protocol::time::now_ms();
+    match b.timer_recalls.recall(&topic, &id, at, now) {
+        Ok(()) => answer(ok(), id),
+        Err(e @ RecallError::Delivered(_)) => {
+            answer(status(Code::MessageNotFound, e.to_string()), id)
+        }
+        Err(e @ RecallError::Full) => answer(status(Code::TooManyRequests, e.to_string()), id),
+        Err(e @ RecallError::Io(_)) => answer(status(Code::InternalError, e.to_string()), id),
     }
 }

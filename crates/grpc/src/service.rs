@@ -164,12 +164,12 @@ impl MessagingService for Endpoint {
 
     async fn recall_message(
         &self,
-        _req: Request<RecallMessageRequest>,
+        req: Request<RecallMessageRequest>,
     ) -> RpcResult<RecallMessageResponse> {
-        Err(unimplemented(
-            "RecallMessage",
-            "delay messages are not served over gRPC yet",
-        ))
+        Ok(Response::new(produce::recall_message(
+            &self.broker,
+            req.into_inner(),
+        )))
     }
 
     type ReceiveMessageStream = BoxStream<ReceiveMessageResponse>;

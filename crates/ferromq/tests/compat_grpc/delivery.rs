@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common;
 use crate::common::scenarios::Budget;
-use crate::common::{admin_ok, field_i64, field_str, Client, Server};
+use crate::common::{admin_ok, field_i64, field_str, spawn_client, strings, Client, Server};
 
 use crate::fixtures::{body, committed, consumer, count_by_body, produce};
 
@@ -365,4 +366,52 @@ pub(crate) fn transactions_commit_rollback_and_check_back(kind: Client) {
         .map(|b| (b.to_string(), 1))
         .collect();
     assert_eq!(got, want, "{}", c.diagnostics());
+}
+
+/// RecallMessage (Node.js, the client that has it): of three delay messages, the first is
+/// recalled right after its send and never delivered; the other two arrive at their time.
+pub(crate) fn recalled_delay_message_is_never_delivered(kind: Client) {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcRecall";
+    let args = [
+        "--kind",
+        "delay",
+        "--delay-ms",
+        "2000",
+        "--recall-first",
+        "1",
+    ];
+    let mut args = strings(&args);
+    args.extend(strings(&[
+        "--endpoint",
+        &server.grpc_addr(),
+        "--topic",
+        topic,
+    ]));
+    args.extend(strings(&["--count", "3", "--body-prefix", "timed"]));
+    let mut p = spawn_client(kind, "producer", &args);
+    let lines = p.wait_success(Duration::from_secs(60));
+    let recalled = common::events(&lines, "recalled");
+    assert_eq!(recalled.len(), 1, "{}", p.diagnostics());
+    let mut c = consumer(
+        kind,
+        &server,
+        "simple_consumer",
+        topic,
+        "GrpcRecallGroup",
+        &["--expect", "2", "--linger", "3", "--timeout", "60"],
+    );
+    c.wait_success(budget.left());
+    let got = count_by_body(&c.messages());
+    let want: BTreeMap<String, usize> = ["timed-1", "timed-2"]
+        .iter()
+        .map(|b| (b.to_string(), 1))
+        .collect();
+    assert_eq!(
+        got,
+        want,
+        "the recalled timed-0 never arrives\n{}",
+        c.diagnostics()
+    );
 }

@@ -70,6 +70,11 @@ grpc_client_tests!(java, Client::GrpcJava, fifo_fails: true);
 grpc_client_tests!(go, Client::GrpcGo, fifo_fails: false);
 
 #[test]
+fn node_recalled_delay_message_is_never_delivered() {
+    delivery::recalled_delay_message_is_never_delivered(Client::GrpcNode);
+}
+
+#[test]
 fn python_pop_leases_and_acks_survive_sigkill() {
     pop_leases_and_acks_survive_sigkill(Client::GrpcPy);
 }

@@ -1,0 +1,136 @@
+//! [`Recalls`]: timed messages recalled before their delivery time (5.x RecallMessage). A
+//! recall is written to `config/timerRecalled.json` before it is answered; the timer drops a
+//! recalled message at its next move ([`crate::schedule`]) and forgets the recall once the
+//! message's time has passed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::persist;
+
+/// At most this many recalls wait for their messages' times.
+pub const MAX_RECALLS: usize = 100_000;
+/// A recall is kept this long past its message's time (a move may be late).
+const KEEP_AFTER_MS: i64 = 60_000;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct RecallFile {
+    /// `topic` → message id → delivery time (ms).
+    recalled: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+pub struct Recalls {
+    file: Mutex<RecallFile>,
+    path: PathBuf,
+}
+
+/// Why a recall was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecallError {
+    /// Its time has passed: it was delivered (or is about to be).
+    #[error("message {0} was already delivered (its delivery time has passed)")]
+    Delivered(String),
+    #[error("{MAX_RECALLS} recalls are waiting; try again later")]
+    Full,
+    #[error("recording the recall failed: {0}")]
+    Io(String),
+}
+
+impl Recalls {
+    /// Loads the recalls (none when the file is absent).
+    ///
+    /// # Errors
+    /// A corrupt file.
+    pub fn load(path: PathBuf) -> Result<Self, String> {
+        let file = persist::load_json(&path)?;
+        Ok(Recalls {
+            file: Mutex::new(file),
+            path,
+        })
+    }
+
+    /// Recalls message `id` of `topic`, due at `deliver_ms`; durable when it returns Ok.
+    ///
+    /// # Errors
+    /// [`RecallError`].
+    pub fn recall(
+        &self,
+        topic: &str,
+        id: &str,
+        deliver_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), RecallError> {
+        if deliver_ms <= now_ms {
+            return Err(RecallError::Delivered(id.to_string()));
+        }
+        let mut f = self.file.lock();
+        let count: usize = f.recalled.values().map(BTreeMap::len).sum();
+        if count >= MAX_RECALLS {
+            return Err(RecallError::Full);
+        }
+        f.recalled
+            .entry(topic.to_string())
+            .or_default()
+            .insert(id.to_string(), deliver_ms);
+        persist::save_json(&self.path, &*f).map_err(|e| RecallError::Io(e.to_string()))
+    }
+
+    /// Whether message `id` of `topic` was recalled; a recalled message is forgotten here (the
+    /// caller drops it).
+    pub fn take(&self, topic: &str, id: &str) -> bool {
+        let mut f = self.file.lock();
+        let Some(ids) = f.recalled.get_mut(topic) else {
+            return false;
+        };
+        if ids.remove(id).is_none() {
+            return false;
+        }
+        if ids.is_empty() {
+            f.recalled.remove(topic);
+        }
+        // Forgetting is not urgent: a recall left on disk only expires later.
+        let _ = persist::save_json(&self.path, &*f);
+        true
+    }
+
+    /// Forgets recalls whose messages' times are long past.
+    pub fn expire(&self, now_ms: i64) {
+        let mut f = self.file.lock();
+        let before: usize = f.recalled.values().map(BTreeMap::len).sum();
+        for ids in f.recalled.values_mut() {
+            ids.retain(|_, at| *at + KEEP_AFTER_MS > now_ms);
+        }
+        f.recalled.retain(|_, ids| !ids.is_empty());
+        let after: usize = f.recalled.values().map(BTreeMap::len).sum();
+        if after != before {
+            let _ = persist::save_json(&self.path, &*f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recall_is_durable_taken_once_and_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timerRecalled.json");
+        let r = Recalls::load(path.clone()).unwrap();
+        assert_eq!(
+            r.recall("T", "old", 100, 200),
+            Err(RecallError::Delivered("old".into()))
+        );
+        r.recall("T", "a", 5_000, 1_000).unwrap();
+        r.recall("T", "b", 5_000, 1_000).unwrap();
+        let again = Recalls::load(path).unwrap();
+        assert!(again.take("T", "a"));
+        assert!(!again.take("T", "a"), "taken once");
+        again.expire(5_000 + KEEP_AFTER_MS);
+        assert!(!again.take("T", "b"), "expired");
+    }
+}
