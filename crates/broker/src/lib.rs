@@ -34,6 +34,7 @@ pub mod pop;
 pub mod progress;
 pub mod pull_hold;
 pub mod register;
+pub mod remote_consumers;
 pub mod request_modes;
 pub mod route_lookup;
 pub mod schedule;
@@ -98,6 +99,8 @@ pub struct Broker {
     pub request_modes: request_modes::RequestModes,
     /// Timed messages recalled before their time.
     pub timer_recalls: timer_recall::Recalls,
+    /// Consumers reached over the gRPC endpoint's Telemetry streams (set once by it).
+    pub remote_consumers: std::sync::OnceLock<Arc<dyn remote_consumers::RemoteConsumers>>,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -254,6 +257,7 @@ impl Broker {
             grpc_clients: grpc_clients::GrpcClients::default(),
             request_modes,
             timer_recalls,
+            remote_consumers: std::sync::OnceLock::new(),
         });
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,

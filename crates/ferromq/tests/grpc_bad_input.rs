@@ -17,6 +17,7 @@ use ferromq_protocol::grpc::{
     ReceiveMessageRequest, ReceiveMessageResponse, Resource, SendMessageRequest, SystemProperties,
     TelemetryCommand, TransactionResolution, TransactionSource,
 };
+use ferromq_protocol::RemotingCommand;
 use tonic::transport::Channel;
 
 type Client = MessagingServiceClient<Channel>;
@@ -412,4 +413,110 @@ fn tokio_stream_from(
     rx: tokio::sync::mpsc::Receiver<TelemetryCommand>,
 ) -> impl futures::Stream<Item = TelemetryCommand> {
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
+}
+
+/// CONSUME_MESSAGE_DIRECTLY (mqadmin `queryMsgById -d`) for a gRPC consumer becomes a
+/// VerifyMessageCommand on its Telemetry stream; the client's VerifyMessageResult, matched by
+/// nonce, is answered in upstream's ConsumeMessageDirectlyResult shape. A client that never
+/// answers costs the asker the relay timeout, nothing more.
+#[test]
+fn verify_message_is_relayed_over_telemetry_by_nonce() {
+    use ferromq_protocol::grpc::{
+        settings, telemetry_command::Command, ClientType, Settings, Status, Subscription,
+        SubscriptionEntry, VerifyMessageResult,
+    };
+    let server = Server::standalone(&[]);
+    runtime().block_on(async {
+        let mut c = connect(&server).await;
+        let remoting = std::sync::Arc::new(ferromq_client::MqClient::new(
+            &server.namesrv_addr(),
+            Duration::from_secs(10),
+        ));
+        let sent = remoting
+            .send(
+                &server.broker_addr(),
+                "P",
+                "Verify",
+                0,
+                "check-me".into(),
+                "",
+            )
+            .await
+            .expect("send");
+        let (tx, rx) = tokio::sync::mpsc::channel::<TelemetryCommand>(4);
+        let mut req = tonic::Request::new(tokio_stream_from(rx));
+        req.metadata_mut()
+            .insert("x-mq-client-id", "fake-consumer-1".parse().unwrap());
+        let mut from_broker = c.telemetry(req).await.expect("telemetry").into_inner();
+        let settings = Settings {
+            client_type: Some(ClientType::PushConsumer as i32),
+            pub_sub: Some(settings::PubSub::Subscription(Subscription {
+                group: res("VerifyG"),
+                subscriptions: vec![SubscriptionEntry {
+                    topic: res("Verify"),
+                    expression: None,
+                }],
+                ..Subscription::default()
+            })),
+            ..Settings::default()
+        };
+        tx.send(TelemetryCommand {
+            status: None,
+            command: Some(Command::Settings(settings)),
+        })
+        .await
+        .unwrap();
+        from_broker.message().await.expect("applied settings");
+        let ask = |remoting: std::sync::Arc<ferromq_client::MqClient>| {
+            let (broker, msg_id) = (server.broker_addr(), sent.msg_id.clone());
+            async move {
+                let cmd = RemotingCommand::request(309)
+                    .with_ext("consumerGroup", "VerifyG")
+                    .with_ext("clientId", "fake-consumer-1")
+                    .with_ext("msgId", msg_id);
+                remoting
+                    .remoting
+                    .invoke_raw(&broker, cmd)
+                    .await
+                    .expect("relay")
+            }
+        };
+        let asking = tokio::spawn(ask(remoting.clone()));
+        let question = from_broker
+            .message()
+            .await
+            .expect("stream")
+            .expect("a command");
+        let Some(Command::VerifyMessageCommand(v)) = question.command else {
+            panic!("expected a VerifyMessageCommand: {question:?}");
+        };
+        assert_eq!(
+            v.message.as_ref().map(|m| m.body.as_slice()),
+            Some(&b"check-me"[..])
+        );
+        // An answer under another nonce is not taken for it.
+        for nonce in ["not-asked".to_string(), v.nonce.clone()] {
+            tx.send(TelemetryCommand {
+                status: Some(Status {
+                    code: Code::Ok as i32,
+                    message: String::new(),
+                }),
+                command: Some(Command::VerifyMessageResult(VerifyMessageResult { nonce })),
+            })
+            .await
+            .unwrap();
+        }
+        let answer = asking.await.unwrap();
+        assert_eq!(answer.code, 0, "{answer:?}");
+        let body = String::from_utf8_lossy(&answer.body).to_string();
+        assert!(body.contains("CR_SUCCESS"), "{body}");
+        // Asked again, the client stays silent: the relay gives up with a remark.
+        let t = Instant::now();
+        let silent = ask(remoting).await;
+        assert_ne!(silent.code, 0);
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "bounded by the relay timeout"
+        );
+    });
 }

@@ -8,8 +8,10 @@
 //!   ForwardMessageToDeadLetterQueue, over the broker's POP consumption.
 //! - [`telemetry`]: the Telemetry stream (client settings).
 //! - [`transaction`]: EndTransaction and the orphaned-transaction questions.
+//! - [`client_commands`]: thread stacks and message verification asked of one consumer.
 //! - [`convert`]: stored messages to and from `v2::Message`; [`status`]: status codes.
 
+pub mod client_commands;
 pub mod consume;
 pub mod convert;
 pub mod produce;

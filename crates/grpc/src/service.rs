@@ -12,6 +12,7 @@ use ferromq_protocol::grpc::*;
 use futures::Stream;
 use tonic::{Request, Response, Streaming};
 
+use crate::client_commands::GrpcConsumers;
 use crate::status::ok;
 use crate::transaction::GrpcProducers;
 use crate::{consume, produce, route, telemetry, transaction};
@@ -25,16 +26,21 @@ pub struct Endpoint {
     bound: SocketAddr,
     /// Producers' Telemetry streams, which the broker's transaction check-back asks.
     producers: Arc<GrpcProducers>,
+    /// Consumers' Telemetry streams, for the questions the broker relays to one client.
+    consumers: Arc<GrpcConsumers>,
 }
 
 impl Endpoint {
     pub fn new(broker: Arc<Broker>, bound: SocketAddr) -> Self {
         let producers = Arc::new(GrpcProducers::default());
         broker.transactions.set_remote_producers(producers.clone());
+        let consumers = Arc::new(GrpcConsumers::default());
+        let _ = broker.remote_consumers.set(consumers.clone());
         Endpoint {
             broker,
             bound,
             producers,
+            consumers,
         }
     }
 }
@@ -138,6 +144,7 @@ impl MessagingService for Endpoint {
         Ok(Response::new(telemetry::telemetry(
             self.broker.clone(),
             self.producers.clone(),
+            self.consumers.clone(),
             who,
             req.into_inner(),
         )))

@@ -18,9 +18,13 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::client_commands::GrpcConsumers;
 use crate::convert::duration;
 use crate::status::ok;
 use crate::transaction::GrpcProducers;
+
+/// Where a stream's commands to its client go.
+pub type CommandSender = mpsc::Sender<Result<TelemetryCommand, tonic::Status>>;
 
 pub type TelemetryStream =
     Pin<Box<dyn Stream<Item = Result<TelemetryCommand, tonic::Status>> + Send + 'static>>;
@@ -34,6 +38,7 @@ static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
 pub fn telemetry(
     b: Arc<Broker>,
     producers: Arc<GrpcProducers>,
+    consumers: Arc<GrpcConsumers>,
     who: GrpcPeer,
     mut incoming: tonic::Streaming<TelemetryCommand>,
 ) -> TelemetryStream {
@@ -51,7 +56,8 @@ pub fn telemetry(
                 Some(Err(_)) | None => break,
             };
             let Some(telemetry_command::Command::Settings(s)) = cmd.command else {
-                // Results of server-to-client commands; nothing is waiting for them yet.
+                // The answer to a question the broker relayed (stacks, a verified message).
+                consumers.answered(cmd);
                 continue;
             };
             if let Some(settings::PubSub::Publishing(p)) = &s.pub_sub {
@@ -69,6 +75,7 @@ pub fn telemetry(
                     let topic = e.topic.as_ref().map(|t| t.name.as_str());
                     b.grpc_clients.seen(group, &who, topic);
                 }
+                consumers.subscribing(stream_id, group, &who.client_id, tx.clone());
             }
             let answer = TelemetryCommand {
                 status: Some(ok()),
@@ -79,6 +86,7 @@ pub fn telemetry(
             }
         }
         producers.closed(stream_id);
+        consumers.closed(stream_id);
     });
     Box::pin(ReceiverStream::new(rx))
 }

@@ -19,10 +19,10 @@ use ferromq_protocol::grpc::{
 use ferromq_protocol::message::{prop, DecodedMessage};
 use ferromq_protocol::transaction::{EndTransactionHeader, TxOutcome};
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
 
 use crate::convert::message_v2;
 use crate::status::{from_refusal, ok, status};
+use crate::telemetry::CommandSender;
 
 /// Half messages sent over gRPC belong to the group `FERRO_GRPC_TX_<topic>`.
 const GROUP_PREFIX: &str = "FERRO_GRPC_TX_";
@@ -91,8 +91,6 @@ pub async fn end_transaction(
         Err(r) => answer(from_refusal(&r)),
     }
 }
-
-type CommandSender = mpsc::Sender<Result<TelemetryCommand, tonic::Status>>;
 
 /// The producers connected over Telemetry and the topics they publish: whom the broker's
 /// check-back asks about a half message.

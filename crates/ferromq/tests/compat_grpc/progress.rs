@@ -345,3 +345,36 @@ fn python_grpc_consumers_are_online_members() {
         describe()
     );
 }
+
+/// mqadmin `consumerStatus -i <client> -s true` of a Go push consumer: the broker asks it over
+/// its Telemetry stream (PrintThreadStackTraceCommand) and prints the goroutine stacks it sends.
+#[test]
+fn go_consumer_thread_stacks_through_mqadmin() {
+    let budget = Budget::new();
+    let server = Server::standalone(&[]);
+    let topic = "GrpcStacks";
+    let group = "GrpcStacksGroup";
+    produce(Client::GrpcGo, &server, topic, "s", 1, &[]);
+    let mut c = consumer(
+        Client::GrpcGo,
+        &server,
+        "push_consumer",
+        topic,
+        group,
+        &["--expect", "1", "--linger", "30", "--timeout", "60"],
+    );
+    let lines = c.wait_lines(budget.left(), "a delivery", |lines| {
+        !common::events(lines, "message").is_empty()
+    });
+    let client_id = common::events(&lines, "started")
+        .first()
+        .and_then(|s| field_str(s, "clientId").map(String::from))
+        .expect("the driver names its client id");
+    let out = common::mqadmin_ok(
+        Client::Java5,
+        &server,
+        &["consumerStatus", "-g", group, "-i", &client_id, "-s"],
+    );
+    assert!(out.contains("goroutine"), "the client's stacks: {out}");
+    c.stop();
+}
