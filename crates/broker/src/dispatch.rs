@@ -33,6 +33,7 @@ pub async fn dispatch(
         rq::SEND_BATCH_MESSAGE => send::send_batch(b, &conn, &req).await,
         rq::CONSUMER_SEND_MSG_BACK => retry::send_back(b, &conn, &req).await,
         rq::END_TRANSACTION => transaction::end_transaction(b, &conn, &req).await,
+        rq::RECALL_MESSAGE => send::recall(b, &req).await,
         // Consuming
         rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => pull::pull(b, &conn, req).await,
         rq::QUERY_CONSUMER_OFFSET => offset::query(b, &req).await,

@@ -78,17 +78,45 @@ pub fn deliver_at(props: &Properties, now_ms: i64) -> Result<Option<i64>, String
     Ok(Some(at))
 }
 
-/// A recall handle for a message sent with a delivery time: its topic-wide id and the time.
-pub fn recall_handle(message_id: &str, deliver_ms: i64) -> String {
-    format!("fmqrc1-{deliver_ms:x}-{message_id}")
+/// Recalls the timed message `handle` names, if it is for `topic` and still waiting; returns
+/// its id.
+///
+/// # Errors
+/// A handle for something else, a time already past, a full or unwritable recall table.
+pub fn recall(
+    b: &crate::Broker,
+    topic: &str,
+    handle: &str,
+) -> Result<String, crate::timer_recall::RecallError> {
+    use crate::timer_recall::RecallError;
+    let h = ferromq_protocol::recall::RecallHandle::decode(handle)
+        .filter(|h| h.topic == topic && h.broker_name == b.cfg.broker_name)
+        .ok_or_else(|| RecallError::Invalid(handle.chars().take(64).collect()))?;
+    let now = ferromq_protocol::time::now_ms();
+    b.timer_recalls
+        .recall(&h.topic, &h.message_id, h.deliver_ms, now)?;
+    Ok(h.message_id)
 }
 
-/// The message id and delivery time a recall handle names.
-pub fn parse_recall_handle(handle: &str) -> Option<(String, i64)> {
-    let rest = handle.strip_prefix("fmqrc1-")?;
-    let (at, id) = rest.split_once('-')?;
-    let at = i64::from_str_radix(at, 16).ok()?;
-    (!id.is_empty() && id.len() <= 128).then(|| (id.to_string(), at))
+/// The recall handle of a message stored with `properties` into `topic`, when the timer holds
+/// it (its delivery time is ahead); its unique id names it.
+pub fn recall_handle_of(broker_name: &str, topic: &str, properties: &str) -> Option<String> {
+    if !is_timed(properties) {
+        return None;
+    }
+    let props = ferromq_protocol::message::parse_properties(properties);
+    let now = ferromq_protocol::time::now_ms();
+    let at = deliver_at(&props, now).ok()??;
+    let id = props.get(prop::UNIQ_KEY)?;
+    (at - now >= PRECISION_MS).then(|| {
+        ferromq_protocol::recall::RecallHandle {
+            topic: topic.to_string(),
+            broker_name: broker_name.to_string(),
+            deliver_ms: at,
+            message_id: id.clone(),
+        }
+        .encode()
+    })
 }
 
 #[cfg(test)]
@@ -111,18 +139,6 @@ mod tests {
                 moves += 1;
             }
             assert!(moves <= 2 * LEVELS, "{delay} ms took {moves} moves");
-        }
-    }
-
-    #[test]
-    fn recall_handles_round_trip() {
-        let h = recall_handle("0A0B-C", 1_700_000_000_000);
-        assert_eq!(
-            parse_recall_handle(&h),
-            Some(("0A0B-C".into(), 1_700_000_000_000))
-        );
-        for bad in ["", "fmqrc1-", "fmqrc1-zz-id", "fmqrc1-10-", "other-10-id"] {
-            assert_eq!(parse_recall_handle(bad), None, "{bad}");
         }
     }
 

@@ -31,6 +31,9 @@ pub struct Recalls {
 /// Why a recall was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecallError {
+    /// Not a recall handle this broker issued for that topic.
+    #[error("recall handle is invalid: {0:?}")]
+    Invalid(String),
     /// Its time has passed: it was delivered (or is about to be).
     #[error("message {0} was already delivered (its delivery time has passed)")]
     Delivered(String),

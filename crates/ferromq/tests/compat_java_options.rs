@@ -184,6 +184,48 @@ fn deliver_time(kind: Client, server: &Server, budget: &Budget) {
     }
 }
 
+/// 5.x: the first of three timed messages is recalled right after its send (the send's recall
+/// handle, `recallMessage`, RECALL_MESSAGE); the other two arrive at their time, it never does.
+fn recall(kind: Client, server: &Server, budget: &Budget) {
+    let args = [
+        "--deliver-after-ms",
+        "2000",
+        "--body-prefix",
+        "recall-",
+        "--recall-first",
+        "1",
+    ];
+    let mut c = consumer(
+        kind,
+        server,
+        "JavaRecallT",
+        "JavaRecallG",
+        &["--from", "first", "--expect", "2", "--linger", "3"],
+        budget,
+    );
+    // The driver fails (and so does `produce`) when the recall is refused.
+    produce(kind, server, "JavaRecallT", 3, &args, budget);
+    assert!(
+        poll_until(budget.cap(Duration::from_secs(30)), || c.messages().len()
+            >= 2),
+        "{}: timed messages did not arrive\n{}",
+        kind.name(),
+        c.diagnostics()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let bodies: Vec<String> = c
+        .messages()
+        .iter()
+        .filter_map(|m| field_str(m, "body").map(String::from))
+        .collect();
+    assert!(
+        !bodies.contains(&"recall-0".to_string()),
+        "recalled: {bodies:?}"
+    );
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    c.stop();
+}
+
 fn delivery_options(kind: Client) {
     kind.check_installed().expect("run compat/setup.sh first");
     let budget = Budget::new();
@@ -193,6 +235,7 @@ fn delivery_options(kind: Client) {
     dead_letter(kind, &server, &budget);
     if kind == Client::Java5 {
         deliver_time(kind, &server, &budget);
+        recall(kind, &server, &budget);
     }
 }
 

@@ -207,7 +207,16 @@ fn requests_out_of_range_get_a_status_with_a_message() {
         // RecallMessage with a forged handle, or one for a time already past.
         for (handle, code) in [
             ("forged".to_string(), Code::BadRequest),
-            ("fmqrc1-10-someid".to_string(), Code::MessageNotFound),
+            (
+                ferromq_protocol::recall::RecallHandle {
+                    topic: "BadIn".into(),
+                    broker_name: "broker-a".into(),
+                    deliver_ms: 10,
+                    message_id: "someid".into(),
+                }
+                .encode(),
+                Code::MessageNotFound,
+            ),
         ] {
             let r = c
                 .recall_message(RecallMessageRequest {

@@ -52,7 +52,6 @@ pub async fn send_message(
             },
             Ok(()) => {
                 let sp = m.system_properties.clone().unwrap_or_default();
-                let recall = recall_handle(&sp, &message_id);
                 let topic = m.topic.clone().unwrap_or_default().name;
                 let transactional = sp.message_type == MessageType::Transaction as i32;
                 let mut properties = properties_of(&m);
@@ -63,6 +62,9 @@ pub async fn send_message(
                         &[(ferromq_protocol::transaction::prop::TRAN_MSG, "true")],
                     );
                 }
+                // A delay message waiting in the timer can be recalled until its time.
+                let recall = timer::recall_handle_of(&b.cfg.broker_name, &topic, &properties)
+                    .unwrap_or_default();
                 let p = Produce {
                     producer_group: if transactional {
                         crate::transaction::group_of(&topic)
@@ -108,15 +110,6 @@ pub async fn send_message(
     }
 }
 
-/// A delay message waiting in the timer can be recalled until its time.
-fn recall_handle(sp: &ferromq_protocol::grpc::SystemProperties, message_id: &str) -> String {
-    let now = ferromq_protocol::time::now_ms();
-    match sp.delivery_timestamp.as_ref().map(crate::convert::to_ms) {
-        Some(at) if at - now >= timer::PRECISION_MS => timer::recall_handle(message_id, at),
-        _ => String::new(),
-    }
-}
-
 /// The kinds of message this endpoint stores today.
 fn check(m: &ferromq_protocol::grpc::Message) -> Result<(), Status> {
     let Some(sp) = &m.system_properties else {
@@ -145,30 +138,21 @@ fn check(m: &ferromq_protocol::grpc::Message) -> Result<(), Status> {
 
 /// RecallMessage: a delay message still waiting is dropped at its next move in the timer.
 pub fn recall_message(b: &Broker, req: RecallMessageRequest) -> RecallMessageResponse {
-    let answer = |s: Status, id: String| RecallMessageResponse {
+    let topic = req.topic.map(|t| t.name).unwrap_or_default();
+    let (s, id) = match timer::recall(b, &topic, &req.recall_handle) {
+        Ok(id) => (ok(), id),
+        Err(e) => {
+            let code = match e {
+                RecallError::Invalid(_) => Code::BadRequest,
+                RecallError::Delivered(_) => Code::MessageNotFound,
+                RecallError::Full => Code::TooManyRequests,
+                RecallError::Io(_) => Code::InternalError,
+            };
+            (status(code, e.to_string()), String::new())
+        }
+    };
+    RecallMessageResponse {
         status: Some(s),
         message_id: id,
-    };
-    let topic = req.topic.map(|t| t.name).unwrap_or_default();
-    let Some((id, at)) = timer::parse_recall_handle(&req.recall_handle) else {
-        return answer(
-            status(
-                Code::BadRequest,
-                format!(
-                    "{:?} is not a recall handle this broker issued",
-                    req.recall_handle
-                ),
-            ),
-            String::new(),
-        );
-    };
-    let now = ferromq_protocol::time::now_ms();
-    match b.timer_recalls.recall(&topic, &id, at, now) {
-        Ok(()) => answer(ok(), id),
-        Err(e @ RecallError::Delivered(_)) => {
-            answer(status(Code::MessageNotFound, e.to_string()), id)
-        }
-        Err(e @ RecallError::Full) => answer(status(Code::TooManyRequests, e.to_string()), id),
-        Err(e @ RecallError::Io(_)) => answer(status(Code::InternalError, e.to_string()), id),
     }
 }

@@ -67,6 +67,8 @@ pub mod request {
     pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;
     pub const LITE_PULL_MESSAGE: i32 = 361;
+    /// A timed message recalled before its delivery time (5.x producers).
+    pub const RECALL_MESSAGE: i32 = 370;
     pub const BROKER_HEARTBEAT: i32 = 904;
     /// Server-side rebalancing (5.x Remoting clients with `clientRebalance=false`).
     pub const QUERY_ASSIGNMENT: i32 = 400;

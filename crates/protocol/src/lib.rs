@@ -28,6 +28,7 @@ pub mod json;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod recall;
 pub mod time;
 pub mod transaction;
 

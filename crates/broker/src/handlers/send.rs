@@ -81,6 +81,8 @@ pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2:
     let h = SendHeader::parse(req, v2)?;
     check_body(b, req.body.len())?;
     let uniq = find_property(&h.properties, prop::UNIQ_KEY).map(String::from);
+    // A timed message can be recalled until its time (5.x `recallMessage`).
+    let recall = crate::timer::recall_handle_of(&b.cfg.broker_name, &h.topic, &h.properties);
     let stored = store_one(b, &h, req.body.clone(), conn.remote_addr()).await?;
     let mut resp = send_response(
         b,
@@ -91,7 +93,27 @@ pub async fn send(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand, v2:
     if let Some(u) = uniq {
         resp.put_ext("transactionId", u);
     }
+    if let Some(r) = recall {
+        resp.put_ext("recallHandle", r);
+    }
     Ok(resp)
+}
+
+/// RECALL_MESSAGE (370): header `topic`, `recallHandle`; answers `msgId`.
+pub async fn recall(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
+    use crate::timer_recall::RecallError;
+    let topic = req.req_str("topic")?;
+    let handle = req.req_str("recallHandle")?;
+    match crate::timer::recall(b, topic, handle) {
+        Ok(id) => Ok(RemotingCommand::success().with_ext("msgId", id)),
+        Err(e @ RecallError::Invalid(_)) => Err(Refusal::InvalidParameter(e.to_string()).into()),
+        Err(e @ RecallError::Full) => Err(Refusal::SystemBusy {
+            limit: "timer-recalls",
+            message: e.to_string(),
+        }
+        .into()),
+        Err(e) => Err(Refusal::SystemError(e.to_string()).into()),
+    }
 }
 
 /// Stores one message sent with header `h`, whichever protocol it came by: destination checks
