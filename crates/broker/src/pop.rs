@@ -52,7 +52,7 @@ pub struct Popped {
     pub visible_at_ms: i64,
 }
 
-fn key(group: &str, topic: &str, queue_id: i32) -> QueueKey {
+pub(crate) fn key(group: &str, topic: &str, queue_id: i32) -> QueueKey {
     QueueKey {
         group: group.to_string(),
         topic: topic.to_string(),

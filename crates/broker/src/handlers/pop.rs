@@ -187,11 +187,7 @@ fn rest_num(b: &Broker, spec: &PopSpec) -> i64 {
                 .offsets
                 .get(&spec.group, &spec.topic, q)
                 .unwrap_or_else(|| b.store.min_offset(&spec.topic, q));
-            let (in_flight, _) = b.pop.in_flight(&ferromq_offsets::QueueKey {
-                group: spec.group.clone(),
-                topic: spec.topic.clone(),
-                queue_id: q,
-            });
+            let (in_flight, _) = b.pop.in_flight(&pop::key(&spec.group, &spec.topic, q));
             (max - done - in_flight as i64).max(0)
         })
         .sum()
