@@ -14,6 +14,29 @@ use crate::fixtures::{
     committed, consumer, count_by_body, one_queue_topic, produce, try_committed,
 };
 
+/// A SimpleConsumer that receives without acking any first delivery (a `window_s` window),
+/// so what it got stays in flight, for up to `timeout_s`.
+fn holding_unacked(
+    kind: Client,
+    server: &Server,
+    topic: &str,
+    group: &str,
+    window_s: &str,
+    timeout_s: &str,
+) -> common::ClientProcess {
+    let args = [
+        "--no-ack-first",
+        "1",
+        "--invisible-s",
+        window_s,
+        "--await-s",
+        "1",
+        "--timeout",
+        timeout_s,
+    ];
+    consumer(kind, server, "simple_consumer", topic, group, &args)
+}
+
 /// Leases and acks are journaled: after a SIGKILL of the broker, acked messages stay acked and a
 /// message that was in flight comes back once, as its second attempt, when its window ends.
 pub(crate) fn pop_leases_and_acks_survive_sigkill(kind: Client) {
@@ -33,23 +56,7 @@ pub(crate) fn pop_leases_and_acks_survive_sigkill(kind: Client) {
     a.wait_success(budget.left());
     produce(kind, &server, topic, "second", 10, &[]);
     // Receives the ten without acking them (a 10 s window), then stops.
-    let mut b = consumer(
-        kind,
-        &server,
-        "simple_consumer",
-        topic,
-        group,
-        &[
-            "--no-ack-first",
-            "1",
-            "--invisible-s",
-            "10",
-            "--timeout",
-            "5",
-            "--await-s",
-            "1",
-        ],
-    );
+    let mut b = holding_unacked(kind, &server, topic, group, "10", "5");
     b.wait_success(budget.left());
     let held = count_by_body(&b.messages());
     assert_eq!(held.len(), 10, "{held:?}\n{}", b.diagnostics());
@@ -136,23 +143,7 @@ pub(crate) fn reset_of_a_live_pop_group_takes_effect_at_once(kind: Client) {
     one_queue_topic(&server, topic);
     produce(kind, &server, topic, "r", 10, &[]);
     // Holds all ten in flight (never acks a first delivery; 30 s window).
-    let mut c = consumer(
-        kind,
-        &server,
-        "simple_consumer",
-        topic,
-        group,
-        &[
-            "--no-ack-first",
-            "1",
-            "--invisible-s",
-            "30",
-            "--await-s",
-            "1",
-            "--timeout",
-            "60",
-        ],
-    );
+    let mut c = holding_unacked(kind, &server, topic, group, "30", "60");
     c.wait_lines(budget.left(), "ten deliveries", |lines| {
         common::events(lines, "message").len() >= 10
     });
