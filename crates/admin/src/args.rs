@@ -48,6 +48,8 @@ pub struct AdminArgs {
     /// the mqadmin names fall back to upstream codes).
     #[arg(long, global = true)]
     pub no_extensions: bool,
+    #[command(flatten)]
+    pub tls: ferromq_client::TlsArgs,
     #[command(subcommand)]
     pub command: AdminCommand,
 }

@@ -35,7 +35,14 @@ fn ns_error(namesrv: &[String], e: &ClientError) -> AdminError {
 }
 
 impl Cluster {
-    pub fn new(namesrv: &str, timeout: Duration, no_extensions: bool) -> Result<Self, AdminError> {
+    /// # Errors
+    /// No name server given, or TLS options that do not load.
+    pub fn new(
+        namesrv: &str,
+        timeout: Duration,
+        no_extensions: bool,
+        tls: &ferromq_client::TlsArgs,
+    ) -> Result<Self, AdminError> {
         let list: Vec<String> = namesrv
             .split(';')
             .map(str::trim)
@@ -47,8 +54,11 @@ impl Cluster {
                 "no name server: pass -n host:port or set FERROMQ_NAMESRV".into(),
             ));
         }
+        let tls = tls
+            .client_tls()
+            .map_err(|e| AdminError::Usage(format!("TLS: {e}")))?;
         Ok(Self {
-            client: MqClient::new(namesrv, timeout),
+            client: MqClient::with_tls(namesrv, timeout, tls),
             namesrv: list,
             no_extensions,
         })

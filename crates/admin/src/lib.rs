@@ -96,7 +96,7 @@ pub async fn run(args: AdminArgs) -> Result<i32, AdminError> {
         return Ok(EXIT_OK);
     }
     let ctx = Ctx {
-        cluster: Cluster::new(&args.namesrv, args.timeout, args.no_extensions)?,
+        cluster: Cluster::new(&args.namesrv, args.timeout, args.no_extensions, &args.tls)?,
         output: args.output,
     };
     // A safety net over the per-request timeouts: no command hangs.

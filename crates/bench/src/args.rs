@@ -35,6 +35,27 @@ pub struct CommonArgs {
     /// Timeout of every request (and of connecting).
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub tls: ferromq_client::TlsArgs,
+}
+
+impl CommonArgs {
+    /// A client of the cluster, over TLS when the options ask for it.
+    ///
+    /// # Errors
+    /// TLS options that do not load.
+    pub fn client(&self) -> Result<ferromq_client::MqClient, crate::BenchError> {
+        let tls = self
+            .tls
+            .client_tls()
+            .map_err(|e| crate::BenchError::Args(format!("TLS: {e}")))?;
+        Ok(ferromq_client::MqClient::with_tls(
+            &self.namesrv,
+            self.timeout,
+            tls,
+        ))
+    }
 }
 
 /// `ferromq bench produce`.

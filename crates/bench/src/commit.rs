@@ -58,8 +58,8 @@ pub(crate) async fn run(args: CommitArgs) -> Result<Summary, BenchError> {
         quiet: false,
     };
     let clients: Vec<Arc<MqClient>> = (0..args.connections)
-        .map(|_| Arc::new(MqClient::new(&c.namesrv, c.timeout)))
-        .collect();
+        .map(|_| c.client().map(Arc::new))
+        .collect::<Result<_, _>>()?;
     let targets = route::produce_targets(&clients[0], &c.topic, args.create_topic_queues).await?;
     for client in &clients {
         for t in &targets {

@@ -285,7 +285,7 @@ pub(crate) async fn run(args: ConsumeArgs) -> Result<Summary, BenchError> {
         json: c.json,
         quiet: false,
     };
-    let client = MqClient::new(&c.namesrv, c.timeout);
+    let client = c.client()?;
     let Some(route) = route::route_if_any(&client, &c.topic).await? else {
         return Err(BenchError::Route(format!(
             "topic {} has no route; produce to it first",

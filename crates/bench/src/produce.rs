@@ -254,8 +254,8 @@ pub(crate) async fn run(args: ProduceArgs) -> Result<Summary, BenchError> {
         quiet: false,
     };
     let clients: Vec<Arc<MqClient>> = (0..args.producers)
-        .map(|_| Arc::new(MqClient::new(&c.namesrv, c.timeout)))
-        .collect();
+        .map(|_| c.client().map(Arc::new))
+        .collect::<Result<_, _>>()?;
     let targets: Vec<QueueTarget> =
         route::produce_targets(&clients[0], &c.topic, args.create_topic_queues).await?;
 

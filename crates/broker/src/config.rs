@@ -122,6 +122,9 @@ pub struct BrokerConfig {
     pub transaction_max_pending: usize,
     /// Check-backs (and discards) one scan sends at most; the rest wait for the next scan.
     pub transaction_checks_per_scan: usize,
+    /// TLS of every port; set from the file's top-level `[tls]` (one setting per process).
+    #[serde(skip)]
+    pub tls: ferromq_tls::TlsSettings,
 }
 
 impl Default for BrokerConfig {
@@ -167,6 +170,7 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_max_pending: 100_000,
             transaction_checks_per_scan: 1_000,
+            tls: ferromq_tls::TlsSettings::default(),
         }
     }
 }

@@ -101,6 +101,10 @@ pub struct Broker {
     pub timer_recalls: timer_recall::Recalls,
     /// Consumers reached over the gRPC endpoint's Telemetry streams (set once by it).
     pub remote_consumers: std::sync::OnceLock<Arc<dyn remote_consumers::RemoteConsumers>>,
+    /// TLS of the broker's ports (Remoting, fast port, gRPC), its certificate reloaded in place.
+    pub tls: ferromq_tls::ServerTls,
+    /// TLS of the broker's own connections to its name servers (`tls.connect_with_tls`).
+    pub namesrv_tls: Option<ferromq_tls::ClientTls>,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -150,6 +154,12 @@ impl Broker {
     pub async fn start(cfg: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         cfg.validate().map_err(BrokerError::Config)?;
         let delay_levels = cfg.delay_levels().map_err(BrokerError::Config)?;
+        let shutdown = CancellationToken::new();
+        // TLS first: a certificate that does not load stops the start before any port is open.
+        let tls = ferromq_tls::ServerTls::start(&cfg.tls, &shutdown)
+            .map_err(|e| BrokerError::Config(format!("tls: {e}")))?;
+        let namesrv_tls = ferromq_tls::ClientTls::from_settings(&cfg.tls)
+            .map_err(|e| BrokerError::Config(format!("tls: {e}")))?;
         let listener = TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
         let addr = listener.local_addr()?;
         let fast_listener = match cfg.fast_port {
@@ -231,7 +241,6 @@ impl Broker {
             cfg.flush_disk_type == config::FlushDiskType::Sync,
         ))
         .map_err(|e| BrokerError::Config(e.to_string()))?;
-        let shutdown = CancellationToken::new();
         let broker = Arc::new(Broker {
             store_host: addr,
             cfg,
@@ -258,7 +267,13 @@ impl Broker {
             request_modes,
             timer_recalls,
             remote_consumers: std::sync::OnceLock::new(),
+            tls,
+            namesrv_tls,
         });
+        let acceptor = broker
+            .tls
+            .acceptor(&[])
+            .map_err(|e| BrokerError::Config(format!("tls: {e}")))?;
         let conn_cfg = ConnConfig {
             max_frame: broker.cfg.max_frame_bytes,
             send_queue: broker.cfg.max_queued_responses,
@@ -286,6 +301,7 @@ impl Broker {
             listener,
             handler.clone(),
             conn_cfg.clone(),
+            acceptor.clone(),
             shutdown.clone(),
         ))];
         let fast_addr = match fast_listener {
@@ -295,6 +311,7 @@ impl Broker {
                     l,
                     handler,
                     conn_cfg,
+                    acceptor,
                     shutdown.clone(),
                 )));
                 Some(a)

@@ -58,6 +58,7 @@ async fn register_all(
                 Arc::new(NoHandler),
                 &ConnConfig::default(),
                 RPC_TIMEOUT,
+                b.namesrv_tls.as_ref(),
             )
             .await
             {
@@ -129,9 +130,15 @@ pub async fn unregister_all(b: &Broker) {
             .with_ext("clusterName", &b.cfg.cluster)
             .with_ext("brokerId", 0);
         let timeout = Duration::from_secs(2);
-        if let Ok(c) =
-            Connection::connect(&addr, Arc::new(NoHandler), &ConnConfig::default(), timeout).await
-        {
+        let connected = Connection::connect(
+            &addr,
+            Arc::new(NoHandler),
+            &ConnConfig::default(),
+            timeout,
+            b.namesrv_tls.as_ref(),
+        )
+        .await;
+        if let Ok(c) = connected {
             let _ = c.request(req, timeout).await;
             c.close();
         }

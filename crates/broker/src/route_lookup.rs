@@ -22,14 +22,19 @@ pub enum RouteAnswer {
     Unreachable,
 }
 
-/// The route of `topic` from the first name server that answers.
-pub async fn topic_route(namesrv: &[String], topic: &str) -> RouteAnswer {
+/// The route of `topic` from the first name server that answers (over TLS with `tls`).
+pub async fn topic_route(
+    namesrv: &[String],
+    tls: Option<&ferromq_tls::ClientTls>,
+    topic: &str,
+) -> RouteAnswer {
     for addr in namesrv {
         let Ok(conn) = Connection::connect(
             addr,
             Arc::new(NoHandler),
             &ConnConfig::default(),
             ROUTE_TIMEOUT,
+            tls,
         )
         .await
         else {

@@ -44,8 +44,13 @@ fn ext_i64(r: &RemotingCommand, key: &'static str) -> Result<i64, ClientError> {
 impl MqClient {
     /// `namesrv` is `host:port[;host:port]`.
     pub fn new(namesrv: &str, timeout: Duration) -> Self {
+        Self::with_tls(namesrv, timeout, None)
+    }
+
+    /// [`MqClient::new`] over TLS when `tls` is set.
+    pub fn with_tls(namesrv: &str, timeout: Duration, tls: Option<crate::ClientTls>) -> Self {
         Self {
-            remoting: RemotingClient::new(timeout),
+            remoting: RemotingClient::with_tls(timeout, tls),
             namesrv: namesrv
                 .split(';')
                 .map(str::trim)

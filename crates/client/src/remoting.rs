@@ -7,6 +7,7 @@ use std::time::Duration;
 use ferromq_net::{ConnConfig, Connection, Handler, NetError};
 use ferromq_protocol::codes::response as rs;
 use ferromq_protocol::RemotingCommand;
+use ferromq_tls::ClientTls;
 use parking_lot::Mutex;
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -53,16 +54,23 @@ pub struct RemotingClient {
     conns: Mutex<HashMap<String, Connection>>,
     inbox: Arc<Inbox>,
     cfg: ConnConfig,
+    tls: Option<ClientTls>,
     pub timeout: Duration,
 }
 
 impl RemotingClient {
     pub fn new(timeout: Duration) -> Self {
+        Self::with_tls(timeout, None)
+    }
+
+    /// A pool whose connections are TLS sessions when `tls` is set.
+    pub fn with_tls(timeout: Duration, tls: Option<ClientTls>) -> Self {
         let (tx, _) = broadcast::channel(1024);
         Self {
             conns: Mutex::new(HashMap::new()),
             inbox: Arc::new(Inbox(tx)),
             cfg: ConnConfig::default(),
+            tls,
             timeout,
         }
     }
@@ -80,7 +88,14 @@ impl RemotingClient {
         if let Some(c) = self.conns.lock().get(addr).filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        let c = Connection::connect(addr, self.inbox.clone(), &self.cfg, self.timeout).await?;
+        let c = Connection::connect(
+            addr,
+            self.inbox.clone(),
+            &self.cfg,
+            self.timeout,
+            self.tls.as_ref(),
+        )
+        .await?;
         self.conns.lock().insert(addr.to_string(), c.clone());
         Ok(c)
     }

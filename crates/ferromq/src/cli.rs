@@ -51,6 +51,23 @@ pub struct NamesrvArgs {
     /// Address to listen on.
     #[arg(long)]
     pub listen: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsServerArgs,
+}
+
+/// TLS of every port the process opens (the `[tls]` section of the file).
+#[derive(Args, Debug, Default, Clone)]
+pub struct TlsServerArgs {
+    /// off (plaintext), permissive (TLS and plaintext on one port) or enforcing (TLS only).
+    /// Default: permissive when --tls-cert is given, else off.
+    #[arg(long, value_name = "MODE")]
+    pub tls_mode: Option<ferromq_tls::TlsMode>,
+    /// PEM certificate chain (reloaded when the file changes).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -67,9 +84,11 @@ pub enum OffsetDurabilityArg {
 
 #[derive(Args, Debug, Default)]
 pub struct ServerArgs {
-    /// TOML configuration file (sections `[namesrv]` and `[broker]`).
+    /// TOML configuration file (sections `[namesrv]`, `[broker]` and `[tls]`).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: TlsServerArgs,
     /// Root directory of all data (default ./data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,

@@ -9,13 +9,16 @@ use ferromq_broker::BrokerConfig;
 use ferromq_namesrv::NamesrvConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{FlushArg, OffsetDurabilityArg, ServerArgs};
+use crate::cli::{FlushArg, OffsetDurabilityArg, ServerArgs, TlsServerArgs};
+use ferromq_tls::TlsMode;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FileConfig {
     pub namesrv: NamesrvConfig,
     pub broker: BrokerConfig,
+    /// One TLS setting for every port of the process, as upstream has one per JVM.
+    pub tls: ferromq_tls::TlsSettings,
 }
 
 /// Reads the file if given, else defaults.
@@ -29,6 +32,33 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
                 .with_context(|| format!("invalid configuration in {}", p.display()))
         }
     }
+}
+
+/// Applies the TLS flags over the file's `[tls]` and hands the result to every role.
+/// `standalone`: the broker's embedded name server speaks TLS, so the broker's registration
+/// does too.
+pub fn apply_tls(args: &TlsServerArgs, cfg: &mut FileConfig, standalone: bool) {
+    let t = &mut cfg.tls;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        t.cert = Some(cert.clone());
+        t.key = Some(key.clone());
+        if args.tls_mode.is_none() && t.mode == TlsMode::Off {
+            t.mode = TlsMode::Permissive;
+        }
+    }
+    if let Some(m) = args.tls_mode {
+        t.mode = m;
+    }
+    if standalone && t.mode != TlsMode::Off {
+        t.connect_with_tls = true;
+    }
+    if t.mode == TlsMode::Off && t.cert.is_some() {
+        tracing::warn!(
+            "a TLS certificate is configured but tls mode is off: every port is plaintext"
+        );
+    }
+    cfg.broker.tls = cfg.tls.clone();
+    cfg.namesrv.tls = cfg.tls.clone();
 }
 
 /// Applies command-line flags over the file's values.

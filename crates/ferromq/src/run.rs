@@ -54,6 +54,7 @@ pub async fn admin(args: ferromq_admin::AdminArgs) -> i32 {
 async fn standalone(args: ServerArgs) -> anyhow::Result<()> {
     let mut cfg = config::load(args.config.as_deref())?;
     config::apply(&args, &mut cfg);
+    config::apply_tls(&args.tls, &mut cfg, true);
     cfg.broker.validate().map_err(anyhow::Error::msg)?;
     info!(config = %toml::to_string(&cfg).unwrap_or_default(), "starting standalone");
     let ns_shutdown = CancellationToken::new();
@@ -84,6 +85,7 @@ async fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
     if let Some(l) = args.listen {
         cfg.namesrv.listen = l;
     }
+    config::apply_tls(&args.tls, &mut cfg, false);
     let shutdown = CancellationToken::new();
     let ns = NameServer::start(cfg.namesrv.clone(), shutdown.clone())
         .await
@@ -97,6 +99,7 @@ async fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
 async fn broker(args: ServerArgs) -> anyhow::Result<()> {
     let mut cfg = config::load(args.config.as_deref())?;
     config::apply(&args, &mut cfg);
+    config::apply_tls(&args.tls, &mut cfg, false);
     info!(config = %toml::to_string(&cfg.broker).unwrap_or_default(), "starting broker");
     let mut broker = Broker::start(cfg.broker)
         .await
@@ -124,8 +127,10 @@ async fn start_grpc(
     let addr = listener.local_addr()?;
     let b = broker.broker.clone();
     let shutdown = b.shutdown.clone();
+    // HTTP/2 over TLS is negotiated with ALPN; gRPC clients insist on it.
+    let tls = b.tls.acceptor(&[b"h2"])?;
     tokio::spawn(async move {
-        if let Err(e) = ferromq_grpc::serve(b, listener, shutdown).await {
+        if let Err(e) = ferromq_grpc::serve(b, listener, tls, shutdown).await {
             tracing::error!(error = %e, "the gRPC endpoint stopped");
         }
     });

@@ -80,6 +80,12 @@ async fn main() {
     let args = RunArgs {
         source_namesrv: Some(src.namesrv_addr.clone()),
         target_namesrv: Some(tgt.namesrv_addr.clone()),
+        source_tls: false,
+        source_tls_ca: None,
+        source_tls_insecure: false,
+        target_tls: false,
+        target_tls_ca: None,
+        target_tls_insecure: false,
         topics: TOPIC.into(),
         groups: ".*".into(),
         state_dir: state.path().to_path_buf(),

@@ -50,6 +50,24 @@ pub struct RunArgs {
     /// Name servers of the target cluster (ferromq brokers).
     #[arg(long)]
     pub target_namesrv: Option<String>,
+    /// Reach the source cluster with TLS (system roots, or --source-tls-ca).
+    #[arg(long)]
+    pub source_tls: bool,
+    /// PEM certificates trusted for the source cluster. Implies --source-tls.
+    #[arg(long, value_name = "PEM")]
+    pub source_tls_ca: Option<PathBuf>,
+    /// TLS to the source without verifying its certificates. Implies --source-tls.
+    #[arg(long)]
+    pub source_tls_insecure: bool,
+    /// Reach the target cluster with TLS (system roots, or --target-tls-ca).
+    #[arg(long)]
+    pub target_tls: bool,
+    /// PEM certificates trusted for the target cluster. Implies --target-tls.
+    #[arg(long, value_name = "PEM")]
+    pub target_tls_ca: Option<PathBuf>,
+    /// TLS to the target without verifying its certificates. Implies --target-tls.
+    #[arg(long)]
+    pub target_tls_insecure: bool,
     /// Topics to mirror (a regular expression matched against the whole name).
     #[arg(long, default_value = ".*")]
     pub topics: String,
@@ -115,6 +133,8 @@ pub enum ArgsError {
     },
     #[error("--batch must be within 1..=1024")]
     BadBatch,
+    #[error("--{side}-tls: {reason}")]
+    Tls { side: &'static str, reason: String },
 }
 
 /// Validated run settings.
@@ -134,6 +154,9 @@ pub struct RunConfig {
     pub batch: i32,
     pub timeout: Duration,
     pub pull_group: String,
+    /// TLS of the connections to each side, when asked for.
+    pub source_tls: Option<ferromq_client::ClientTls>,
+    pub target_tls: Option<ferromq_client::ClientTls>,
 }
 
 impl RunArgs {
@@ -167,7 +190,27 @@ impl RunArgs {
         if !(1..=1024).contains(&self.batch) {
             return Err(ArgsError::BadBatch);
         }
+        let tls = |side, enabled, ca: &Option<PathBuf>, insecure| {
+            ferromq_client::tls_args::client_tls(enabled, ca.as_deref(), insecure).map_err(|e| {
+                ArgsError::Tls {
+                    side,
+                    reason: e.to_string(),
+                }
+            })
+        };
         Ok(RunConfig {
+            source_tls: tls(
+                "source",
+                self.source_tls,
+                &self.source_tls_ca,
+                self.source_tls_insecure,
+            )?,
+            target_tls: tls(
+                "target",
+                self.target_tls,
+                &self.target_tls_ca,
+                self.target_tls_insecure,
+            )?,
             source_label: self.source_label.clone().unwrap_or_else(|| source.clone()),
             target_label: self.target_label.clone().unwrap_or_else(|| target.clone()),
             source_namesrv: source,

@@ -50,9 +50,9 @@ pub enum Appended {
 }
 
 impl Remote {
-    pub fn new(namesrv: &str, timeout: Duration) -> Self {
+    pub fn new(namesrv: &str, timeout: Duration, tls: Option<ferromq_client::ClientTls>) -> Self {
         Self {
-            client: MqClient::new(namesrv, timeout),
+            client: MqClient::with_tls(namesrv, timeout, tls),
         }
     }
 

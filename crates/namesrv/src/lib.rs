@@ -41,6 +41,9 @@ pub struct NamesrvConfig {
     pub scan_interval: Duration,
     /// Port of the Prometheus endpoint (`/metrics`) on the listen address's IP; 0 disables it.
     pub metrics_port: u16,
+    /// TLS of the listening port; set from the file's top-level `[tls]`.
+    #[serde(skip)]
+    pub tls: ferromq_tls::TlsSettings,
 }
 
 mod millis {
@@ -62,6 +65,7 @@ impl Default for NamesrvConfig {
             auto_create_queue_nums: 4,
             scan_interval: Duration::from_secs(5),
             metrics_port: 0,
+            tls: ferromq_tls::TlsSettings::default(),
         }
     }
 }
@@ -83,6 +87,12 @@ impl NameServer {
         cfg: NamesrvConfig,
         shutdown: CancellationToken,
     ) -> std::io::Result<NameServer> {
+        // A certificate that does not load stops the start before the port is open.
+        let tls = ferromq_tls::ServerTls::start(&cfg.tls, &shutdown)
+            .and_then(|t| t.acceptor(&[]))
+            .map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("tls: {e}"))
+            })?;
         let listener = TcpListener::bind(&cfg.listen).await?;
         let local_addr = listener.local_addr()?;
         let routes = Arc::new(RouteInfoManager::new(
@@ -110,6 +120,7 @@ impl NameServer {
             listener,
             handler,
             ConnConfig::default(),
+            tls,
             shutdown.clone(),
         ));
         let scan_routes = routes.clone();

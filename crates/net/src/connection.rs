@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_protocol::{codes, LanguageCode, RemotingCommand};
+use ferromq_tls::{ClientTls, MaybeTls};
 use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -145,7 +147,56 @@ impl Connection {
         stream.set_nodelay(true)?;
         let remote = stream.peer_addr()?;
         let local = stream.local_addr()?;
+        // A plain socket splits into halves that need no lock between reader and writer.
         let (read_half, write_half) = stream.into_split();
+        Ok(Self::start(
+            (read_half, write_half),
+            (remote, local),
+            handler,
+            cfg,
+            parent,
+        ))
+    }
+
+    /// An accepted connection, plaintext or TLS.
+    ///
+    /// # Errors
+    /// The socket's addresses cannot be read.
+    pub fn spawn_accepted<H: Handler>(
+        stream: MaybeTls,
+        handler: Arc<H>,
+        cfg: &ConnConfig,
+        parent: &CancellationToken,
+    ) -> std::io::Result<Connection> {
+        match stream {
+            MaybeTls::Plain(tcp) => Self::spawn(tcp, handler, cfg, parent),
+            MaybeTls::Tls(tls) => {
+                let tcp = tls.get_ref().0;
+                tcp.set_nodelay(true)?;
+                let addrs = (tcp.peer_addr()?, tcp.local_addr()?);
+                Ok(Self::start(
+                    tokio::io::split(*tls),
+                    addrs,
+                    handler,
+                    cfg,
+                    parent,
+                ))
+            }
+        }
+    }
+
+    fn start<R, W, H>(
+        (read_half, write_half): (R, W),
+        (remote, local): (SocketAddr, SocketAddr),
+        handler: Arc<H>,
+        cfg: &ConnConfig,
+        parent: &CancellationToken,
+    ) -> Connection
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+        H: Handler,
+    {
         let (tx, rx) = mpsc::channel(cfg.send_queue);
         let conn = Connection {
             inner: Arc::new(Inner {
@@ -166,28 +217,44 @@ impl Connection {
         let reader = FramedRead::new(read_half, RemotingCodec::new(cfg.max_frame));
         let limit = Arc::new(Semaphore::new(cfg.max_inflight));
         tokio::spawn(read_loop(reader, conn.clone(), handler, limit));
-        Ok(conn)
+        conn
     }
 
-    /// Connects to `addr` and starts the connection, serving incoming requests with `handler`.
+    /// Connects to `addr` and starts the connection, serving incoming requests with `handler`;
+    /// with `tls`, the connection is a TLS session that must verify `addr`'s host.
     ///
     /// # Errors
-    /// Connection failures, or a timeout.
+    /// Connection and handshake failures, or a timeout.
     pub async fn connect<H: Handler>(
         addr: &str,
         handler: Arc<H>,
         cfg: &ConnConfig,
         timeout: Duration,
+        tls: Option<&ClientTls>,
     ) -> Result<Connection, NetError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        let open = async {
+            let tcp = TcpStream::connect(addr).await?;
+            let parent = CancellationToken::new();
+            let Some(tls) = tls else {
+                return Connection::spawn(tcp, handler, cfg, &parent);
+            };
+            let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let session = tls.connect(tcp, host).await?;
+            let tcp = session.get_ref().0;
+            tcp.set_nodelay(true)?;
+            let addrs = (tcp.peer_addr()?, tcp.local_addr()?);
+            Ok(Self::start(
+                tokio::io::split(session),
+                addrs,
+                handler,
+                cfg,
+                &parent,
+            ))
+        };
+        Ok(tokio::time::timeout(timeout, open)
             .await
-            .map_err(|_| NetError::Timeout(timeout))??;
-        Ok(Connection::spawn(
-            stream,
-            handler,
-            cfg,
-            &CancellationToken::new(),
-        )?)
+            .map_err(|_| NetError::Timeout(timeout))??)
     }
 
     pub fn id(&self) -> u64 {
@@ -334,8 +401,8 @@ impl Drop for PendingGuard<'_> {
 /// (rocketmq-client-go/v2) lost its final offset commits that way, since its Shutdown writes
 /// oneway UPDATE_CONSUMER_OFFSETs and closes the socket with answers still unread
 /// (`crates/testkit/tests/peer_goes_away.rs`). Once the writer is gone, responses are dropped.
-async fn write_loop(
-    mut writer: FramedWrite<tokio::net::tcp::OwnedWriteHalf, RemotingCodec>,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: FramedWrite<W, RemotingCodec>,
     mut rx: mpsc::Receiver<RemotingCommand>,
     closed: CancellationToken,
 ) {
@@ -378,8 +445,8 @@ async fn respond(
     }
 }
 
-async fn read_loop<H: Handler>(
-    mut reader: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
+async fn read_loop<R: AsyncRead + Unpin, H: Handler>(
+    mut reader: FramedRead<R, RemotingCodec>,
     conn: Connection,
     handler: Arc<H>,
     limit: Arc<Semaphore>,
@@ -494,6 +561,7 @@ mod tests {
             listener,
             Arc::new(Panicky),
             ConnConfig::default(),
+            ferromq_tls::Acceptor::plaintext(),
             shutdown.clone(),
         ));
         let c = Connection::connect(
@@ -501,6 +569,7 @@ mod tests {
             Arc::new(NoHandler),
             &ConnConfig::default(),
             Duration::from_secs(5),
+            None,
         )
         .await
         .unwrap();

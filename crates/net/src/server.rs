@@ -4,9 +4,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferromq_tls::Acceptor;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::connection::{ConnConfig, Connection, Handler};
 
@@ -14,11 +15,14 @@ use crate::connection::{ConnConfig, Connection, Handler};
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Accepts connections on `listener` until `shutdown` is cancelled; each connection is served
-/// by `handler` and is closed when `shutdown` is cancelled.
+/// by `handler` and is closed when `shutdown` is cancelled. `tls` decides, per connection,
+/// between plaintext, TLS and refusal; its handshakes run in their own tasks, so a slow client
+/// never holds up the next accept.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
     cfg: ConnConfig,
+    tls: Acceptor,
     shutdown: CancellationToken,
 ) {
     let local = listener.local_addr().ok();
@@ -44,19 +48,27 @@ pub async fn serve<H: Handler>(
                     drop(stream);
                     continue;
                 }
-                match Connection::spawn(stream, handler.clone(), &cfg, &shutdown) {
-                    Ok(conn) => {
-                        let open = cfg.open_connections.clone();
-                        tokio::spawn(async move {
-                            conn.closed().await;
-                            open.fetch_sub(1, Ordering::AcqRel);
-                        });
-                    }
-                    Err(e) => {
-                        cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
-                        warn!("failed to set up connection: {e}");
-                    }
+                if tls.is_plaintext() {
+                    start(
+                        Connection::spawn(stream, handler.clone(), &cfg, &shutdown),
+                        &cfg,
+                    );
+                    continue;
                 }
+                let (tls, handler, cfg, shutdown) =
+                    (tls.clone(), handler.clone(), cfg.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    match tls.accept(stream).await {
+                        Ok(s) => start(
+                            Connection::spawn_accepted(s, handler, &cfg, &shutdown),
+                            &cfg,
+                        ),
+                        Err(e) => {
+                            cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
+                            debug!(%peer, "connection refused: {e}");
+                        }
+                    }
+                });
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -66,4 +78,21 @@ pub async fn serve<H: Handler>(
         }
     }
     info!(?local, "listener stopped");
+}
+
+/// Counts a started connection until it closes (the slot was taken at accept).
+fn start(conn: std::io::Result<Connection>, cfg: &ConnConfig) {
+    match conn {
+        Ok(conn) => {
+            let open = cfg.open_connections.clone();
+            tokio::spawn(async move {
+                conn.closed().await;
+                open.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
+        Err(e) => {
+            cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
+            warn!("failed to set up connection: {e}");
+        }
+    }
 }

@@ -19,7 +19,7 @@ import org.apache.rocketmq.common.message.MessageExt;
  * {@code consume --topic T --group G [--expr '*'|'A||B'] [--sql "a > 5"] [--orderly] [--broadcast]
  * [--from first|last|timestamp:yyyyMMddHHmmss] [--expect N] [--linger S] [--idle-exit S]
  * [--fail-first-times K] [--max-reconsume N] [--instance NAME] [--namespace NS]
- * [--persist-interval-ms MS] [--trace] [--pop]}.
+ * [--persist-interval-ms MS] [--trace] [--pop] [--tls] [--tls-trust PEM]}.
  * One {@code message} line per delivery (as compat/cpp/consumer.py), then {@code done}.
  * {@code --pop} (5.x only) lets the broker assign queues ({@code clientRebalance=false}): a group
  * an operator set to POP ({@code mqadmin setConsumeMode -m POP}) then pops and acks.
@@ -52,12 +52,14 @@ final class Consume {
         String namespace = a.get("namespace", null);
         int persistMs = a.getInt("persist-interval-ms", 1000);
         boolean trace = a.flag("trace");
+        boolean tls = Tls.configure(a);
         boolean pop = a.flag("pop");
         a.done();
 
         DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, null,
                 new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely(), trace, null);
         c.setNamesrvAddr(namesrv);
+        c.setUseTLS(tls);
         c.setInstanceName(instance);
         if (namespace != null) {
             c.setNamespace(namespace);

@@ -53,10 +53,11 @@ final class Driver {
         double timeout;
         String logHome;
         boolean verbose;
+        boolean tls;
     }
 
     static void addCommonArgs(Args p) {
-        p.required("endpoint", "ENDPOINT", "gRPC endpoint HOST:PORT (cleartext HTTP/2)");
+        p.required("endpoint", "ENDPOINT", "gRPC endpoint HOST:PORT (cleartext HTTP/2 unless --tls)");
         p.value("namespace", "NAMESPACE", "resource namespace (default: none)");
         p.value("request-timeout", "REQUEST_TIMEOUT", "the client's per-request timeout, whole seconds (client default 3)");
         p.value("timeout", "TIMEOUT", "bound on the whole run, seconds");
@@ -64,6 +65,7 @@ final class Driver {
                 "directory used as home by the client log (DIR/logs/rocketmq/rocketmq-client.log; "
                         + "system property rocketmq.log.root)");
         p.flag("verbose", "also copy the client's own log (INFO) to stderr");
+        p.flag("tls", "TLS to the endpoint (the client's enableSsl; it trusts any certificate)");
     }
 
     static Common common(Args a) {
@@ -74,6 +76,7 @@ final class Driver {
         c.timeout = a.positiveFloat("timeout", 60.0);
         c.logHome = a.str("log-home", null);
         c.verbose = a.flag("verbose");
+        c.tls = a.flag("tls");
         return c;
     }
 
@@ -256,12 +259,13 @@ final class Driver {
 
     static org.apache.rocketmq.client.apis.ClientConfiguration clientConfig(Common c) {
         parseEndpoint(c.endpoint);
-        // The client defaults to TLS (enableSsl(true)); ferromq's endpoint is cleartext HTTP/2.
+        // The client defaults to TLS (enableSsl(true)); ferromq's endpoint is cleartext HTTP/2
+        // unless the broker runs with a certificate (--tls).
         return org.apache.rocketmq.client.apis.ClientConfiguration.newBuilder()
                 .setEndpoints(c.endpoint)
                 .setNamespace(c.namespace)
                 .setRequestTimeout(Duration.ofSeconds(c.requestTimeout))
-                .enableSsl(false)
+                .enableSsl(c.tls)
                 .build();
     }
 
