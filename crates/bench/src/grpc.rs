@@ -88,19 +88,15 @@ fn res(name: &str) -> Option<Resource> {
     })
 }
 
-async fn channels(a: &GrpcArgs) -> Result<Vec<MessagingServiceClient<Channel>>, BenchError> {
-    let mut out = Vec::new();
-    for _ in 0..a.connections {
-        let ch = Channel::from_shared(format!("http://{}", a.endpoint))
-            .map_err(|e| BenchError::Args(format!("--endpoint {}: {e}", a.endpoint)))?
-            .timeout(a.timeout + Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .map_err(|e| BenchError::Route(format!("cannot connect to {}: {e}", a.endpoint)))?;
-        out.push(MessagingServiceClient::new(ch));
-    }
-    Ok(out)
+async fn channel(a: &GrpcArgs) -> Result<MessagingServiceClient<Channel>, BenchError> {
+    let ch = Channel::from_shared(format!("http://{}", a.endpoint))
+        .map_err(|e| BenchError::Args(format!("--endpoint {}: {e}", a.endpoint)))?
+        .timeout(a.timeout + Duration::from_secs(30))
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(|e| BenchError::Route(format!("cannot connect to {}: {e}", a.endpoint)))?;
+    Ok(MessagingServiceClient::new(ch))
 }
 
 struct Shared {
@@ -110,6 +106,11 @@ struct Shared {
     seq: AtomicU64,
 }
 
+/// Runs `task` once per request in flight. Each connection and its share of the requests live
+/// on a thread of their own with a single-threaded runtime, as the endpoint's connections do
+/// (`ferromq_grpc::workers`): on one work-stealing runtime, tonic's channel and HTTP/2 tasks
+/// woke each other across threads on every request, and the load generator took more CPU
+/// than the broker it measures.
 async fn run_tasks<F, Fut>(
     a: &GrpcArgs,
     mode: &'static str,
@@ -118,15 +119,16 @@ async fn run_tasks<F, Fut>(
     params: serde_json::Value,
 ) -> Result<Summary, BenchError>
 where
-    F: Fn(Arc<Shared>, MessagingServiceClient<Channel>, Arc<Recorder>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
+    F: Fn(Arc<Shared>, MessagingServiceClient<Channel>, Arc<Recorder>) -> Fut
+        + Send
+        + Sync
+        + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
 {
     let out = Output {
         json: a.json,
         quiet: false,
     };
-    let clients = channels(a).await?;
-    out.note(&note);
     let shared = Arc::new(Shared {
         stop: Stop::default(),
         budget: Budget::new(a.count),
@@ -141,14 +143,66 @@ where
     let recorders: Vec<Arc<Recorder>> = (0..a.inflight)
         .map(|_| Arc::new(Recorder::default()))
         .collect();
-    let mut collector = Collector::new(recorders.clone(), Instant::now());
+    let task = Arc::new(task);
+    let connections = a.connections as usize;
+    let mut started = Vec::new();
     let mut tasks = JoinSet::new();
-    for (i, rec) in recorders.into_iter().enumerate() {
-        tasks.spawn(task(
-            shared.clone(),
-            clients[i % clients.len()].clone(),
-            rec,
-        ));
+    for c in 0..connections {
+        let mine: Vec<Arc<Recorder>> = recorders
+            .iter()
+            .skip(c)
+            .step_by(connections)
+            .cloned()
+            .collect();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let (a, shared, task) = (a.clone(), shared.clone(), task.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name(format!("bench-grpc-{c}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let client = match channel(&a).await {
+                        Ok(client) => {
+                            let _ = ready_tx.send(Ok(()));
+                            client
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    if go_rx.await.is_err() {
+                        return;
+                    }
+                    let mut running: futures::stream::FuturesUnordered<_> = mine
+                        .into_iter()
+                        .map(|rec| task(shared.clone(), client.clone(), rec))
+                        .collect();
+                    while futures::StreamExt::next(&mut running).await.is_some() {}
+                });
+                let _ = done_tx.send(());
+            })?;
+        started.push((ready_rx, go_tx));
+        tasks.spawn(async move {
+            let _ = done_rx.await;
+        });
+    }
+    // Every connection is up before the clock starts.
+    let mut go = Vec::new();
+    for (ready, go_tx) in started {
+        ready.await.map_err(|_| {
+            BenchError::Route("a connection thread ended before connecting".into())
+        })??;
+        go.push(go_tx);
+    }
+    out.note(&note);
+    let mut collector = Collector::new(recorders, Instant::now());
+    for g in go {
+        let _ = g.send(());
     }
     let elapsed = drive(
         tasks,

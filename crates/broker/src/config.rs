@@ -47,6 +47,8 @@ pub struct BrokerConfig {
     /// The gRPC port (upstream proxy's `grpcServerPort`, 8081); 0 picks a free port.
     #[serde(alias = "grpcServerPort")]
     pub grpc_port: u16,
+    /// Threads of the gRPC endpoint, each serving its share of the connections; 0: one per core.
+    pub grpc_threads: usize,
     /// Name servers to register with, `host:port;host:port`.
     #[serde(alias = "namesrvAddr")]
     pub namesrv: String,
@@ -137,6 +139,7 @@ impl Default for BrokerConfig {
             fast_port: 10909,
             grpc: true,
             grpc_port: 8081,
+            grpc_threads: 0,
             namesrv: "127.0.0.1:9876".into(),
             data_dir: PathBuf::from("./data"),
             flush_disk_type: FlushDiskType::Async,

@@ -130,7 +130,8 @@ async fn start_grpc(
     // HTTP/2 over TLS is negotiated with ALPN; gRPC clients insist on it.
     let tls = b.tls.acceptor(&[b"h2"])?;
     tokio::spawn(async move {
-        if let Err(e) = ferromq_grpc::serve(b, listener, tls, shutdown).await {
+        let threads = b.cfg.grpc_threads;
+        if let Err(e) = ferromq_grpc::serve(b, listener, tls, threads, shutdown).await {
             tracing::error!(error = %e, "the gRPC endpoint stopped");
         }
     });

@@ -20,6 +20,7 @@ use crate::{consume, produce, route, telemetry, transaction};
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
 
+#[derive(Clone)]
 pub struct Endpoint {
     broker: Arc<Broker>,
     /// Where this endpoint listens (routes name it when the client did not say how it came).
