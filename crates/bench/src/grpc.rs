@@ -219,7 +219,7 @@ where
 
 pub(crate) async fn produce(args: GrpcProduceArgs) -> Result<Summary, BenchError> {
     let a = &args.common;
-    let body = Arc::new(vec![b'x'; args.size]);
+    let body = bytes::Bytes::from(vec![b'x'; args.size]);
     let topic = a.topic.clone();
     let note = format!(
         "gRPC send to {} at {}: {} B bodies, {} in flight over {} connection(s)",
@@ -244,7 +244,7 @@ pub(crate) async fn produce(args: GrpcProduceArgs) -> Result<Summary, BenchError
                                 message_id: format!("BENCH{id:016X}"),
                                 ..SystemProperties::default()
                             }),
-                            body: body.to_vec(),
+                            body: body.clone(),
                         }],
                     };
                     let started = Instant::now();

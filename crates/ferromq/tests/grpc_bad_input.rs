@@ -53,7 +53,7 @@ async fn send(c: &mut Client, topic: &str, body: &str) {
                     message_id: format!("id-{body}"),
                     ..SystemProperties::default()
                 }),
-                body: body.as_bytes().to_vec(),
+                body: bytes::Bytes::copy_from_slice(body.as_bytes()),
             }],
         })
         .await
@@ -190,7 +190,7 @@ fn requests_out_of_range_get_a_status_with_a_message() {
                                 .map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
                             ..SystemProperties::default()
                         }),
-                        body: b"timed".to_vec(),
+                        body: bytes::Bytes::from_static(b"timed"),
                     }],
                 })
                 .await
@@ -500,7 +500,7 @@ fn verify_message_is_relayed_over_telemetry_by_nonce() {
             panic!("expected a VerifyMessageCommand: {question:?}");
         };
         assert_eq!(
-            v.message.as_ref().map(|m| m.body.as_slice()),
+            v.message.as_ref().map(|m| &m.body[..]),
             Some(&b"check-me"[..])
         );
         // An answer under another nonce is not taken for it.

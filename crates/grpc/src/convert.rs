@@ -165,7 +165,7 @@ pub fn message_v2(m: &DecodedMessage, receipt: Option<Receipt<'_>>) -> Message {
             lite_topic: None,
             priority: None,
         }),
-        body: m.body.to_vec(),
+        body: m.body.clone(),
     }
 }
 
@@ -233,7 +233,7 @@ mod tests {
                 message_group: Some("g".into()),
                 ..SystemProperties::default()
             }),
-            body: vec![],
+            body: bytes::Bytes::new(),
         };
         let p = parse_properties(&properties_of(&m));
         assert_eq!(p["TAGS"], "T");

@@ -79,7 +79,7 @@ pub async fn send_message(
                         .map_or_else(ferromq_protocol::time::now_ms, crate::convert::to_ms),
                     born_host: peer,
                     properties,
-                    body: bytes::Bytes::from(m.body),
+                    body: m.body,
                 };
                 match produce(b, p).await {
                     Ok(r) => SendResultEntry {
