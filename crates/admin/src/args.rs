@@ -49,7 +49,7 @@ pub struct AdminArgs {
     #[arg(long, global = true)]
     pub no_extensions: bool,
     #[command(flatten)]
-    pub tls: ferromq_client::TlsArgs,
+    pub connect: ferromq_client::ConnectArgs,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -74,6 +74,8 @@ pub enum AdminCommand {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    #[command(flatten)]
+    Auth(crate::AuthCommand),
     /// mqadmin resetOffsetByTime: move a group to the first message stored at or after a time (applies at once).
     #[command(
         name = "resetOffsetByTime",

@@ -41,7 +41,7 @@ impl Cluster {
         namesrv: &str,
         timeout: Duration,
         no_extensions: bool,
-        tls: &ferromq_client::TlsArgs,
+        connect: &ferromq_client::ConnectArgs,
     ) -> Result<Self, AdminError> {
         let list: Vec<String> = namesrv
             .split(';')
@@ -54,11 +54,11 @@ impl Cluster {
                 "no name server: pass -n host:port or set FERROMQ_NAMESRV".into(),
             ));
         }
-        let tls = tls
-            .client_tls()
+        let options = connect
+            .options()
             .map_err(|e| AdminError::Usage(format!("TLS: {e}")))?;
         Ok(Self {
-            client: MqClient::with_tls(namesrv, timeout, tls),
+            client: MqClient::with_options(namesrv, timeout, options),
             namesrv: list,
             no_extensions,
         })

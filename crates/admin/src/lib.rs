@@ -22,6 +22,8 @@ mod rocketmq_file;
 pub mod time;
 mod upstream;
 
+pub use upstream::auth::AuthCommand;
+
 use std::time::Duration;
 
 pub use args::{AdminArgs, AdminCommand, ApplyArgs, FileFormat, OffsetsCommand, Output, ResetArgs};
@@ -96,7 +98,12 @@ pub async fn run(args: AdminArgs) -> Result<i32, AdminError> {
         return Ok(EXIT_OK);
     }
     let ctx = Ctx {
-        cluster: Cluster::new(&args.namesrv, args.timeout, args.no_extensions, &args.tls)?,
+        cluster: Cluster::new(
+            &args.namesrv,
+            args.timeout,
+            args.no_extensions,
+            &args.connect,
+        )?,
         output: args.output,
     };
     // A safety net over the per-request timeouts: no command hangs.

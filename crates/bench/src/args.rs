@@ -37,23 +37,23 @@ pub struct CommonArgs {
     pub timeout: Duration,
 
     #[command(flatten)]
-    pub tls: ferromq_client::TlsArgs,
+    pub connect: ferromq_client::ConnectArgs,
 }
 
 impl CommonArgs {
-    /// A client of the cluster, over TLS when the options ask for it.
+    /// A client of the cluster, over TLS and with credentials when the options ask for them.
     ///
     /// # Errors
     /// TLS options that do not load.
     pub fn client(&self) -> Result<ferromq_client::MqClient, crate::BenchError> {
-        let tls = self
-            .tls
-            .client_tls()
+        let options = self
+            .connect
+            .options()
             .map_err(|e| crate::BenchError::Args(format!("TLS: {e}")))?;
-        Ok(ferromq_client::MqClient::with_tls(
+        Ok(ferromq_client::MqClient::with_options(
             &self.namesrv,
             self.timeout,
-            tls,
+            options,
         ))
     }
 }

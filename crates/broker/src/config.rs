@@ -124,6 +124,20 @@ pub struct BrokerConfig {
     pub transaction_max_pending: usize,
     /// Check-backs (and discards) one scan sends at most; the rest wait for the next scan.
     pub transaction_checks_per_scan: usize,
+    /// Check every request's signature (upstream `authenticationEnabled`): requests must carry
+    /// the AccessKey and Signature a known user's secret key makes.
+    #[serde(alias = "authenticationEnabled")]
+    pub authentication_enabled: bool,
+    /// Check every request against the user's ACL (upstream `authorizationEnabled`); needs
+    /// authentication.
+    #[serde(alias = "authorizationEnabled")]
+    pub authorization_enabled: bool,
+    /// A super user created at start when missing, `name:password` or upstream's
+    /// `{"username":…,"password":…}` (`initAuthenticationUser`).
+    #[serde(alias = "initAuthenticationUser")]
+    pub init_authentication_user: String,
+    /// Request codes served without credentials (upstream `authenticationWhitelist`).
+    pub auth_whitelist: Vec<i32>,
     /// TLS of every port; set from the file's top-level `[tls]` (one setting per process).
     #[serde(skip)]
     pub tls: ferromq_tls::TlsSettings,
@@ -173,6 +187,10 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_max_pending: 100_000,
             transaction_checks_per_scan: 1_000,
+            authentication_enabled: false,
+            authorization_enabled: false,
+            init_authentication_user: String::new(),
+            auth_whitelist: Vec::new(),
             tls: ferromq_tls::TlsSettings::default(),
         }
     }
@@ -188,6 +206,13 @@ impl BrokerConfig {
             .map_err(|e| format!("broker-name: {e}"))?;
         if self.cluster.is_empty() {
             return Err("cluster must not be empty".into());
+        }
+        if self.authorization_enabled && !self.authentication_enabled {
+            return Err(
+                "authorization-enabled needs authentication-enabled: without a verified \
+                 signature the AccessKey names no one"
+                    .into(),
+            );
         }
         if self.host.parse::<std::net::IpAddr>().is_err() {
             return Err(format!("host '{}' is not an IP address", self.host));

@@ -7,10 +7,11 @@ use ferromq_net::Connection;
 use ferromq_protocol::codes::request as rq;
 use ferromq_protocol::{Refusal, RemotingCommand};
 
+use crate::access;
 use crate::error::{count_limit, ReplyError};
 use crate::handlers::{
-    admin, assignment, broker_config, client, client_call, consume_stats, group, mirror, offset,
-    pop, progress, pull, query, retry, send, topic, track, transaction,
+    admin, assignment, auth_admin, broker_config, client, client_call, consume_stats, group,
+    mirror, offset, pop, progress, pull, query, retry, send, topic, track, transaction,
 };
 use crate::Broker;
 
@@ -21,11 +22,16 @@ pub type Reply = Result<RemotingCommand, ReplyError>;
 pub async fn dispatch(
     b: &Arc<Broker>,
     conn: Connection,
-    req: RemotingCommand,
+    mut req: RemotingCommand,
 ) -> Option<RemotingCommand> {
     // Every request at TRACE (`RUST_LOG=ferromq_broker::dispatch=trace`): the order in which a
     // client's requests arrived is what explains most client-side surprises.
     tracing::trace!(code = req.code, opaque = req.opaque, peer = %conn.remote_addr(), ext = ?req.ext_fields, "request");
+    // Who sent it and whether they may, before anything else (off unless configured).
+    if let Err(r) = access::check(&b.cfg, &b.access, conn.remote_addr().ip(), &mut req) {
+        tracing::debug!(code = req.code, peer = %conn.remote_addr(), "refused: {r}");
+        return Some(r.to_response());
+    }
     let reply: Reply = match req.code {
         // Producing
         rq::SEND_MESSAGE => send::send(b, &conn, &req, false).await,
@@ -99,6 +105,16 @@ pub async fn dispatch(
         rq::QUERY_CONSUME_TIME_SPAN => track::consume_time_span(b, &req),
         rq::GET_BROKER_CONFIG => broker_config::get(b),
         rq::UPDATE_BROKER_CONFIG => broker_config::update(b, &req).await,
+        // Users and ACLs
+        rq::AUTH_CREATE_USER => auth_admin::create_user(b, &req),
+        rq::AUTH_UPDATE_USER => auth_admin::update_user(b, &req),
+        rq::AUTH_DELETE_USER => auth_admin::delete_user(b, &req),
+        rq::AUTH_GET_USER => auth_admin::get_user(b, &req),
+        rq::AUTH_LIST_USER => auth_admin::list_users(b, &req),
+        rq::AUTH_CREATE_ACL | rq::AUTH_UPDATE_ACL => auth_admin::put_acl(b, &req),
+        rq::AUTH_DELETE_ACL => auth_admin::delete_acl(b, &req),
+        rq::AUTH_GET_ACL => auth_admin::get_acl(b, &req),
+        rq::AUTH_LIST_ACL => auth_admin::list_acls(b, &req),
         other => Err(Refusal::RequestCodeNotSupported { code: other }.into()),
     };
     Some(reply.unwrap_or_else(|ReplyError(r)| {

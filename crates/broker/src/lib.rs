@@ -17,6 +17,7 @@
 // the same type, so boxing the error side would only add an allocation to the error path.
 #![allow(clippy::result_large_err)]
 
+pub mod access;
 pub mod clients;
 pub mod config;
 pub mod dispatch;
@@ -59,6 +60,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 pub use config::BrokerConfig;
+
+fn is_loopback(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
 pub use error::BrokerError;
 
 /// Everything a handler needs, shared by all connections.
@@ -101,6 +107,8 @@ pub struct Broker {
     pub timer_recalls: timer_recall::Recalls,
     /// Consumers reached over the gRPC endpoint's Telemetry streams (set once by it).
     pub remote_consumers: std::sync::OnceLock<Arc<dyn remote_consumers::RemoteConsumers>>,
+    /// Users and ACLs, and whether requests are checked against them (`access::check`).
+    pub access: access::Access,
     /// TLS of the broker's ports (Remoting, fast port, gRPC), its certificate reloaded in place.
     pub tls: ferromq_tls::ServerTls,
     /// TLS of the broker's own connections to its name servers (`tls.connect_with_tls`).
@@ -232,6 +240,10 @@ impl Broker {
             cfg.max_groups.saturating_mul(4),
         )
         .map_err(BrokerError::Config)?;
+        let access = access::Access::open(&cfg, &config_dir).map_err(BrokerError::Config)?;
+        if !cfg.authentication_enabled && !is_loopback(&cfg.host) {
+            tracing::warn!(host = %cfg.host, "listening beyond loopback with authentication off: anyone who reaches these ports can produce, consume and change offsets (authentication-enabled)");
+        }
         let timer_recalls = timer_recall::Recalls::load(config_dir.join("timerRecalled.json"))
             .map_err(BrokerError::Config)?;
         let transactions =
@@ -267,6 +279,7 @@ impl Broker {
             request_modes,
             timer_recalls,
             remote_consumers: std::sync::OnceLock::new(),
+            access,
             tls,
             namesrv_tls,
         });

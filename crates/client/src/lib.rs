@@ -6,7 +6,7 @@
 //!   requests (NOTIFY_CONSUMER_IDS_CHANGED, …) are published on a broadcast channel.
 //! - [`MqClient`]: name-server lookups and typed calls (send, pull, offsets, topics).
 //! - [`table`]: the plain-text tables the command-line tools print.
-//! - [`tls_args`]: the TLS options of every tool.
+//! - [`tls_args`]: the TLS and credential options of every tool.
 
 mod mq;
 mod remoting;
@@ -16,5 +16,5 @@ pub mod tls_args;
 
 pub use ferromq_tls::ClientTls;
 pub use mq::{MqClient, PullResult, SendResult};
-pub use remoting::{ClientError, RemotingClient};
-pub use tls_args::TlsArgs;
+pub use remoting::{ClientError, ConnectOptions, Credentials, RemotingClient};
+pub use tls_args::{ConnectArgs, TlsArgs};

@@ -44,13 +44,13 @@ fn ext_i64(r: &RemotingCommand, key: &'static str) -> Result<i64, ClientError> {
 impl MqClient {
     /// `namesrv` is `host:port[;host:port]`.
     pub fn new(namesrv: &str, timeout: Duration) -> Self {
-        Self::with_tls(namesrv, timeout, None)
+        Self::with_options(namesrv, timeout, crate::ConnectOptions::default())
     }
 
-    /// [`MqClient::new`] over TLS when `tls` is set.
-    pub fn with_tls(namesrv: &str, timeout: Duration, tls: Option<crate::ClientTls>) -> Self {
+    /// [`MqClient::new`] over TLS and with credentials, as `options` say.
+    pub fn with_options(namesrv: &str, timeout: Duration, options: crate::ConnectOptions) -> Self {
         Self {
-            remoting: RemotingClient::with_tls(timeout, tls),
+            remoting: RemotingClient::with_options(timeout, options),
             namesrv: namesrv
                 .split(';')
                 .map(str::trim)

@@ -55,23 +55,70 @@ pub struct RemotingClient {
     inbox: Arc<Inbox>,
     cfg: ConnConfig,
     tls: Option<ClientTls>,
+    credentials: Option<Credentials>,
     pub timeout: Duration,
+}
+
+/// An access key and its secret: every request is signed as upstream's clients sign them
+/// (`AccessKey` and `Signature` ext fields).
+#[derive(Clone)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ***)", self.access_key)
+    }
+}
+
+impl Credentials {
+    /// Adds `AccessKey` and the `Signature` over every ext field and the body.
+    pub fn sign(&self, cmd: &mut RemotingCommand) {
+        use ferromq_auth::signature::{remoting_content, sign_remoting, ACCESS_KEY, SIGNATURE};
+        cmd.ext_fields
+            .insert(ACCESS_KEY.to_string(), self.access_key.clone());
+        let content = remoting_content(
+            cmd.ext_fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            cmd.version,
+            &cmd.body,
+        );
+        let signature = sign_remoting(&self.secret_key, &content);
+        cmd.ext_fields.insert(SIGNATURE.to_string(), signature);
+    }
+}
+
+/// How a client reaches a cluster: TLS, and credentials.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub tls: Option<ClientTls>,
+    pub credentials: Option<Credentials>,
 }
 
 impl RemotingClient {
     pub fn new(timeout: Duration) -> Self {
-        Self::with_tls(timeout, None)
+        Self::with_options(timeout, ConnectOptions::default())
     }
 
-    /// A pool whose connections are TLS sessions when `tls` is set.
-    pub fn with_tls(timeout: Duration, tls: Option<ClientTls>) -> Self {
+    /// A pool whose connections are TLS sessions and whose requests are signed, as `options`
+    /// say.
+    pub fn with_options(timeout: Duration, options: ConnectOptions) -> Self {
         let (tx, _) = broadcast::channel(1024);
         Self {
             conns: Mutex::new(HashMap::new()),
             inbox: Arc::new(Inbox(tx)),
             cfg: ConnConfig::default(),
-            tls,
+            tls: options.tls,
+            credentials: options.credentials,
             timeout,
+        }
+    }
+
+    /// Signs `cmd` when this client has credentials (every request it sends goes through here).
+    pub fn sign(&self, cmd: &mut RemotingCommand) {
+        if let Some(c) = &self.credentials {
+            c.sign(cmd);
         }
     }
 
@@ -119,9 +166,10 @@ impl RemotingClient {
     pub async fn invoke_raw_within(
         &self,
         addr: &str,
-        cmd: RemotingCommand,
+        mut cmd: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, ClientError> {
+        self.sign(&mut cmd);
         let conn = self.connection(addr).await?;
         let r = conn.request(cmd, timeout).await;
         if matches!(r, Err(NetError::Closed)) {
@@ -153,7 +201,8 @@ impl RemotingClient {
     ///
     /// # Errors
     /// Transport failures.
-    pub async fn oneway(&self, addr: &str, cmd: RemotingCommand) -> Result<(), ClientError> {
+    pub async fn oneway(&self, addr: &str, mut cmd: RemotingCommand) -> Result<(), ClientError> {
+        self.sign(&mut cmd);
         Ok(self.connection(addr).await?.oneway(cmd).await?)
     }
 

@@ -1,5 +1,5 @@
-//! The TLS options every ferromq tool takes to reach a cluster (`ferromq admin`, `bench`, and
-//! each side of `mirror`).
+//! The options every ferromq tool takes to reach a cluster (`ferromq admin`, `bench`, and each
+//! side of `mirror`): TLS, and the access key and secret key requests are signed with.
 
 use std::path::{Path, PathBuf};
 
@@ -50,4 +50,66 @@ pub fn client_tls(
         (false, None) => return Ok(None),
     };
     ClientTls::new(&trust).map(Some)
+}
+
+/// `--access-key` and `--secret-key` (or `FERROMQ_ACCESS_KEY`, `FERROMQ_SECRET_KEY`): sign every
+/// request, as upstream's `AclClientRPCHook` does, for brokers with authentication on.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CredentialArgs {
+    /// Access key (the user name) requests are signed for.
+    #[arg(
+        long,
+        env = "FERROMQ_ACCESS_KEY",
+        global = true,
+        requires = "secret_key"
+    )]
+    pub access_key: Option<String>,
+    /// Secret key of the access key (prefer the environment variable to the command line).
+    #[arg(
+        long,
+        env = "FERROMQ_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+}
+
+impl CredentialArgs {
+    pub fn credentials(&self) -> Option<crate::Credentials> {
+        credentials(self.access_key.as_deref(), self.secret_key.as_deref())
+    }
+}
+
+/// Credentials from an access key and a secret key, when both are given.
+pub fn credentials(
+    access_key: Option<&str>,
+    secret_key: Option<&str>,
+) -> Option<crate::Credentials> {
+    match (access_key, secret_key) {
+        (Some(a), Some(s)) if !a.is_empty() => Some(crate::Credentials {
+            access_key: a.to_string(),
+            secret_key: s.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// Everything a tool needs to reach one cluster: TLS options and credentials.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+impl ConnectArgs {
+    /// # Errors
+    /// TLS options that do not load.
+    pub fn options(&self) -> Result<crate::ConnectOptions, TlsError> {
+        Ok(crate::ConnectOptions {
+            tls: self.tls.client_tls()?,
+            credentials: self.credentials.credentials(),
+        })
+    }
 }

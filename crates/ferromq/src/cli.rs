@@ -114,6 +114,21 @@ pub struct ServerArgs {
     /// Do not serve the gRPC protocol.
     #[arg(long)]
     pub no_grpc: bool,
+    /// Require every request to be signed by a known user (upstream authenticationEnabled).
+    #[arg(long)]
+    pub authentication_enabled: bool,
+    /// Check every request against the user's ACL (upstream authorizationEnabled; implies
+    /// --authentication-enabled).
+    #[arg(long)]
+    pub authorization_enabled: bool,
+    /// A super user created at start when missing: `name:password`.
+    #[arg(
+        long,
+        env = "FERROMQ_INIT_USER",
+        value_name = "NAME:PASSWORD",
+        hide_env_values = true
+    )]
+    pub init_authentication_user: Option<String>,
     /// Broker name (default broker-a).
     #[arg(long)]
     pub broker_name: Option<String>,

@@ -90,6 +90,15 @@ pub fn apply(args: &ServerArgs, cfg: &mut FileConfig) {
     if args.no_grpc {
         b.grpc = false;
     }
+    if args.authentication_enabled || args.authorization_enabled {
+        b.authentication_enabled = true;
+    }
+    if args.authorization_enabled {
+        b.authorization_enabled = true;
+    }
+    if let Some(u) = &args.init_authentication_user {
+        b.init_authentication_user = u.clone();
+    }
     if let Some(n) = &args.broker_name {
         b.broker_name = n.clone();
     }

@@ -68,6 +68,26 @@ pub struct RunArgs {
     /// TLS to the target without verifying its certificates. Implies --target-tls.
     #[arg(long)]
     pub target_tls_insecure: bool,
+    /// Access key requests to the source are signed with (its ACL: reads of topics, groups
+    /// and offsets).
+    #[arg(
+        long,
+        env = "FERROMQ_SOURCE_ACCESS_KEY",
+        requires = "source_secret_key"
+    )]
+    pub source_access_key: Option<String>,
+    #[arg(long, env = "FERROMQ_SOURCE_SECRET_KEY", hide_env_values = true)]
+    pub source_secret_key: Option<String>,
+    /// Access key requests to the target are signed with (its ACL: writes of topics, messages
+    /// and offsets).
+    #[arg(
+        long,
+        env = "FERROMQ_TARGET_ACCESS_KEY",
+        requires = "target_secret_key"
+    )]
+    pub target_access_key: Option<String>,
+    #[arg(long, env = "FERROMQ_TARGET_SECRET_KEY", hide_env_values = true)]
+    pub target_secret_key: Option<String>,
     /// Topics to mirror (a regular expression matched against the whole name).
     #[arg(long, default_value = ".*")]
     pub topics: String,
@@ -154,9 +174,9 @@ pub struct RunConfig {
     pub batch: i32,
     pub timeout: Duration,
     pub pull_group: String,
-    /// TLS of the connections to each side, when asked for.
-    pub source_tls: Option<ferromq_client::ClientTls>,
-    pub target_tls: Option<ferromq_client::ClientTls>,
+    /// TLS and credentials of the connections to each side.
+    pub source: ferromq_client::ConnectOptions,
+    pub target: ferromq_client::ConnectOptions,
 }
 
 impl RunArgs {
@@ -198,19 +218,32 @@ impl RunArgs {
                 }
             })
         };
+        let credentials = ferromq_client::tls_args::credentials;
         Ok(RunConfig {
-            source_tls: tls(
-                "source",
-                self.source_tls,
-                &self.source_tls_ca,
-                self.source_tls_insecure,
-            )?,
-            target_tls: tls(
-                "target",
-                self.target_tls,
-                &self.target_tls_ca,
-                self.target_tls_insecure,
-            )?,
+            source: ferromq_client::ConnectOptions {
+                tls: tls(
+                    "source",
+                    self.source_tls,
+                    &self.source_tls_ca,
+                    self.source_tls_insecure,
+                )?,
+                credentials: credentials(
+                    self.source_access_key.as_deref(),
+                    self.source_secret_key.as_deref(),
+                ),
+            },
+            target: ferromq_client::ConnectOptions {
+                tls: tls(
+                    "target",
+                    self.target_tls,
+                    &self.target_tls_ca,
+                    self.target_tls_insecure,
+                )?,
+                credentials: credentials(
+                    self.target_access_key.as_deref(),
+                    self.target_secret_key.as_deref(),
+                ),
+            },
             source_label: self.source_label.clone().unwrap_or_else(|| source.clone()),
             target_label: self.target_label.clone().unwrap_or_else(|| target.clone()),
             source_namesrv: source,

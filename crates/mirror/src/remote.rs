@@ -50,9 +50,9 @@ pub enum Appended {
 }
 
 impl Remote {
-    pub fn new(namesrv: &str, timeout: Duration, tls: Option<ferromq_client::ClientTls>) -> Self {
+    pub fn new(namesrv: &str, timeout: Duration, options: ferromq_client::ConnectOptions) -> Self {
         Self {
-            client: MqClient::with_tls(namesrv, timeout, tls),
+            client: MqClient::with_options(namesrv, timeout, options),
         }
     }
 

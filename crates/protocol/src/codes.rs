@@ -70,6 +70,17 @@ pub mod request {
     /// A timed message recalled before its delivery time (5.x producers).
     pub const RECALL_MESSAGE: i32 = 370;
     pub const BROKER_HEARTBEAT: i32 = 904;
+    /// Users and ACLs (ACL 2.0; mqadmin createUser … listAcl).
+    pub const AUTH_CREATE_USER: i32 = 3001;
+    pub const AUTH_UPDATE_USER: i32 = 3002;
+    pub const AUTH_DELETE_USER: i32 = 3003;
+    pub const AUTH_GET_USER: i32 = 3004;
+    pub const AUTH_LIST_USER: i32 = 3005;
+    pub const AUTH_CREATE_ACL: i32 = 3006;
+    pub const AUTH_UPDATE_ACL: i32 = 3007;
+    pub const AUTH_DELETE_ACL: i32 = 3008;
+    pub const AUTH_GET_ACL: i32 = 3009;
+    pub const AUTH_LIST_ACL: i32 = 3010;
     /// Server-side rebalancing (5.x Remoting clients with `clientRebalance=false`).
     pub const QUERY_ASSIGNMENT: i32 = 400;
     /// mqadmin `setConsumeMode`: PULL or POP per topic and group.

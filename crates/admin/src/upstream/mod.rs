@@ -11,7 +11,9 @@
 //! - `broadcast.rs`: one request on many brokers, and reading upstream answers.
 //! - `offsets.rs`: `offsets export` and `offsets reset` on brokers without ferromq's
 //!   extensions.
+//! - [`auth`]: createUser … listAcl (users and ACLs).
 
+pub mod auth;
 mod broadcast;
 mod cluster;
 mod groups;
@@ -130,6 +132,7 @@ pub async fn run(ctx: &Ctx, cmd: AdminCommand) -> Result<i32, AdminError> {
         AdminCommand::BrokerStatus { broker_addr } => {
             cluster::broker_status(ctx, broker_addr).await
         }
+        AdminCommand::Auth(c) => auth::run(ctx, c).await,
         AdminCommand::Offsets { .. } | AdminCommand::Completions { .. } => Ok(EXIT_OK),
     }
 }

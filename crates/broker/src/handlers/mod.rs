@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod assignment;
+pub mod auth_admin;
 pub mod broker_config;
 pub mod client;
 pub mod client_call;

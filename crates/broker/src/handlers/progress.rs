@@ -29,8 +29,9 @@ fn json_ok<T: Serialize>(v: &T) -> Reply {
     Ok(RemotingCommand::success().with_body(body::to_vec(v)))
 }
 
-fn actor(conn: &Connection) -> String {
-    conn.remote_addr().to_string()
+/// Who asked: the authenticated user (when requests are) and the address.
+fn actor(conn: &Connection, req: &RemotingCommand) -> String {
+    crate::access::actor(req, conn.remote_addr())
 }
 
 /// FERRO_CAPABILITIES (9000): who answers and which ferromq codes it serves.
@@ -45,7 +46,7 @@ pub fn capabilities() -> Reply {
 /// FERRO_RESET_OFFSETS (9001).
 pub async fn reset_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: ResetRequest = json_body(req)?;
-    json_ok(&b.progress().reset(r, &actor(conn)).await?)
+    json_ok(&b.progress().reset(r, &actor(conn, req)).await?)
 }
 
 /// FERRO_DESCRIBE_GROUP (9002).
@@ -63,7 +64,7 @@ pub fn history(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 /// FERRO_UNDO (9004).
 pub async fn undo(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: UndoRequest = json_body(req)?;
-    json_ok(&b.progress().undo(r, &actor(conn)).await?)
+    json_ok(&b.progress().undo(r, &actor(conn, req)).await?)
 }
 
 /// FERRO_INTENTS (9005): the `group` header field narrows to one group.
@@ -76,19 +77,19 @@ pub fn intents(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
 /// FERRO_CLONE_OFFSETS (9006).
 pub async fn clone_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: CloneRequest = json_body(req)?;
-    json_ok(&b.progress().clone_offsets(r, &actor(conn)).await?)
+    json_ok(&b.progress().clone_offsets(r, &actor(conn, req)).await?)
 }
 
 /// FERRO_DELETE_OFFSETS (9007).
 pub async fn delete_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: DeleteRequest = json_body(req)?;
-    json_ok(&b.progress().delete_offsets(r, &actor(conn)).await?)
+    json_ok(&b.progress().delete_offsets(r, &actor(conn, req)).await?)
 }
 
 /// FERRO_IMPORT_OFFSETS (9008).
 pub async fn import_offsets(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Reply {
     let r: ImportRequest = json_body(req)?;
-    json_ok(&b.progress().import(r, &actor(conn)).await?)
+    json_ok(&b.progress().import(r, &actor(conn, req)).await?)
 }
 
 /// FERRO_EXPORT_OFFSETS (9009), paged; an empty body exports every group from the start.
@@ -143,7 +144,7 @@ pub async fn invoke_reset(b: &Arc<Broker>, conn: &Connection, req: &RemotingComm
         .apply(Mutation {
             operation: "reset",
             scope: format!("group={group} topic={topic} (INVOKE_BROKER_TO_RESET_OFFSET)"),
-            actor: conn.remote_addr().to_string(),
+            actor: actor(conn, req),
             queues,
             set_intents: Vec::new(),
             clear_intents: Vec::new(),
@@ -203,7 +204,7 @@ pub async fn clone_group(b: &Arc<Broker>, conn: &Connection, req: &RemotingComma
                 dry_run: false,
                 expect: None,
             },
-            &conn.remote_addr().to_string(),
+            &actor(conn, req),
         )
         .await?;
     Ok(RemotingCommand::success())

@@ -91,8 +91,8 @@ impl Mirror {
         let _ = std::fs::remove_file(dir.path().join(FAILOVER_REQUEST));
         let _ = std::fs::remove_file(dir.path().join(FAILOVER_REPORT));
         Ok(Arc::new(Self {
-            source: Remote::new(&cfg.source_namesrv, cfg.timeout, cfg.source_tls.clone()),
-            target: Remote::new(&cfg.target_namesrv, cfg.timeout, cfg.target_tls.clone()),
+            source: Remote::new(&cfg.source_namesrv, cfg.timeout, cfg.source.clone()),
+            target: Remote::new(&cfg.target_namesrv, cfg.timeout, cfg.target.clone()),
             cfg,
             stop: CancellationToken::new(),
             metrics: Metrics::new(),

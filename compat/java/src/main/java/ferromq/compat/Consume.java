@@ -19,7 +19,7 @@ import org.apache.rocketmq.common.message.MessageExt;
  * {@code consume --topic T --group G [--expr '*'|'A||B'] [--sql "a > 5"] [--orderly] [--broadcast]
  * [--from first|last|timestamp:yyyyMMddHHmmss] [--expect N] [--linger S] [--idle-exit S]
  * [--fail-first-times K] [--max-reconsume N] [--instance NAME] [--namespace NS]
- * [--persist-interval-ms MS] [--trace] [--pop] [--tls] [--tls-trust PEM]}.
+ * [--persist-interval-ms MS] [--trace] [--pop] [--tls] [--tls-trust PEM] [--access-key AK --secret-key SK]}.
  * One {@code message} line per delivery (as compat/cpp/consumer.py), then {@code done}.
  * {@code --pop} (5.x only) lets the broker assign queues ({@code clientRebalance=false}): a group
  * an operator set to POP ({@code mqadmin setConsumeMode -m POP}) then pops and acks.
@@ -53,10 +53,11 @@ final class Consume {
         int persistMs = a.getInt("persist-interval-ms", 1000);
         boolean trace = a.flag("trace");
         boolean tls = Tls.configure(a);
+        org.apache.rocketmq.remoting.RPCHook acl = Acl.hook(a);
         boolean pop = a.flag("pop");
         a.done();
 
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, null,
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, acl,
                 new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely(), trace, null);
         c.setNamesrvAddr(namesrv);
         c.setUseTLS(tls);

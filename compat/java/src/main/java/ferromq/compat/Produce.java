@@ -17,7 +17,7 @@ import org.apache.rocketmq.common.message.Message;
  * {@code produce --topic T --group G --count N [--mode sync|async|oneway|batch] [--tags A,B]
  * [--keys-prefix K] [--body-prefix msg-] [--delay-level L] [--deliver-after-ms MS] [--props k=v;k2=v2]
  * [--order-key-count K] [--namespace NS] [--send-timeout-ms MS] [--batch-size 16]
- * [--linger S] [--trace] [--tls] [--tls-trust PEM]}. {@code --trace} enables the client's message trace (records sent to
+ * [--linger S] [--trace] [--tls] [--tls-trust PEM] [--access-key AK --secret-key SK]}. {@code --trace} enables the client's message trace (records sent to
  * {@code RMQ_SYS_TRACE_TOPIC}). {@code --linger S} keeps the producer online (heartbeating) S seconds after the
  * last send, or until SIGTERM, so that tools can see it (mqadmin {@code producerConnection}).
  * One {@code sent} line per message (oneway: no result) or {@code send_error} (sync and async:
@@ -51,9 +51,10 @@ final class Produce {
         double linger = a.getDouble("linger", 0);
         boolean trace = a.flag("trace");
         boolean tls = Tls.configure(a);
+        org.apache.rocketmq.remoting.RPCHook acl = Acl.hook(a);
         a.done();
 
-        DefaultMQProducer p = new DefaultMQProducer(group, null, trace, null);
+        DefaultMQProducer p = new DefaultMQProducer(group, acl, trace, null);
         p.setNamesrvAddr(namesrv);
         p.setUseTLS(tls);
         if (namespace != null) {

@@ -1,0 +1,176 @@
+//! Access control on the broker's Remoting ports: who sent a request (the signature upstream's
+//! clients compute with their access and secret keys) and whether that user may make it (ACL
+//! 2.0 policies over the resources [`requests::of`] finds in it). Both run before dispatch;
+//! a refusal is NO_PERMISSION (16) with a remark naming the user and the missing permission.
+//!
+//! The users and ACLs live in `<data>/config/auth.json`, written with fsync and rename before a
+//! change is answered ([`Access::save`]); a file that does not parse stops the start.
+
+pub mod requests;
+
+use std::path::{Path, PathBuf};
+
+use ferromq_auth::signature::{remoting_content, verify_remoting, ACCESS_KEY, SIGNATURE};
+use ferromq_auth::{AuthError, AuthStore};
+use ferromq_protocol::{Refusal, RemotingCommand};
+use parking_lot::Mutex;
+
+use crate::config::BrokerConfig;
+
+/// Set by the broker on an authenticated request (a client's own value is removed first):
+/// the user that handlers record, in the offset history among others.
+pub const USER_FIELD: &str = "__ferromq_authenticated_user";
+
+/// The users, the ACLs, and where they are kept.
+pub struct Access {
+    pub store: AuthStore,
+    path: PathBuf,
+    /// Serialises snapshots, so the file always ends with the latest one.
+    saving: Mutex<()>,
+}
+
+impl Access {
+    /// Loads `<config>/auth.json` (absent: empty) and creates the configured initial user as a
+    /// super user when missing.
+    ///
+    /// # Errors
+    /// A file that does not parse (its line named) or cannot be written.
+    pub fn open(cfg: &BrokerConfig, config_dir: &Path) -> Result<Self, String> {
+        let path = config_dir.join("auth.json");
+        let store = match std::fs::read(&path) {
+            Ok(bytes) => AuthStore::from_json(&bytes, &path.display().to_string())
+                .map_err(|e| e.to_string())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => AuthStore::default(),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let access = Access {
+            store,
+            path,
+            saving: Mutex::new(()),
+        };
+        if let Some((name, password)) = init_user(&cfg.init_authentication_user)? {
+            let name = name.as_str();
+            if access.store.user(name).is_none() {
+                let info = ferromq_auth::model::UserInfo {
+                    username: Some(name.to_string()),
+                    password: Some(password),
+                    user_type: Some(ferromq_auth::UserType::Super),
+                    user_status: None,
+                };
+                access
+                    .store
+                    .create_user(&info)
+                    .map_err(|e| format!("init-authentication-user: {e}"))?;
+                access.save().map_err(|e| e.to_string())?;
+                tracing::info!(user = name, "initial super user created");
+            }
+        }
+        Ok(access)
+    }
+
+    /// Writes the current users and ACLs durably (fsync, rename, fsync of the directory).
+    ///
+    /// # Errors
+    /// I/O errors; the previous file is then still in place.
+    pub fn save(&self) -> std::io::Result<()> {
+        let _one = self.saving.lock();
+        crate::persist::write_atomic(&self.path, &self.store.to_json())
+    }
+}
+
+/// `name:password`, or upstream's `{"username":…,"password":…}`; empty: none.
+fn init_user(s: &str) -> Result<Option<(String, String)>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.starts_with('{') {
+        #[derive(serde::Deserialize)]
+        struct Init {
+            username: String,
+            password: String,
+        }
+        let i: Init = serde_json::from_str(s).map_err(|e| {
+            format!("init-authentication-user is not {{\"username\",\"password\"}}: {e}")
+        })?;
+        return Ok(Some((i.username, i.password)));
+    }
+    s.split_once(':')
+        .map(|(n, p)| Some((n.to_string(), p.to_string())))
+        .ok_or_else(|| "init-authentication-user is not name:password".to_string())
+}
+
+fn denied(message: String) -> Refusal {
+    Refusal::NoPermission {
+        message,
+        forbidden_type: None,
+    }
+}
+
+/// Authenticates and authorizes `req` when the broker is configured to; on success an
+/// authenticated request carries its user in [`USER_FIELD`].
+///
+/// # Errors
+/// NO_PERMISSION naming what is wrong: no or a bad signature, an unknown or disabled user, a
+/// missing permission, or a request whose resources cannot be read.
+pub fn check(
+    cfg: &BrokerConfig,
+    access: &Access,
+    peer: std::net::IpAddr,
+    req: &mut RemotingCommand,
+) -> Result<(), Refusal> {
+    req.ext_fields.remove(USER_FIELD);
+    if !cfg.authentication_enabled || cfg.auth_whitelist.contains(&req.code) {
+        return Ok(());
+    }
+    let Some(name) = req.ext(ACCESS_KEY).filter(|n| !n.is_empty()) else {
+        return Err(denied(format!(
+            "request code {} carries no AccessKey: this broker requires credentials",
+            req.code
+        )));
+    };
+    let Some(user) = access.store.user(name) else {
+        return Err(denied(format!("User:{name} is not found")));
+    };
+    if user.user_status == ferromq_auth::model::UserStatus::Disable {
+        return Err(denied(format!("User:{name} is disabled")));
+    }
+    let content = remoting_content(
+        req.ext_fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        req.version,
+        &req.body,
+    );
+    let signature = req.ext(SIGNATURE).unwrap_or_default();
+    if !verify_remoting(&user.password, &content, signature) {
+        return Err(denied(format!(
+            "User:{name}: the request's signature does not match (wrong secret key, or the \
+             request was changed)"
+        )));
+    }
+    if cfg.authorization_enabled {
+        let wanted = requests::of(&cfg.cluster, req).map_err(denied)?;
+        let acl = access.store.acl(&user.subject());
+        ferromq_auth::decide::authorize(&user, acl.as_deref(), &wanted, Some(peer))
+            .map_err(|d| denied(d.0))?;
+    }
+    req.ext_fields
+        .insert(USER_FIELD.to_string(), user.username.clone());
+    Ok(())
+}
+
+/// Who made a change, for the offset history: the authenticated user and the address.
+pub fn actor(req: &RemotingCommand, peer: std::net::SocketAddr) -> String {
+    match req.ext(USER_FIELD) {
+        Some(user) => format!("User:{user}@{peer}"),
+        None => peer.to_string(),
+    }
+}
+
+/// An admin change refused by the store: a conflict is NO_PERMISSION (as upstream), a malformed
+/// request INVALID_PARAMETER.
+pub fn refusal(e: AuthError) -> Refusal {
+    match e {
+        AuthError::Invalid(m) => Refusal::InvalidParameter(m),
+        AuthError::Conflict(m) | AuthError::Corrupt(m) => denied(m),
+    }
+}
