@@ -76,6 +76,8 @@ def parse_args(argv):
     p.add_argument("--redelivery-delay-ms", type=int, default=0,
                    help="sleep MS in the listener before handling a body's 2nd and later deliveries")
     p.add_argument("--timeout", type=c.positive_float, default=60.0, help="bound on the whole run, seconds")
+    p.add_argument("--access-key", default=None, help="sign requests as this user (set_session_credentials)")
+    p.add_argument("--secret-key", default="", help="the user's secret key")
     p.add_argument("--log-home", default=None,
                    help="directory used as $HOME by the C++ client (logs go to DIR/logs/rocketmq-cpp/)")
     args = p.parse_args(argv)
@@ -163,6 +165,8 @@ def main(argv):
 
     consumer = client.PushConsumer(args.group, orderly=args.orderly)  # message model CLUSTERING
     consumer.set_namesrv_addr(args.namesrv)
+    if args.access_key:
+        consumer.set_session_credentials(args.access_key, args.secret_key, "ALIYUN")
     if args.instance:
         consumer.set_instance_name(args.instance)
     if args.threads:

@@ -46,6 +46,8 @@ def parse_args(argv):
     p.add_argument("--instance", default=None, help="client instance name")
     p.add_argument("--send-timeout-ms", type=int, default=None, help="per-send timeout (client default 3000)")
     p.add_argument("--timeout", type=c.positive_float, default=60.0, help="bound on the whole run, seconds")
+    p.add_argument("--access-key", default=None, help="sign requests as this user (set_session_credentials)")
+    p.add_argument("--secret-key", default="", help="the user's secret key")
     p.add_argument("--log-home", default=None,
                    help="directory used as $HOME by the C++ client (logs go to DIR/logs/rocketmq-cpp/)")
     args = p.parse_args(argv)
@@ -70,6 +72,8 @@ def main(argv):
 
     producer = client.Producer(args.group, timeout=args.send_timeout_ms)
     producer.set_namesrv_addr(args.namesrv)
+    if args.access_key:
+        producer.set_session_credentials(args.access_key, args.secret_key, "ALIYUN")
     if args.instance:
         exceptions.ffi_check(ffi.dll.SetProducerInstanceName(producer._handle, args.instance.encode("utf-8")))
     c.run_bounded(producer.start, deadline, "producer start")

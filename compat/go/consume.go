@@ -24,7 +24,8 @@ type consumeState struct {
 
 // consume: --topic T --group G [--expr '*'|'A||B'] [--sql "a > 5"] [--orderly] [--broadcast]
 // [--from first|last|timestamp:yyyyMMddHHmmss] [--expect N] [--linger S] [--idle-exit S]
-// [--fail-first-times K] [--max-reconsume N] [--redelivery-delay-ms MS] [--instance NAME].
+// [--fail-first-times K] [--max-reconsume N] [--redelivery-delay-ms MS] [--instance NAME]
+// [--access-key AK --secret-key SK].
 // One `message` line per delivery (as compat/cpp/consumer.py), then `done`.
 func consume(namesrv string, timeout time.Duration, a args) (int, error) {
 	topic := a.req("topic")
@@ -41,6 +42,7 @@ func consume(namesrv string, timeout time.Duration, a args) (int, error) {
 	maxReconsume := a.int("max-reconsume", -1)
 	redeliveryDelay := time.Duration(a.int("redelivery-delay-ms", 0)) * time.Millisecond
 	instance := a.str("instance", fmt.Sprintf("go-consumer-%d", os.Getpid()))
+	creds, signed := credentials(a)
 	a.done()
 
 	opts := []consumer.Option{
@@ -66,6 +68,9 @@ func consume(namesrv string, timeout time.Duration, a args) (int, error) {
 			consumer.WithConsumeTimestamp(strings.TrimPrefix(from, "timestamp:")))
 	default:
 		panic(usageError("--from first|last|timestamp:yyyyMMddHHmmss"))
+	}
+	if signed {
+		opts = append(opts, consumer.WithCredentials(creds))
 	}
 	c, err := consumer.NewPushConsumer(opts...)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 )
 
@@ -260,4 +261,12 @@ func run(cmd string, argv []string) (code int) {
 		return exitFail
 	}
 	return code
+}
+
+// credentials reads --access-key and --secret-key: the client then signs every request
+// (primitive.Credentials, as an application on an ACL-enabled cluster sets them).
+func credentials(a args) (primitive.Credentials, bool) {
+	ak := a.str("access-key", "")
+	sk := a.str("secret-key", "")
+	return primitive.Credentials{AccessKey: ak, SecretKey: sk}, ak != ""
 }

@@ -28,7 +28,8 @@ func (s keySelector) Select(m *primitive.Message, mqs []*primitive.MessageQueue,
 
 // produce: --topic T --group G --count N [--mode sync|async|oneway|batch] [--tags A,B]
 // [--keys-prefix K] [--body-prefix msg-] [--order-key-count K] [--props k=v;k2=v2]
-// [--instance NAME] [--send-timeout-ms MS] [--batch-size 16]. One `sent` line per message
+// [--instance NAME] [--send-timeout-ms MS] [--batch-size 16] [--access-key AK --secret-key SK].
+// One `sent` line per message
 // (oneway: no result), then `done`.
 func produce(namesrv string, timeout time.Duration, a args) (int, error) {
 	topic := a.req("topic")
@@ -47,6 +48,7 @@ func produce(namesrv string, timeout time.Duration, a args) (int, error) {
 	instance := a.str("instance", fmt.Sprintf("go-producer-%d", os.Getpid()))
 	sendTimeout := time.Duration(a.int("send-timeout-ms", 3000)) * time.Millisecond
 	batchSize := a.int("batch-size", 16)
+	creds, signed := credentials(a)
 	a.done()
 	if mode != "sync" && mode != "async" && mode != "oneway" && mode != "batch" {
 		panic(usageError("--mode sync|async|oneway|batch"))
@@ -55,7 +57,7 @@ func produce(namesrv string, timeout time.Duration, a args) (int, error) {
 		panic(usageError("--order-key-count needs --mode sync"))
 	}
 
-	p, err := producer.NewDefaultProducer(
+	popts := []producer.Option{
 		producer.WithNameServer([]string{namesrv}),
 		producer.WithGroupName(group),
 		producer.WithInstanceName(instance),
@@ -63,7 +65,11 @@ func produce(namesrv string, timeout time.Duration, a args) (int, error) {
 		// One broker: a retry would only resend to the same broker and hide a failed send.
 		producer.WithRetry(0),
 		producer.WithQueueSelector(keySelector{producer.NewRoundRobinQueueSelector()}),
-	)
+	}
+	if signed {
+		popts = append(popts, producer.WithCredentials(creds))
+	}
+	p, err := producer.NewDefaultProducer(popts...)
 	if err != nil {
 		return exitFail, err
 	}

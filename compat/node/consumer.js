@@ -43,6 +43,8 @@ Exit conditions:
 const c = require('./common');
 
 const SPEC = {
+  'access-key': { type: 'string', default: null },
+  'secret-key': { type: 'string', default: '' },
   namesrv: { type: 'string', required: true },
   topic: { type: 'string', required: true },
   group: { type: 'string', required: true },
@@ -93,6 +95,11 @@ async function main() {
   };
   if (args.instance) {
     options.instanceName = args.instance;
+  }
+  if (args['access-key']) {
+    // ali-ons signs every request (AccessKey, OnsChannel, Signature) when both are set.
+    options.accessKey = args['access-key'];
+    options.secretKey = args['secret-key'];
   }
   if (args['rebalance-interval-ms']) {
     options.rebalanceInterval = args['rebalance-interval-ms'];

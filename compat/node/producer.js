@@ -22,6 +22,8 @@ then {"event":"done","sent":N,"elapsedMs":...}. Exit 0 when every message was se
 const c = require('./common');
 
 const SPEC = {
+  'access-key': { type: 'string', default: null },
+  'secret-key': { type: 'string', default: '' },
   namesrv: { type: 'string', required: true },
   topic: { type: 'string', required: true },
   group: { type: 'string', required: true },
@@ -61,6 +63,11 @@ async function main() {
   };
   if (args.instance) {
     options.instanceName = args.instance;
+  }
+  if (args['access-key']) {
+    // ali-ons signs every request (AccessKey, OnsChannel, Signature) when both are set.
+    options.accessKey = args['access-key'];
+    options.secretKey = args['secret-key'];
   }
   const producer = new Producer(options);
   producer.on('error', err => c.log('producer error: %s', err && err.message));

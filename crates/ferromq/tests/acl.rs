@@ -221,3 +221,132 @@ fn java4_client_with_acl() {
 fn java5_client_with_acl() {
     java_client_with_acl(Client::Java5);
 }
+
+/// The 5.x gRPC client (`rocketmq-client-java` with `StaticSessionCredentialsProvider`): sends
+/// and receives as an allowed user; refused (nothing stored) on a topic it may not publish to,
+/// with a wrong secret, and without credentials.
+#[test]
+fn grpc_java_client_with_acl() {
+    let server = acl_server();
+    setup_alice(&server);
+    let grpc = |script: &str, topic: &str, extra: &[&str]| {
+        let mut args = common::strings(&["--endpoint", &server.grpc_addr(), "--topic", topic]);
+        args.extend(common::strings(extra));
+        common::spawn_client(Client::GrpcJava, script, &args)
+    };
+    let alice = ["--access-key", "alice", "--secret-key", "alicepw"];
+    let mut p = grpc(
+        "producer",
+        "AclOrders",
+        &[
+            &alice[..],
+            &["--count", "5", "--body-prefix", "g-", "--timeout", "60"],
+        ]
+        .concat(),
+    );
+    let lines = p.wait_success(Duration::from_secs(90));
+    assert_eq!(
+        common::events(&lines, "sent").len(),
+        5,
+        "{}",
+        p.diagnostics()
+    );
+    let mut c = grpc(
+        "simple_consumer",
+        "AclOrders",
+        &[
+            &alice[..],
+            &[
+                "--group",
+                "AclGroup",
+                "--expect",
+                "5",
+                "--linger",
+                "1",
+                "--timeout",
+                "60",
+            ],
+        ]
+        .concat(),
+    );
+    c.wait_success(Duration::from_secs(90));
+    assert_eq!(count_by_body(&c.messages()).len(), 5, "{}", c.diagnostics());
+
+    for (topic, creds) in [
+        ("AclSecret", &alice[..]),
+        (
+            "AclOrders",
+            &["--access-key", "alice", "--secret-key", "nope"][..],
+        ),
+        ("AclOrders", &[][..]),
+    ] {
+        let mut p = grpc(
+            "producer",
+            topic,
+            &[
+                creds,
+                &["--count", "1", "--body-prefix", "no-", "--timeout", "20"],
+            ]
+            .concat(),
+        );
+        let status = p.wait(Duration::from_secs(60));
+        assert!(
+            !status.success() || common::events(&p.lines(), "sent").is_empty(),
+            "a gRPC send with {creds:?} to {topic} was served:\n{}",
+            p.diagnostics()
+        );
+    }
+    assert_eq!(stored(&server, "AclSecret"), 0);
+    assert_eq!(stored(&server, "AclOrders"), 5);
+}
+
+/// Another Remoting client with credentials: sends and consumes as an allowed user; a topic it
+/// may not publish to and a wrong secret are refused, nothing stored.
+fn client_with_acl(kind: Client) {
+    let budget = Budget::new();
+    let server = acl_server();
+    setup_alice(&server);
+    let alice = ["--access-key", "alice", "--secret-key", "alicepw"];
+    produce(
+        kind,
+        &server,
+        "AclOrders",
+        6,
+        &[&alice[..], &["--body-prefix", "ok-"]].concat(),
+        &budget,
+    );
+    refused_send(kind, &server, "AclSecret", &alice);
+    refused_send(
+        kind,
+        &server,
+        "AclOrders",
+        &["--access-key", "alice", "--secret-key", "nope"],
+    );
+    assert_eq!(stored(&server, "AclSecret"), 0);
+    assert_eq!(stored(&server, "AclOrders"), 6);
+    let mut c = consumer(
+        kind,
+        &server,
+        "AclOrders",
+        "AclGroup",
+        &[&alice[..], &["--expect", "6", "--linger", "2"]].concat(),
+        &budget,
+    );
+    c.wait_success(budget.left());
+    assert_eq!(count_by_body(&c.messages()).len(), 6, "{}", c.diagnostics());
+}
+
+#[test]
+fn cpp_client_with_acl() {
+    client_with_acl(Client::Cpp);
+}
+
+#[test]
+fn ali_ons_client_with_acl() {
+    client_with_acl(Client::Node);
+}
+
+#[test]
+fn go_client_with_acl() {
+    client_with_acl(Client::Go);
+}

@@ -11,7 +11,9 @@
 //! - [`client_commands`]: thread stacks and message verification asked of one consumer.
 //! - [`convert`]: stored messages to and from `v2::Message`; [`status`]: status codes.
 //! - [`workers`]: the endpoint's own single-threaded runtimes, one per core.
+//! - [`access`]: credentials and ACLs of each call, when the broker has them on.
 
+pub mod access;
 pub mod client_commands;
 pub mod consume;
 pub mod convert;

@@ -12,6 +12,7 @@ use ferromq_protocol::grpc::*;
 use futures::Stream;
 use tonic::{Request, Response, Streaming};
 
+use crate::access;
 use crate::client_commands::GrpcConsumers;
 use crate::status::ok;
 use crate::transaction::GrpcProducers;
@@ -87,6 +88,50 @@ fn grpc_timeout<T>(req: &Request<T>) -> Option<std::time::Duration> {
     })
 }
 
+/// An answer that carries only a refusal (every unary response has a `status`).
+trait Refused: Default {
+    fn refused(status: ferromq_protocol::grpc::Status) -> Self;
+}
+
+macro_rules! refused {
+    ($($t:ty),+ $(,)?) => {$(
+        impl Refused for $t {
+            fn refused(status: ferromq_protocol::grpc::Status) -> Self {
+                #[allow(clippy::field_reassign_with_default)]
+                {
+                    let mut r = Self::default();
+                    r.status = Some(status);
+                    r
+                }
+            }
+        }
+    )+};
+}
+
+refused!(
+    QueryRouteResponse,
+    HeartbeatResponse,
+    QueryAssignmentResponse,
+    NotifyClientTerminationResponse,
+    SendMessageResponse,
+    EndTransactionResponse,
+    RecallMessageResponse,
+    AckMessageResponse,
+    ChangeInvisibleDurationResponse,
+    ForwardMessageToDeadLetterQueueResponse,
+);
+
+impl Endpoint {
+    /// The refusal to answer `req` with when its caller may not make `wanted`.
+    fn refuse<T>(
+        &self,
+        req: &Request<T>,
+        wanted: &[ferromq_auth::Request],
+    ) -> Option<ferromq_protocol::grpc::Status> {
+        access::check(&self.broker, req, peer(req), wanted).err()
+    }
+}
+
 fn unimplemented(rpc: &str, instead: &str) -> tonic::Status {
     tonic::Status::unimplemented(format!("ferromq does not serve {rpc} yet; {instead}"))
 }
@@ -94,6 +139,9 @@ fn unimplemented(rpc: &str, instead: &str) -> tonic::Status {
 #[tonic::async_trait]
 impl MessagingService for Endpoint {
     async fn query_route(&self, req: Request<QueryRouteRequest>) -> RpcResult<QueryRouteResponse> {
+        if let Some(st) = self.refuse(&req, &access::route(&req.get_ref().topic)) {
+            return Ok(Response::new(QueryRouteResponse::refused(st)));
+        }
         Ok(Response::new(route::query_route(
             &self.broker,
             self.bound,
@@ -102,6 +150,16 @@ impl MessagingService for Endpoint {
     }
 
     async fn heartbeat(&self, req: Request<HeartbeatRequest>) -> RpcResult<HeartbeatResponse> {
+        if let Some(st) = self.refuse(
+            &req,
+            &if req.get_ref().client_type == ClientType::Producer as i32 {
+                vec![]
+            } else {
+                access::subscribe(&req.get_ref().group, None)
+            },
+        ) {
+            return Ok(Response::new(HeartbeatResponse::refused(st)));
+        }
         let who = client(&req);
         let r = req.into_inner();
         let consumer = r.client_type != ClientType::Producer as i32;
@@ -115,6 +173,12 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<QueryAssignmentRequest>,
     ) -> RpcResult<QueryAssignmentResponse> {
+        if let Some(st) = self.refuse(
+            &req,
+            &access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic)),
+        ) {
+            return Ok(Response::new(QueryAssignmentResponse::refused(st)));
+        }
         Ok(Response::new(route::query_assignment(
             &self.broker,
             self.bound,
@@ -126,6 +190,9 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<NotifyClientTerminationRequest>,
     ) -> RpcResult<NotifyClientTerminationResponse> {
+        if let Some(st) = self.refuse(&req, &access::subscribe(&req.get_ref().group, None)) {
+            return Ok(Response::new(NotifyClientTerminationResponse::refused(st)));
+        }
         let who = client(&req);
         if let Some(g) = req.into_inner().group {
             self.broker.grpc_clients.gone(&g.name, &who.client_id);
@@ -141,6 +208,16 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<Streaming<TelemetryCommand>>,
     ) -> RpcResult<Self::TelemetryStream> {
+        // Who, only: what a client then does (sends, receives) is authorized call by call.
+        if let Some(st) = self.refuse(&req, &[]) {
+            let refused = TelemetryCommand {
+                status: Some(st),
+                command: None,
+            };
+            return Ok(Response::new(Box::pin(futures::stream::iter([Ok(
+                refused,
+            )]))));
+        }
         let who = client(&req);
         Ok(Response::new(telemetry::telemetry(
             self.broker.clone(),
@@ -155,6 +232,12 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<SendMessageRequest>,
     ) -> RpcResult<SendMessageResponse> {
+        if let Some(st) = self.refuse(
+            &req,
+            &access::publish(req.get_ref().messages.iter().map(|m| &m.topic)),
+        ) {
+            return Ok(Response::new(SendMessageResponse::refused(st)));
+        }
         let peer = peer(&req);
         Ok(Response::new(
             produce::send_message(&self.broker, peer, req.into_inner()).await,
@@ -165,6 +248,12 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<EndTransactionRequest>,
     ) -> RpcResult<EndTransactionResponse> {
+        if let Some(st) = self.refuse(
+            &req,
+            &access::publish(std::iter::once(&req.get_ref().topic)),
+        ) {
+            return Ok(Response::new(EndTransactionResponse::refused(st)));
+        }
         Ok(Response::new(
             transaction::end_transaction(&self.broker, req.into_inner()).await,
         ))
@@ -174,6 +263,12 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<RecallMessageRequest>,
     ) -> RpcResult<RecallMessageResponse> {
+        if let Some(st) = self.refuse(
+            &req,
+            &access::publish(std::iter::once(&req.get_ref().topic)),
+        ) {
+            return Ok(Response::new(RecallMessageResponse::refused(st)));
+        }
         Ok(Response::new(produce::recall_message(
             &self.broker,
             req.into_inner(),
@@ -186,6 +281,18 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<ReceiveMessageRequest>,
     ) -> RpcResult<Self::ReceiveMessageStream> {
+        let wanted = access::subscribe(
+            &req.get_ref().group,
+            req.get_ref().message_queue.as_ref().map(|q| &q.topic),
+        );
+        if let Some(st) = self.refuse(&req, &wanted) {
+            let refused = ReceiveMessageResponse {
+                content: Some(receive_message_response::Content::Status(st)),
+            };
+            return Ok(Response::new(Box::pin(futures::stream::iter([Ok(
+                refused,
+            )]))));
+        }
         let deadline = grpc_timeout(&req);
         let who = client(&req);
         let r = req.into_inner();
@@ -202,6 +309,12 @@ impl MessagingService for Endpoint {
     }
 
     async fn ack_message(&self, req: Request<AckMessageRequest>) -> RpcResult<AckMessageResponse> {
+        if let Some(st) = self.refuse(
+            &req,
+            &access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic)),
+        ) {
+            return Ok(Response::new(AckMessageResponse::refused(st)));
+        }
         Ok(Response::new(
             consume::ack(&self.broker, req.into_inner()).await,
         ))
@@ -211,6 +324,9 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<ChangeInvisibleDurationRequest>,
     ) -> RpcResult<ChangeInvisibleDurationResponse> {
+        if let Some(st) = self.refuse(&req, &access::subscribe(&req.get_ref().group, None)) {
+            return Ok(Response::new(ChangeInvisibleDurationResponse::refused(st)));
+        }
         Ok(Response::new(
             consume::change_invisible(&self.broker, req.into_inner()).await,
         ))
@@ -220,6 +336,14 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> RpcResult<ForwardMessageToDeadLetterQueueResponse> {
+        if let Some(st) = self.refuse(
+            &req,
+            &access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic)),
+        ) {
+            return Ok(Response::new(
+                ForwardMessageToDeadLetterQueueResponse::refused(st),
+            ));
+        }
         Ok(Response::new(
             consume::forward_to_dead_letter(&self.broker, req.into_inner()).await,
         ))

@@ -129,12 +129,7 @@ pub fn check(
             req.code
         )));
     };
-    let Some(user) = access.store.user(name) else {
-        return Err(denied(format!("User:{name} is not found")));
-    };
-    if user.user_status == ferromq_auth::model::UserStatus::Disable {
-        return Err(denied(format!("User:{name} is disabled")));
-    }
+    let user = known_user(access, name).map_err(denied)?;
     let content = remoting_content(
         req.ext_fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         req.version,
@@ -149,13 +144,42 @@ pub fn check(
     }
     if cfg.authorization_enabled {
         let wanted = requests::of(&cfg.cluster, req).map_err(denied)?;
-        let acl = access.store.acl(&user.subject());
-        ferromq_auth::decide::authorize(&user, acl.as_deref(), &wanted, Some(peer))
-            .map_err(|d| denied(d.0))?;
+        authorize(access, &user, &wanted, peer).map_err(denied)?;
     }
     req.ext_fields
         .insert(USER_FIELD.to_string(), user.username.clone());
     Ok(())
+}
+
+/// The enabled user named by a request's access key.
+///
+/// # Errors
+/// Unknown or disabled.
+pub fn known_user(
+    access: &Access,
+    name: &str,
+) -> Result<std::sync::Arc<ferromq_auth::User>, String> {
+    let Some(user) = access.store.user(name) else {
+        return Err(format!("User:{name} is not found"));
+    };
+    if user.user_status == ferromq_auth::model::UserStatus::Disable {
+        return Err(format!("User:{name} is disabled"));
+    }
+    Ok(user)
+}
+
+/// Whether an authenticated `user` may make `wanted` from `peer` (its ACL; super users may).
+///
+/// # Errors
+/// The permission missing, named.
+pub fn authorize(
+    access: &Access,
+    user: &ferromq_auth::User,
+    wanted: &[ferromq_auth::Request],
+    peer: std::net::IpAddr,
+) -> Result<(), String> {
+    let acl = access.store.acl(&user.subject());
+    ferromq_auth::decide::authorize(user, acl.as_deref(), wanted, Some(peer)).map_err(|d| d.0)
 }
 
 /// Who made a change, for the offset history: the authenticated user and the address.

@@ -54,6 +54,8 @@ final class Driver {
         String logHome;
         boolean verbose;
         boolean tls;
+        String accessKey;
+        String secretKey;
     }
 
     static void addCommonArgs(Args p) {
@@ -66,6 +68,8 @@ final class Driver {
                         + "system property rocketmq.log.root)");
         p.flag("verbose", "also copy the client's own log (INFO) to stderr");
         p.flag("tls", "TLS to the endpoint (the client's enableSsl; it trusts any certificate)");
+        p.value("access-key", "AK", "sign calls as this user (StaticSessionCredentialsProvider)");
+        p.value("secret-key", "SK", "the user's secret key");
     }
 
     static Common common(Args a) {
@@ -77,6 +81,8 @@ final class Driver {
         c.logHome = a.str("log-home", null);
         c.verbose = a.flag("verbose");
         c.tls = a.flag("tls");
+        c.accessKey = a.str("access-key", null);
+        c.secretKey = a.str("secret-key", "");
         return c;
     }
 
@@ -261,12 +267,17 @@ final class Driver {
         parseEndpoint(c.endpoint);
         // The client defaults to TLS (enableSsl(true)); ferromq's endpoint is cleartext HTTP/2
         // unless the broker runs with a certificate (--tls).
-        return org.apache.rocketmq.client.apis.ClientConfiguration.newBuilder()
-                .setEndpoints(c.endpoint)
-                .setNamespace(c.namespace)
-                .setRequestTimeout(Duration.ofSeconds(c.requestTimeout))
-                .enableSsl(c.tls)
-                .build();
+        org.apache.rocketmq.client.apis.ClientConfigurationBuilder b =
+                org.apache.rocketmq.client.apis.ClientConfiguration.newBuilder()
+                        .setEndpoints(c.endpoint)
+                        .setNamespace(c.namespace)
+                        .setRequestTimeout(Duration.ofSeconds(c.requestTimeout))
+                        .enableSsl(c.tls);
+        if (c.accessKey != null) {
+            b.setCredentialProvider(
+                    new org.apache.rocketmq.client.apis.StaticSessionCredentialsProvider(c.accessKey, c.secretKey));
+        }
+        return b.build();
     }
 
     static org.apache.rocketmq.client.apis.consumer.FilterExpression filterExpression(String sql, String tagExpr) {
