@@ -162,6 +162,27 @@ fn java_client_with_acl(kind: Client) {
     let got = count_by_body(&c.messages());
     assert_eq!(got.len(), 10, "{got:?}\n{}", c.diagnostics());
 
+    // Its own commits, within what it pulled, were stored.
+    let described = root_ok(
+        &server,
+        &[
+            "--output",
+            "json",
+            "offsets",
+            "describe",
+            "--group",
+            "AclGroup",
+            "--topic",
+            "AclOrders",
+        ],
+    );
+    let v: Value = serde_json::from_str(&described).expect("JSON");
+    let committed: i64 = v["queues"]
+        .as_array()
+        .map(|qs| qs.iter().filter_map(|q| q["committed"].as_i64()).sum())
+        .unwrap_or(0);
+    assert_eq!(committed, 10, "{described}");
+
     // A consumer credential cannot move its group; the operator can, and is recorded.
     let reset = [
         "offsets",

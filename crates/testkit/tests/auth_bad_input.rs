@@ -157,3 +157,83 @@ async fn a_users_file_that_does_not_parse_stops_the_start() {
     };
     assert!(err.contains("auth.json") && err.contains("line 3"), "{err}");
 }
+
+/// A consumer credential (Sub only) commits within what its group pulled: no skip past unseen
+/// messages, no rewind; a super user resets freely.
+#[tokio::test]
+async fn a_consumer_credential_cannot_skip_or_rewind_its_group() {
+    use ferromq_client::requests::{self, Pull};
+    let c = Cluster::start_with(1, with_acl).await;
+    let addr = c.broker_addr(0);
+    let root = creds("root", "rootpw");
+    let signed = |who: &Credentials, mut cmd: RemotingCommand| {
+        who.sign(&mut cmd);
+        cmd
+    };
+    let mut topic = RemotingCommand::request(rq::UPDATE_AND_CREATE_TOPIC)
+        .with_ext("topic", "T")
+        .with_ext("readQueueNums", 1)
+        .with_ext("writeQueueNums", 1)
+        .with_ext("perm", 6);
+    root.sign(&mut topic);
+    assert_eq!(send(&addr, topic).await.code, rs::SUCCESS);
+    for i in 0..5 {
+        let cmd = requests::send_v2("P", "T", 0, format!("m{i}").into_bytes().into(), "");
+        assert_eq!(send(&addr, signed(&root, cmd)).await.code, rs::SUCCESS);
+    }
+    assert_eq!(
+        send(&addr, signed(&root, create_user("sub", "subpw")))
+            .await
+            .code,
+        rs::SUCCESS
+    );
+    let grant = RemotingCommand::request(rq::AUTH_CREATE_ACL)
+        .with_ext("subject", "User:sub")
+        .with_body(
+            br#"{"subject":"User:sub","policies":[{"entries":[
+                {"resource":"Topic:T","actions":["Sub"],"decision":"Allow"},
+                {"resource":"Group:G","actions":["Sub"],"decision":"Allow"}]}]}"#
+                .to_vec(),
+        );
+    assert_eq!(send(&addr, signed(&root, grant)).await.code, rs::SUCCESS);
+    let sub = creds("sub", "subpw");
+    let commit = |offset| requests::update_consumer_offset("G", "T", 0, offset);
+
+    refused(
+        &send(&addr, signed(&sub, commit(3))).await,
+        "skipping messages needs ResetOffset",
+    );
+    let pull = requests::pull(&Pull {
+        group: "G",
+        topic: "T",
+        queue_id: 0,
+        offset: 0,
+        max_msgs: 32,
+        subscription: Some("*"),
+        suspend_ms: 0,
+        commit_offset: None,
+    });
+    assert_eq!(send(&addr, signed(&sub, pull)).await.code, rs::SUCCESS);
+    assert_eq!(send(&addr, signed(&sub, commit(3))).await.code, rs::SUCCESS);
+    refused(
+        &send(&addr, signed(&sub, commit(2))).await,
+        "needs ResetOffset",
+    );
+    assert_eq!(send(&addr, signed(&sub, commit(5))).await.code, rs::SUCCESS);
+    refused(
+        &send(&addr, signed(&sub, commit(9))).await,
+        "skipping messages needs ResetOffset",
+    );
+    // An operator (here the super user) moves the group anywhere.
+    assert_eq!(
+        send(&addr, signed(&root, commit(1))).await.code,
+        rs::SUCCESS
+    );
+    let q = send(
+        &addr,
+        signed(&root, requests::query_consumer_offset("G", "T", 0)),
+    )
+    .await;
+    assert_eq!(q.ext("offset"), Some("1"));
+    c.shutdown().await;
+}

@@ -21,6 +21,12 @@ use crate::config::BrokerConfig;
 /// the user that handlers record, in the offset history among others.
 pub const USER_FIELD: &str = "__ferromq_authenticated_user";
 
+/// Set on a consumer's commit (UPDATE_CONSUMER_OFFSET, or a pull carrying one) by a user who may
+/// not reset the group: the offset must stay between the group's committed offset and what it
+/// has pulled ([`commit_within_pull`]), so a consumer credential can neither skip messages
+/// nobody read nor rewind the group.
+pub const COMMIT_BOUNDED_FIELD: &str = "__ferromq_commit_bounded";
+
 /// The users, the ACLs, and where they are kept.
 pub struct Access {
     pub store: AuthStore,
@@ -120,6 +126,7 @@ pub fn check(
     req: &mut RemotingCommand,
 ) -> Result<(), Refusal> {
     req.ext_fields.remove(USER_FIELD);
+    req.ext_fields.remove(COMMIT_BOUNDED_FIELD);
     if !cfg.authentication_enabled || cfg.auth_whitelist.contains(&req.code) {
         return Ok(());
     }
@@ -145,9 +152,73 @@ pub fn check(
     if cfg.authorization_enabled {
         let wanted = requests::of(&cfg.cluster, req).map_err(denied)?;
         authorize(access, &user, &wanted, peer).map_err(denied)?;
+        if let Some(group) = commit_group(req) {
+            let reset = [ferromq_auth::Request::new(
+                ferromq_auth::Resource::group(group),
+                &[ferromq_auth::Action::ResetOffset],
+            )];
+            if authorize(access, &user, &reset, peer).is_err() {
+                req.ext_fields
+                    .insert(COMMIT_BOUNDED_FIELD.to_string(), "1".to_string());
+            }
+        }
     }
     req.ext_fields
         .insert(USER_FIELD.to_string(), user.username.clone());
+    Ok(())
+}
+
+/// The group a consumer's commit in `req` moves, if it carries one.
+fn commit_group(req: &RemotingCommand) -> Option<&str> {
+    use ferromq_protocol::codes::request as rq;
+    match req.code {
+        rq::UPDATE_CONSUMER_OFFSET => req.ext("consumerGroup"),
+        // A pull carries a commit when its sysFlag has the commit bit (1).
+        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE
+            if req
+                .ext("sysFlag")
+                .and_then(|f| f.parse::<i32>().ok())
+                .is_some_and(|f| f & 1 != 0) =>
+        {
+            req.ext("consumerGroup")
+        }
+        _ => None,
+    }
+}
+
+/// For a commit marked [`COMMIT_BOUNDED_FIELD`]: refuses an offset below the group's committed
+/// one (a rewind) or beyond what the group pulled in this broker run (a skip; before any pull,
+/// beyond the committed one).
+///
+/// # Errors
+/// NO_PERMISSION saying which bound and that resets need ResetOffset.
+pub fn commit_within_pull(
+    b: &crate::Broker,
+    req: &RemotingCommand,
+    (group, topic, queue_id): (&str, &str, i32),
+    offset: i64,
+) -> Result<(), Refusal> {
+    if req.ext(COMMIT_BOUNDED_FIELD).is_none() {
+        return Ok(());
+    }
+    let committed = b.offsets.get(group, topic, queue_id).unwrap_or(0);
+    let pulled = b
+        .pull_state
+        .pull_offset(group, topic, queue_id)
+        .unwrap_or(committed);
+    let user = req.ext(USER_FIELD).unwrap_or("?");
+    if offset < committed {
+        return Err(denied(format!(
+            "User:{user} may not rewind {group} on {topic} queue {queue_id} from {committed} to \
+             {offset}: moving a group back needs ResetOffset"
+        )));
+    }
+    if offset > pulled.max(committed) {
+        return Err(denied(format!(
+            "User:{user} may not commit {offset} for {group} on {topic} queue {queue_id}: the \
+             group pulled up to {pulled}; skipping messages needs ResetOffset"
+        )));
+    }
     Ok(())
 }
 

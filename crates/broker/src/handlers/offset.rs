@@ -78,6 +78,7 @@ pub async fn update(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         ))
         .into());
     }
+    crate::access::commit_within_pull(b, req, (group, topic, queue_id), offset)?;
     let key = QueueKey {
         group: group.to_string(),
         topic: topic.to_string(),

@@ -77,6 +77,13 @@ impl PullHeader {
 /// (with any body a client attached) is dropped before the pull is held.
 pub async fn pull(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> Reply {
     let h = PullHeader::parse(&req)?;
+    // A consumer credential's commit must stay within what the group pulled (access control).
+    let within = crate::access::commit_within_pull(
+        b,
+        &req,
+        (&h.group, &h.topic, h.queue_id),
+        h.commit_offset,
+    );
     drop(req);
     let group_cfg = b.groups.find_or_create(&h.group)?;
     if !group_cfg.consume_enable {
@@ -106,7 +113,10 @@ pub async fn pull(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> R
     let sub = subscription(b, &h)?;
     // The reset guard judges only commits the pull actually carries, under the offset log's
     // lock (see progress::Progress::apply).
-    if h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0 {
+    if let Err(e) = &within {
+        tracing::debug!(group = %h.group, topic = %h.topic, "commit carried by a pull refused: {e}");
+    }
+    if h.has(pull_flag::COMMIT_OFFSET) && h.commit_offset >= 0 && within.is_ok() {
         let key = ferromq_offsets::QueueKey {
             group: h.group.clone(),
             topic: h.topic.clone(),
