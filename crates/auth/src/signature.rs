@@ -54,6 +54,24 @@ pub fn sign_remoting(secret: &str, content: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac(secret, content).finalize().into_bytes())
 }
 
+/// Signs a Remoting request in place, as upstream's `AclClientRPCHook` does: `AccessKey`, then
+/// `Signature` over every ext field and the body.
+pub fn sign_request(
+    access_key: &str,
+    secret_key: &str,
+    ext: &mut std::collections::HashMap<String, String>,
+    version: i32,
+    body: &[u8],
+) {
+    ext.insert(ACCESS_KEY.to_string(), access_key.to_string());
+    let content = remoting_content(
+        ext.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        version,
+        body,
+    );
+    ext.insert(SIGNATURE.to_string(), sign_remoting(secret_key, &content));
+}
+
 /// Checks a Remoting signature in constant time.
 pub fn verify_remoting(secret: &str, content: &[u8], signature: &str) -> bool {
     let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {

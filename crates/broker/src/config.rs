@@ -138,6 +138,11 @@ pub struct BrokerConfig {
     pub init_authentication_user: String,
     /// Request codes served without credentials (upstream `authenticationWhitelist`).
     pub auth_whitelist: Vec<i32>,
+    /// What the broker signs its own calls to the name servers with, `name:password` or
+    /// upstream's `{"accessKey":…,"secretKey":…}` (`innerClientAuthenticationCredentials`);
+    /// empty: the initial user's.
+    #[serde(alias = "innerClientAuthenticationCredentials")]
+    pub inner_client_credentials: String,
     /// TLS of every port; set from the file's top-level `[tls]` (one setting per process).
     #[serde(skip)]
     pub tls: ferromq_tls::TlsSettings,
@@ -191,6 +196,7 @@ impl Default for BrokerConfig {
             authorization_enabled: false,
             init_authentication_user: String::new(),
             auth_whitelist: Vec::new(),
+            inner_client_credentials: String::new(),
             tls: ferromq_tls::TlsSettings::default(),
         }
     }

@@ -109,6 +109,8 @@ pub struct Broker {
     pub remote_consumers: std::sync::OnceLock<Arc<dyn remote_consumers::RemoteConsumers>>,
     /// Users and ACLs, and whether requests are checked against them (`access::check`).
     pub access: access::Access,
+    /// What the broker signs its own name-server calls with (`access::inner_credentials`).
+    pub inner_credentials: Option<(String, String)>,
     /// TLS of the broker's ports (Remoting, fast port, gRPC), its certificate reloaded in place.
     pub tls: ferromq_tls::ServerTls,
     /// TLS of the broker's own connections to its name servers (`tls.connect_with_tls`).
@@ -241,6 +243,7 @@ impl Broker {
         )
         .map_err(BrokerError::Config)?;
         let access = access::Access::open(&cfg, &config_dir).map_err(BrokerError::Config)?;
+        let inner_credentials = access::inner_credentials(&cfg).map_err(BrokerError::Config)?;
         if !cfg.authentication_enabled && !is_loopback(&cfg.host) {
             tracing::warn!(host = %cfg.host, "listening beyond loopback with authentication off: anyone who reaches these ports can produce, consume and change offsets (authentication-enabled)");
         }
@@ -280,6 +283,7 @@ impl Broker {
             timer_recalls,
             remote_consumers: std::sync::OnceLock::new(),
             access,
+            inner_credentials,
             tls,
             namesrv_tls,
         });

@@ -50,7 +50,8 @@ async fn register_all(
     addrs: &[String],
     conns: &mut HashMap<String, Connection>,
 ) -> usize {
-    let request = registration(b);
+    let mut request = registration(b);
+    crate::access::sign_inner(b.inner_credentials.as_ref(), &mut request);
     for addr in addrs {
         if conns.get(addr).is_none_or(Connection::is_closed) {
             match Connection::connect(
@@ -124,11 +125,12 @@ fn registration(b: &Broker) -> RemotingCommand {
 /// Tells every name server this broker is leaving (best effort, bounded).
 pub async fn unregister_all(b: &Broker) {
     let calls = b.cfg.namesrv_addrs().into_iter().map(|addr| async move {
-        let req = RemotingCommand::request(rq::UNREGISTER_BROKER)
+        let mut req = RemotingCommand::request(rq::UNREGISTER_BROKER)
             .with_ext("brokerName", &b.cfg.broker_name)
             .with_ext("brokerAddr", b.cfg.broker_addr())
             .with_ext("clusterName", &b.cfg.cluster)
             .with_ext("brokerId", 0);
+        crate::access::sign_inner(b.inner_credentials.as_ref(), &mut req);
         let timeout = Duration::from_secs(2);
         let connected = Connection::connect(
             &addr,

@@ -25,7 +25,7 @@ pub enum RouteAnswer {
 /// The route of `topic` from the first name server that answers (over TLS with `tls`).
 pub async fn topic_route(
     namesrv: &[String],
-    tls: Option<&ferromq_tls::ClientTls>,
+    (tls, creds): (Option<&ferromq_tls::ClientTls>, Option<&(String, String)>),
     topic: &str,
 ) -> RouteAnswer {
     for addr in namesrv {
@@ -40,8 +40,9 @@ pub async fn topic_route(
         else {
             continue;
         };
-        let req =
+        let mut req =
             RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic);
+        crate::access::sign_inner(creds, &mut req);
         let resp = conn.request(req, ROUTE_TIMEOUT).await;
         conn.close();
         match resp {

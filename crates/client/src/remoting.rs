@@ -76,16 +76,13 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// Adds `AccessKey` and the `Signature` over every ext field and the body.
     pub fn sign(&self, cmd: &mut RemotingCommand) {
-        use ferromq_auth::signature::{remoting_content, sign_remoting, ACCESS_KEY, SIGNATURE};
-        cmd.ext_fields
-            .insert(ACCESS_KEY.to_string(), self.access_key.clone());
-        let content = remoting_content(
-            cmd.ext_fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ferromq_auth::signature::sign_request(
+            &self.access_key,
+            &self.secret_key,
+            &mut cmd.ext_fields,
             cmd.version,
             &cmd.body,
         );
-        let signature = sign_remoting(&self.secret_key, &content);
-        cmd.ext_fields.insert(SIGNATURE.to_string(), signature);
     }
 }
 

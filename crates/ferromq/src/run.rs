@@ -57,6 +57,9 @@ async fn standalone(args: ServerArgs) -> anyhow::Result<()> {
     config::apply_tls(&args.tls, &mut cfg, true);
     cfg.broker.validate().map_err(anyhow::Error::msg)?;
     info!(config = %toml::to_string(&cfg).unwrap_or_default(), "starting standalone");
+    // The embedded name server checks requests against the broker's users and ACLs; it
+    // refuses everything in the moment before the broker exists.
+    cfg.namesrv.guarded = cfg.broker.authentication_enabled;
     let ns_shutdown = CancellationToken::new();
     let ns = NameServer::start(cfg.namesrv.clone(), ns_shutdown.clone())
         .await
@@ -65,6 +68,12 @@ async fn standalone(args: ServerArgs) -> anyhow::Result<()> {
     let mut broker = Broker::start(cfg.broker)
         .await
         .context("cannot start the broker")?;
+    if broker.broker.cfg.authentication_enabled {
+        let b = broker.broker.clone();
+        ns.guard.install(std::sync::Arc::new(move |req, ip| {
+            ferromq_broker::access::check(&b.cfg, &b.access, ip, req)
+        }));
+    }
     broker.wait_registered(Duration::from_secs(10)).await?;
     let grpc = start_grpc(&broker).await?;
     println!(

@@ -162,6 +162,17 @@ fn java_client_with_acl(kind: Client) {
     let got = count_by_body(&c.messages());
     assert_eq!(got.len(), 10, "{got:?}\n{}", c.diagnostics());
 
+    // The name server checks too: no anonymous listing, no route deletion by a consumer.
+    let (code, out, _) = run_admin(&server.namesrv_addr(), &["topicList"]);
+    assert_ne!(code, 0, "an anonymous topicList was served: {out}");
+    let (code, out, _) = admin_as(
+        &server,
+        &alice,
+        &["deleteTopic", "-t", "AclOrders", "-c", "DefaultCluster"],
+    );
+    assert_ne!(code, 0, "alice deleted a topic: {out}");
+    assert!(root_ok(&server, &["topicList"]).contains("AclOrders"));
+
     // Its own commits, within what it pulled, were stored.
     let described = root_ok(
         &server,

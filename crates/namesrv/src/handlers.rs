@@ -23,6 +23,8 @@ const MAX_KV_ITEM_BYTES: usize = 64 * 1024;
 /// Serves name-server requests.
 pub struct NamesrvHandler {
     routes: Arc<RouteInfoManager>,
+    /// Authentication and authorization of each request, when configured (see [`crate::RequestGuard`]).
+    guard: Arc<crate::Guard>,
     /// KV config: namespace → key → value.
     kv: RwLock<HashMap<String, HashMap<String, String>>>,
     metrics: Arc<NamesrvMetrics>,
@@ -36,8 +38,11 @@ impl Handler for NamesrvHandler {
     async fn handle(
         self: &Arc<Self>,
         conn: Connection,
-        req: RemotingCommand,
+        mut req: RemotingCommand,
     ) -> Option<RemotingCommand> {
+        if let Err(r) = self.guard.check(&mut req, conn.remote_addr().ip()) {
+            return Some(r.to_response());
+        }
         Some(self.dispatch(&conn, &req).unwrap_or_else(|r| {
             if let Some(limit) = r.limit() {
                 self.metrics.limit_hit(limit);
@@ -61,9 +66,14 @@ impl Handler for NamesrvHandler {
 }
 
 impl NamesrvHandler {
-    pub fn new(routes: Arc<RouteInfoManager>, metrics: Arc<NamesrvMetrics>) -> Self {
+    pub fn new(
+        routes: Arc<RouteInfoManager>,
+        metrics: Arc<NamesrvMetrics>,
+        guard: Arc<crate::Guard>,
+    ) -> Self {
         Self {
             routes,
+            guard,
             kv: RwLock::new(HashMap::new()),
             metrics,
         }

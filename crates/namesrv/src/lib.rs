@@ -44,6 +44,52 @@ pub struct NamesrvConfig {
     /// TLS of the listening port; set from the file's top-level `[tls]`.
     #[serde(skip)]
     pub tls: ferromq_tls::TlsSettings,
+    /// Refuse every request until a [`RequestGuard`] is installed ([`NameServer::guard`]):
+    /// set when the process authenticates requests, so the name server never serves unchecked
+    /// in the moment before its guard exists.
+    #[serde(skip)]
+    pub guarded: bool,
+}
+
+/// Authenticates and authorizes one request (the broker's ACL check, shared with the embedded
+/// name server); may add fields to it.
+pub type RequestGuard = Arc<
+    dyn Fn(
+            &mut ferromq_protocol::RemotingCommand,
+            std::net::IpAddr,
+        ) -> Result<(), ferromq_protocol::Refusal>
+        + Send
+        + Sync,
+>;
+
+/// The guard slot of a name server: empty and unguarded serves everything; empty and guarded
+/// refuses everything.
+#[derive(Default)]
+pub struct Guard {
+    guarded: bool,
+    check: std::sync::OnceLock<RequestGuard>,
+}
+
+impl Guard {
+    /// Installs the check (once; a second call is ignored).
+    pub fn install(&self, check: RequestGuard) {
+        let _ = self.check.set(check);
+    }
+
+    fn check(
+        &self,
+        req: &mut ferromq_protocol::RemotingCommand,
+        ip: std::net::IpAddr,
+    ) -> Result<(), ferromq_protocol::Refusal> {
+        match self.check.get() {
+            Some(check) => check(req, ip),
+            None if self.guarded => Err(ferromq_protocol::Refusal::NoPermission {
+                message: "the name server is starting: credentials cannot be checked yet".into(),
+                forbidden_type: None,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 mod millis {
@@ -66,6 +112,7 @@ impl Default for NamesrvConfig {
             scan_interval: Duration::from_secs(5),
             metrics_port: 0,
             tls: ferromq_tls::TlsSettings::default(),
+            guarded: false,
         }
     }
 }
@@ -76,6 +123,8 @@ pub struct NameServer {
     pub local_addr: SocketAddr,
     /// Where `/metrics` is served, when enabled and bound.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where a process that checks credentials installs the check.
+    pub guard: Arc<Guard>,
 }
 
 impl NameServer {
@@ -100,9 +149,14 @@ impl NameServer {
             cfg.auto_create_queue_nums,
         ));
         let metrics = Arc::new(metrics::NamesrvMetrics::default());
+        let guard = Arc::new(Guard {
+            guarded: cfg.guarded,
+            check: std::sync::OnceLock::new(),
+        });
         let handler = Arc::new(handlers::NamesrvHandler::new(
             routes.clone(),
             metrics.clone(),
+            guard.clone(),
         ));
         let metrics_addr = match cfg.metrics_port {
             0 => None,
@@ -139,6 +193,7 @@ impl NameServer {
             routes,
             local_addr,
             metrics_addr,
+            guard,
         })
     }
 }

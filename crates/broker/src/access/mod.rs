@@ -84,26 +84,57 @@ impl Access {
     }
 }
 
-/// `name:password`, or upstream's `{"username":…,"password":…}`; empty: none.
-fn init_user(s: &str) -> Result<Option<(String, String)>, String> {
+/// `name:password`, or upstream's JSON (`{"username","password"}` or `{"accessKey","secretKey"}`);
+/// empty: none. `setting` names it in errors.
+fn name_and_secret(setting: &str, s: &str) -> Result<Option<(String, String)>, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
     if s.starts_with('{') {
         #[derive(serde::Deserialize)]
-        struct Init {
+        struct Pair {
+            #[serde(alias = "accessKey")]
             username: String,
+            #[serde(alias = "secretKey")]
             password: String,
         }
-        let i: Init = serde_json::from_str(s).map_err(|e| {
-            format!("init-authentication-user is not {{\"username\",\"password\"}}: {e}")
+        let p: Pair = serde_json::from_str(s).map_err(|e| {
+            format!(
+                "{setting} is not {{\"username\",\"password\"}} or {{\"accessKey\",\"secretKey\"}}: {e}"
+            )
         })?;
-        return Ok(Some((i.username, i.password)));
+        return Ok(Some((p.username, p.password)));
     }
     s.split_once(':')
         .map(|(n, p)| Some((n.to_string(), p.to_string())))
-        .ok_or_else(|| "init-authentication-user is not name:password".to_string())
+        .ok_or_else(|| format!("{setting} is not name:password"))
+}
+
+fn init_user(s: &str) -> Result<Option<(String, String)>, String> {
+    name_and_secret("init-authentication-user", s)
+}
+
+/// What the broker signs its own name-server calls with: `inner-client-credentials`, else the
+/// initial user's; none when authentication is off.
+///
+/// # Errors
+/// A setting that does not parse.
+pub fn inner_credentials(cfg: &BrokerConfig) -> Result<Option<(String, String)>, String> {
+    if !cfg.authentication_enabled {
+        return Ok(None);
+    }
+    match name_and_secret("inner-client-credentials", &cfg.inner_client_credentials)? {
+        Some(c) => Ok(Some(c)),
+        None => init_user(&cfg.init_authentication_user),
+    }
+}
+
+/// Signs one of the broker's own requests when it has credentials.
+pub fn sign_inner(creds: Option<&(String, String)>, req: &mut RemotingCommand) {
+    if let Some((ak, sk)) = creds {
+        ferromq_auth::signature::sign_request(ak, sk, &mut req.ext_fields, req.version, &req.body);
+    }
 }
 
 fn denied(message: String) -> Refusal {

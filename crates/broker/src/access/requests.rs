@@ -160,6 +160,16 @@ pub fn of(cluster: &str, req: &RemotingCommand) -> Result<Vec<Request>, String> 
             Some(g) => vec![Request::new(Resource::group(g), &[Get])],
             None => cluster_req(&[Get]),
         },
+        // Name server: the cluster view is open to every user (upstream checks nothing there);
+        // changing routes and KV config is an operator's (or a broker's) update of the cluster.
+        rq::GET_BROKER_CLUSTER_INFO => vec![],
+        rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
+            vec![Request::new(
+                Resource::AllOf(ferromq_auth::model::ResourceType::Topic),
+                &[Get, List],
+            )]
+        }
+        rq::GET_KV_CONFIG => cluster_req(&[Get]),
         // Cluster-wide reads
         rq::GET_BROKER_CONFIG
         | rq::GET_BROKER_RUNTIME_INFO

@@ -89,7 +89,13 @@ pub async fn set_message_request_mode(b: &Arc<Broker>, req: &RemotingCommand) ->
 /// broker's own when no name server answers.
 async fn cluster_queues(b: &Broker, topic: &str) -> Vec<MessageQueue> {
     let mut out = BTreeSet::new();
-    match topic_route(&b.cfg.namesrv_addrs(), b.namesrv_tls.as_ref(), topic).await {
+    match topic_route(
+        &b.cfg.namesrv_addrs(),
+        (b.namesrv_tls.as_ref(), b.inner_credentials.as_ref()),
+        topic,
+    )
+    .await
+    {
         RouteAnswer::Found(route) => {
             for qd in route.queue_datas {
                 if qd.perm & perm::READ == 0 {

@@ -20,10 +20,10 @@ use crate::Broker;
 /// Whether the name servers route `topic` to one broker only (`None` when none answers).
 async fn on_one_broker(
     namesrv: &[String],
-    tls: Option<&ferromq_tls::ClientTls>,
+    how: (Option<&ferromq_tls::ClientTls>, Option<&(String, String)>),
     topic: &str,
 ) -> Option<bool> {
-    match topic_route(namesrv, tls, topic).await {
+    match topic_route(namesrv, how, topic).await {
         RouteAnswer::Found(route) => Some(route.broker_datas.len() <= 1),
         RouteAnswer::Unknown | RouteAnswer::Unreachable => None,
     }
@@ -86,9 +86,10 @@ pub fn reset_clients(b: &Broker, group: &str, topic: &str, offsets: &[(i32, i64)
     }
     let namesrv = b.cfg.namesrv_addrs();
     let tls = b.namesrv_tls.clone();
+    let creds = b.inner_credentials.clone();
     let topic = topic.to_string();
     tokio::spawn(async move {
-        if on_one_broker(&namesrv, tls.as_ref(), &topic).await != Some(true) {
+        if on_one_broker(&namesrv, (tls.as_ref(), creds.as_ref()), &topic).await != Some(true) {
             tracing::debug!(%topic, "topic on several brokers (or route unknown): clients follow PULL_OFFSET_MOVED");
             return;
         }
