@@ -382,3 +382,102 @@ fn ali_ons_client_with_acl() {
 fn go_client_with_acl() {
     client_with_acl(Client::Go);
 }
+
+/// Upstream's mqadmin 5.5.0 manages users and ACLs over the AUTH_* codes, signing with the
+/// credentials in its `conf/tools.yml`; without them it is refused.
+#[test]
+fn mqadmin_manages_users_and_acls() {
+    let server = acl_server();
+    let home = tempfile::tempdir().unwrap();
+    let conf = home.path().join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::copy(
+        common::workspace_root().join("compat/java/home/conf/logback_tools.xml"),
+        conf.join("logback_tools.xml"),
+    )
+    .unwrap();
+    std::fs::write(
+        conf.join("tools.yml"),
+        "accessKey: root\nsecretKey: rootpw\n",
+    )
+    .unwrap();
+    let mq = |args: &[&str]| {
+        let (code, out) = common::run_mqadmin_in(Client::Java5, &server, home.path(), args);
+        assert_eq!(code, Some(0), "mqadmin {args:?}:\n{out}");
+        out
+    };
+    mq(&[
+        "createUser",
+        "-c",
+        "DefaultCluster",
+        "-u",
+        "bob",
+        "-p",
+        "bobpw",
+    ]);
+    mq(&[
+        "createAcl",
+        "-c",
+        "DefaultCluster",
+        "-s",
+        "User:bob",
+        "-r",
+        "Topic:BobTopic,Group:BobGroup",
+        "-a",
+        "Pub,Sub",
+        "-d",
+        "Allow",
+        "-i",
+        "127.0.0.1",
+    ]);
+    assert!(mq(&["listUser", "-c", "DefaultCluster"]).contains("bob"));
+    let acl = mq(&["getAcl", "-c", "DefaultCluster", "-s", "User:bob"]);
+    assert!(
+        acl.contains("Topic:BobTopic") && acl.contains("Group:BobGroup"),
+        "{acl}"
+    );
+    // ferromq admin reads what mqadmin wrote.
+    let listed = root_ok(
+        &server,
+        &[
+            "--output",
+            "json",
+            "listAcl",
+            "-c",
+            "DefaultCluster",
+            "-s",
+            "bob",
+        ],
+    );
+    assert!(
+        listed.contains("127.0.0.1") && listed.contains("Pub"),
+        "{listed}"
+    );
+    mq(&[
+        "deleteAcl",
+        "-c",
+        "DefaultCluster",
+        "-s",
+        "User:bob",
+        "-r",
+        "Topic:BobTopic",
+    ]);
+    let acl = mq(&["getAcl", "-c", "DefaultCluster", "-s", "User:bob"]);
+    assert!(
+        !acl.contains("Topic:BobTopic") && acl.contains("Group:BobGroup"),
+        "{acl}"
+    );
+    mq(&["deleteUser", "-c", "DefaultCluster", "-u", "bob"]);
+    assert!(!root_ok(&server, &["listUser", "-c", "DefaultCluster"]).contains("bob"));
+
+    // The default home has no credentials: refused.
+    let (_, out) = common::run_mqadmin(
+        Client::Java5,
+        &server,
+        &["createUser", "-c", "DefaultCluster", "-u", "eve", "-p", "x"],
+    );
+    assert!(
+        !root_ok(&server, &["listUser", "-c", "DefaultCluster"]).contains("eve"),
+        "{out}"
+    );
+}

@@ -38,7 +38,9 @@ pub use client::{client_args, run_client, run_client_output, Client, ClientOutpu
 pub use client_process::{spawn_client, ClientProcess, CLIENT_STOP_TIMEOUT};
 pub use json::{events, field_i64, field_str, tag_of};
 pub use mirror::{mirror_status, start_mirror, topic_error, try_mirror_status};
-pub use mqadmin::{mqadmin_ok, run_mqadmin, MQADMIN_FAILURE_MARKS, MQADMIN_TIMEOUT};
+pub use mqadmin::{
+    mqadmin_ok, run_mqadmin, run_mqadmin_in, MQADMIN_FAILURE_MARKS, MQADMIN_TIMEOUT,
+};
 pub use process::{Captured, OutputLog};
 pub use server::{Endpoint, Server, SERVER_READY_TIMEOUT, SERVER_STOP_TIMEOUT};
 pub use sync_client::{pull_at, read_queue, runtime, SyncClient};

@@ -28,10 +28,25 @@ pub fn run_mqadmin(
     server: &(impl Endpoint + ?Sized),
     args: &[&str],
 ) -> (Option<i32>, String) {
+    run_mqadmin_in(
+        kind,
+        server,
+        &workspace_root().join("compat/java/home"),
+        args,
+    )
+}
+
+/// [`run_mqadmin`] with `home` as ROCKETMQ_HOME (its `conf/tools.yml` holds the credentials
+/// mqadmin signs with).
+pub fn run_mqadmin_in(
+    kind: Client,
+    server: &(impl Endpoint + ?Sized),
+    home: &std::path::Path,
+    args: &[&str],
+) -> (Option<i32>, String) {
     let cp = kind
         .java_classpath()
         .unwrap_or_else(|| panic!("{}: run compat/setup.sh first", kind.name()));
-    let home = workspace_root().join("compat/java/home");
     let mut cmd = Command::new("java");
     cmd.args([
         "-Xss512k",
