@@ -102,6 +102,12 @@ impl AuthStore {
         Ok(store)
     }
 
+    /// Takes every user and ACL of `other` in place of this store's (a reloaded file).
+    pub fn replace_with(&self, other: AuthStore) {
+        let new = other.tables.into_inner();
+        *self.tables.write() = new;
+    }
+
     /// Everything, to be written durably.
     pub fn to_json(&self) -> Vec<u8> {
         let t = self.tables.read();

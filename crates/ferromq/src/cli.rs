@@ -53,6 +53,17 @@ pub struct NamesrvArgs {
     pub listen: Option<String>,
     #[command(flatten)]
     pub tls: TlsServerArgs,
+    /// Check every request's signature against the users in --auth-file.
+    #[arg(long, requires = "auth_file")]
+    pub authentication_enabled: bool,
+    /// Also check every request against the users' ACLs (registering a broker and deleting
+    /// routes are updates of the cluster).
+    #[arg(long, requires = "auth_file")]
+    pub authorization_enabled: bool,
+    /// The users and ACLs: a broker's `<data>/config/auth.json` (a copy, or shared storage);
+    /// reloaded when it changes.
+    #[arg(long, value_name = "PATH")]
+    pub auth_file: Option<PathBuf>,
 }
 
 /// TLS of every port the process opens (the `[tls]` section of the file).

@@ -96,9 +96,32 @@ async fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
     }
     config::apply_tls(&args.tls, &mut cfg, false);
     let shutdown = CancellationToken::new();
+    let authenticate = args.authentication_enabled || args.authorization_enabled;
+    // Load the users first: a file that does not parse stops the start, never opens it.
+    let access = match (&args.auth_file, authenticate) {
+        (Some(path), true) => Some(std::sync::Arc::new(
+            ferromq_broker::access::Access::open_file(path).map_err(anyhow::Error::msg)?,
+        )),
+        _ => None,
+    };
+    cfg.namesrv.guarded = access.is_some();
     let ns = NameServer::start(cfg.namesrv.clone(), shutdown.clone())
         .await
         .with_context(|| format!("cannot listen on {}", cfg.namesrv.listen))?;
+    if let Some(access) = access {
+        access.follow(Duration::from_secs(5), shutdown.clone());
+        // The same check as a broker's, with the broker settings that concern it.
+        let policy = ferromq_broker::BrokerConfig {
+            authentication_enabled: true,
+            authorization_enabled: args.authorization_enabled,
+            auth_whitelist: cfg.broker.auth_whitelist.clone(),
+            cluster: cfg.broker.cluster.clone(),
+            ..ferromq_broker::BrokerConfig::default()
+        };
+        ns.guard.install(std::sync::Arc::new(move |req, ip| {
+            ferromq_broker::access::check(&policy, &access, ip, req)
+        }));
+    }
     println!("ferromq ready namesrv={}", ns.local_addr);
     wait_for_signal().await?;
     shutdown.cancel();

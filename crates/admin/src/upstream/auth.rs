@@ -1,7 +1,7 @@
 //! Users and ACLs with mqadmin's commands (createUser … listAcl), on `-b` one broker or every
 //! master of `-c` a cluster, over upstream's codes (AUTH_CREATE_USER 3001 … AUTH_LIST_ACL 3010).
 
-use clap::{ArgGroup, Subcommand};
+use clap::Subcommand;
 use ferromq_protocol::codes::request as rq;
 use ferromq_protocol::RemotingCommand;
 use serde_json::{json, Value};
@@ -12,108 +12,154 @@ use crate::args::Output;
 use crate::output::{print_json, table};
 use crate::{AdminError, Ctx, EXIT_OK};
 
-/// mqadmin's user and ACL commands.
+/// User and ACL commands under mqadmin's names (`createUser` …), flattened into `ferromq admin`,
+/// and the same grouped as `ferromq admin user …` and `ferromq admin acl …`.
 #[derive(Subcommand, Debug)]
 pub enum AuthCommand {
     /// mqadmin createUser: a user (access key `-u`, secret key `-p`), Normal unless `-t Super`.
-    #[command(name = "createUser", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])),
-        after_help = "Examples:\n  ferromq admin createUser -c DefaultCluster -u alice -p 's3cret'")]
-    CreateUser {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 'u', long = "username")]
-        username: String,
-        #[arg(short = 'p', long = "password")]
-        password: String,
-        /// Super or Normal.
-        #[arg(short = 't', long = "userType")]
-        user_type: Option<String>,
-    },
+    #[command(
+        name = "createUser",
+        after_help = "Examples:\n  ferromq admin createUser -c DefaultCluster -u alice -p 's3cret'"
+    )]
+    CreateUser(UserCreate),
     /// mqadmin updateUser: a new secret key, type or status (enable/disable).
-    #[command(name = "updateUser", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
-    UpdateUser {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 'u', long = "username")]
-        username: String,
-        #[arg(short = 'p', long = "password")]
-        password: Option<String>,
-        #[arg(short = 't', long = "userType")]
-        user_type: Option<String>,
-        #[arg(short = 's', long = "userStatus")]
-        user_status: Option<String>,
-    },
+    #[command(name = "updateUser")]
+    UpdateUser(UserUpdate),
     /// mqadmin deleteUser: the user and its ACL.
-    #[command(name = "deleteUser", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
-    DeleteUser {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 'u', long = "username")]
-        username: String,
-    },
-    /// mqadmin getUser.
-    #[command(name = "getUser", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
-    GetUser {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 'u', long = "username")]
-        username: String,
-    },
+    #[command(name = "deleteUser")]
+    DeleteUser(UserName),
+    /// mqadmin getUser (its secret key included, as upstream's).
+    #[command(name = "getUser")]
+    GetUser(UserName),
     /// mqadmin listUser: users whose name contains `-f`.
-    #[command(name = "listUser", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
-    ListUser {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 'f', long = "filter", default_value = "")]
-        filter: String,
-    },
+    #[command(name = "listUser")]
+    ListUser(UserFilter),
     /// mqadmin createAcl: one entry per resource (`Topic:orders`, `Group:g*`, `Topic:*`, `*`)
     /// with the actions (Pub, Sub, Create, Update, Delete, Get, List, All, and ferromq's
     /// ResetOffset), allowed or denied, from optional addresses or CIDR ranges.
-    #[command(name = "createAcl", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])),
+    #[command(
+        name = "createAcl",
         after_help = "Examples:\n  ferromq admin createAcl -c DefaultCluster -s User:alice -r Topic:orders,Group:billing -a Pub,Sub -d Allow\n  \
-        ferromq admin createAcl -c DefaultCluster -s User:ops -r 'Group:*' -a ResetOffset,Get -d Allow -i 10.0.0.0/8")]
+        ferromq admin createAcl -c DefaultCluster -s User:ops -r 'Group:*' -a ResetOffset,Get -d Allow -i 10.0.0.0/8"
+    )]
     CreateAcl(AclArgs),
     /// mqadmin updateAcl: as createAcl; an entry replaces the one for the same resource.
-    #[command(name = "updateAcl", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
+    #[command(name = "updateAcl")]
     UpdateAcl(AclArgs),
     /// mqadmin deleteAcl: the subject's whole ACL, or its entry for `-r` one resource.
-    #[command(name = "deleteAcl", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
-    DeleteAcl {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 's', long = "subject")]
-        subject: String,
-        #[arg(short = 'r', long = "resources")]
-        resource: Option<String>,
-    },
+    #[command(name = "deleteAcl")]
+    DeleteAcl(AclDelete),
     /// mqadmin getAcl.
-    #[command(name = "getAcl", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
-    GetAcl {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 's', long = "subject")]
-        subject: String,
-    },
+    #[command(name = "getAcl")]
+    GetAcl(AclSubject),
     /// mqadmin listAcl: ACLs whose subject contains `-s`, entries whose resource contains `-r`.
-    #[command(name = "listAcl", group(ArgGroup::new("where").required(true).args(["cluster", "broker_addr"])))]
-    ListAcl {
-        #[command(flatten)]
-        at: Where,
-        #[arg(short = 's', long = "subject", default_value = "")]
-        subject: String,
-        #[arg(short = 'r', long = "resource", default_value = "")]
-        resource: String,
+    #[command(name = "listAcl")]
+    ListAcl(AclFilter),
+    /// Users (access keys and their secrets): create, update, delete, get, list. The same as
+    /// mqadmin's createUser … listUser.
+    #[command(
+        after_help = "Examples:\n  ferromq admin user create -c DefaultCluster -u alice -p 's3cret'\n  \
+        ferromq admin user update -c DefaultCluster -u alice -s disable\n  ferromq admin user list -c DefaultCluster"
+    )]
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// ACLs (what each user may do): create, update, delete, get, list. The same as mqadmin's
+    /// createAcl … listAcl.
+    #[command(
+        after_help = "Examples:\n  ferromq admin acl create -c DefaultCluster -s User:alice -r Topic:orders -a Pub -d Allow\n  \
+        ferromq admin acl list -c DefaultCluster -r Topic:orders"
+    )]
+    Acl {
+        #[command(subcommand)]
+        command: AclCommand,
     },
 }
 
-/// `-c` every master of a cluster, or `-b` one broker.
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// A user (access key `-u`, secret key `-p`), Normal unless `-t Super` (mqadmin createUser).
+    Create(UserCreate),
+    /// A new secret key, type or status (mqadmin updateUser).
+    Update(UserUpdate),
+    /// The user and its ACL (mqadmin deleteUser).
+    Delete(UserName),
+    /// One user, secret key included (mqadmin getUser).
+    Get(UserName),
+    /// Users whose name contains `-f` (mqadmin listUser).
+    List(UserFilter),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AclCommand {
+    /// Entries for resources, actions, a decision and optional source addresses (mqadmin createAcl).
+    Create(AclArgs),
+    /// As create; an entry replaces the one for the same resource (mqadmin updateAcl).
+    Update(AclArgs),
+    /// The whole ACL, or the entry for `-r` one resource (mqadmin deleteAcl).
+    Delete(AclDelete),
+    /// One subject's ACL (mqadmin getAcl).
+    Get(AclSubject),
+    /// ACLs by subject and resource substrings (mqadmin listAcl).
+    List(AclFilter),
+}
+
+// Where a command goes: `-c` every master of a cluster, or `-b` one broker.
 #[derive(clap::Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
 pub struct Where {
+    /// Every master of this cluster.
     #[arg(short = 'c', long = "clusterName")]
     cluster: Option<String>,
+    /// One broker, `host:port`.
     #[arg(short = 'b', long = "brokerAddr")]
     broker_addr: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UserCreate {
+    #[command(flatten)]
+    at: Where,
+    #[arg(short = 'u', long = "username")]
+    username: String,
+    #[arg(short = 'p', long = "password")]
+    password: String,
+    /// Super or Normal.
+    #[arg(short = 't', long = "userType")]
+    user_type: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UserUpdate {
+    #[command(flatten)]
+    at: Where,
+    #[arg(short = 'u', long = "username")]
+    username: String,
+    #[arg(short = 'p', long = "password")]
+    password: Option<String>,
+    /// Super or Normal.
+    #[arg(short = 't', long = "userType")]
+    user_type: Option<String>,
+    /// enable or disable.
+    #[arg(short = 's', long = "userStatus")]
+    user_status: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UserName {
+    #[command(flatten)]
+    at: Where,
+    #[arg(short = 'u', long = "username")]
+    username: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UserFilter {
+    #[command(flatten)]
+    at: Where,
+    #[arg(short = 'f', long = "filter", default_value = "")]
+    filter: String,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -135,6 +181,59 @@ pub struct AclArgs {
     /// Comma-separated source addresses or CIDR ranges (default: any).
     #[arg(short = 'i', long = "sourceIp", value_delimiter = ',')]
     source_ips: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AclDelete {
+    #[command(flatten)]
+    at: Where,
+    #[arg(short = 's', long = "subject")]
+    subject: String,
+    /// One resource whose entry goes; without it the whole ACL goes.
+    #[arg(short = 'r', long = "resources")]
+    resource: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AclSubject {
+    #[command(flatten)]
+    at: Where,
+    #[arg(short = 's', long = "subject")]
+    subject: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AclFilter {
+    #[command(flatten)]
+    at: Where,
+    #[arg(short = 's', long = "subject", default_value = "")]
+    subject: String,
+    #[arg(short = 'r', long = "resource", default_value = "")]
+    resource: String,
+}
+
+impl From<UserCommand> for AuthCommand {
+    fn from(c: UserCommand) -> Self {
+        match c {
+            UserCommand::Create(a) => AuthCommand::CreateUser(a),
+            UserCommand::Update(a) => AuthCommand::UpdateUser(a),
+            UserCommand::Delete(a) => AuthCommand::DeleteUser(a),
+            UserCommand::Get(a) => AuthCommand::GetUser(a),
+            UserCommand::List(a) => AuthCommand::ListUser(a),
+        }
+    }
+}
+
+impl From<AclCommand> for AuthCommand {
+    fn from(c: AclCommand) -> Self {
+        match c {
+            AclCommand::Create(a) => AuthCommand::CreateAcl(a),
+            AclCommand::Update(a) => AuthCommand::UpdateAcl(a),
+            AclCommand::Delete(a) => AuthCommand::DeleteAcl(a),
+            AclCommand::Get(a) => AuthCommand::GetAcl(a),
+            AclCommand::List(a) => AuthCommand::ListAcl(a),
+        }
+    }
 }
 
 fn usage(e: String) -> AdminError {
@@ -193,12 +292,15 @@ fn user_body(
 /// Bad usage, an unknown cluster, or a failure on every broker.
 pub(crate) async fn run(ctx: &Ctx, cmd: AuthCommand) -> Result<i32, AdminError> {
     let (at, what, req) = match cmd {
-        AuthCommand::CreateUser {
+        // The grouped names are the mqadmin ones under another spelling.
+        AuthCommand::User { command } => return Box::pin(run(ctx, command.into())).await,
+        AuthCommand::Acl { command } => return Box::pin(run(ctx, command.into())).await,
+        AuthCommand::CreateUser(UserCreate {
             at,
             username,
             password,
             user_type,
-        } => {
+        }) => {
             let body = user_body(&username, Some(&password), user_type.as_deref(), None)?;
             (
                 at,
@@ -208,13 +310,13 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AuthCommand) -> Result<i32, AdminError> 
                     .with_body(body),
             )
         }
-        AuthCommand::UpdateUser {
+        AuthCommand::UpdateUser(UserUpdate {
             at,
             username,
             password,
             user_type,
             user_status,
-        } => {
+        }) => {
             if password.is_none() && user_type.is_none() && user_status.is_none() {
                 return Err(usage("updateUser needs -p, -t or -s".into()));
             }
@@ -232,7 +334,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AuthCommand) -> Result<i32, AdminError> 
                     .with_body(body),
             )
         }
-        AuthCommand::DeleteUser { at, username } => (
+        AuthCommand::DeleteUser(UserName { at, username }) => (
             at,
             "deleteUser",
             RemotingCommand::request(rq::AUTH_DELETE_USER).with_ext("username", &username),
@@ -247,11 +349,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AuthCommand) -> Result<i32, AdminError> 
                     .with_body(body),
             )
         }
-        AuthCommand::DeleteAcl {
+        AuthCommand::DeleteAcl(AclDelete {
             at,
             subject,
             resource,
-        } => {
+        }) => {
             let mut req =
                 RemotingCommand::request(rq::AUTH_DELETE_ACL).with_ext("subject", &subject);
             if let Some(r) = resource {
@@ -259,23 +361,23 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AuthCommand) -> Result<i32, AdminError> 
             }
             (at, "deleteAcl", req)
         }
-        AuthCommand::GetUser { at, username } => {
+        AuthCommand::GetUser(UserName { at, username }) => {
             let req = RemotingCommand::request(rq::AUTH_GET_USER).with_ext("username", &username);
             return read(ctx, at, req, Kind::Users).await;
         }
-        AuthCommand::ListUser { at, filter } => {
+        AuthCommand::ListUser(UserFilter { at, filter }) => {
             let req = RemotingCommand::request(rq::AUTH_LIST_USER).with_ext("filter", &filter);
             return read(ctx, at, req, Kind::Users).await;
         }
-        AuthCommand::GetAcl { at, subject } => {
+        AuthCommand::GetAcl(AclSubject { at, subject }) => {
             let req = RemotingCommand::request(rq::AUTH_GET_ACL).with_ext("subject", &subject);
             return read(ctx, at, req, Kind::Acls).await;
         }
-        AuthCommand::ListAcl {
+        AuthCommand::ListAcl(AclFilter {
             at,
             subject,
             resource,
-        } => {
+        }) => {
             let req = RemotingCommand::request(rq::AUTH_LIST_ACL)
                 .with_ext("subjectFilter", &subject)
                 .with_ext("resourceFilter", &resource);

@@ -74,6 +74,68 @@ impl Access {
         Ok(access)
     }
 
+    /// Users and ACLs read from `path` only (a name server started on its own, given a copy of
+    /// a broker's `auth.json`); [`Access::follow`] reloads it when it changes.
+    ///
+    /// # Errors
+    /// The file cannot be read or does not parse (its line named).
+    pub fn open_file(path: &Path) -> Result<Self, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let store =
+            AuthStore::from_json(&bytes, &path.display().to_string()).map_err(|e| e.to_string())?;
+        Ok(Access {
+            store,
+            path: path.to_path_buf(),
+            saving: Mutex::new(()),
+        })
+    }
+
+    /// Reloads the file every `every` when it changed, until `stop`; a version that does not
+    /// parse is reported and the previous users and ACLs stay in force.
+    pub fn follow(
+        self: &std::sync::Arc<Self>,
+        every: std::time::Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let stamp = |p: &Path| {
+                std::fs::metadata(p)
+                    .ok()
+                    .and_then(|m| Some((m.modified().ok()?, m.len())))
+            };
+            let mut seen = stamp(&this.path);
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.cancelled() => return,
+                }
+                let now = stamp(&this.path);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                let loaded = std::fs::read(&this.path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| {
+                        AuthStore::from_json(&b, &this.path.display().to_string())
+                            .map_err(|e| e.to_string())
+                    });
+                match loaded {
+                    Ok(store) => {
+                        this.store.replace_with(store);
+                        tracing::info!(file = %this.path.display(), "users and ACLs reloaded");
+                    }
+                    Err(e) => {
+                        tracing::warn!("users and ACLs not reloaded, the previous ones stay: {e}")
+                    }
+                }
+            }
+        });
+    }
+
     /// Writes the current users and ACLs durably (fsync, rename, fsync of the directory).
     ///
     /// # Errors

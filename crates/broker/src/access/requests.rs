@@ -170,6 +170,11 @@ pub fn of(cluster: &str, req: &RemotingCommand) -> Result<Vec<Request>, String> 
             )]
         }
         rq::GET_KV_CONFIG => cluster_req(&[Get]),
+        // A broker joining or leaving, a topic's routes deleted: an update of the cluster named.
+        rq::REGISTER_BROKER | rq::UNREGISTER_BROKER | rq::DELETE_TOPIC_IN_NAMESRV => {
+            let named = ext("clusterName").unwrap_or(cluster);
+            vec![Request::new(Resource::cluster(named), &[Update])]
+        }
         // Cluster-wide reads
         rq::GET_BROKER_CONFIG
         | rq::GET_BROKER_RUNTIME_INFO
