@@ -15,6 +15,8 @@ use ferromq_protocol::grpc::{
 };
 use serde_json::json;
 use tokio::task::JoinSet;
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
 use tonic::transport::Channel;
 
 use crate::args::parse_duration;
@@ -48,6 +50,11 @@ pub struct GrpcArgs {
     pub json: bool,
     #[arg(long, value_parser = parse_duration, default_value = "5s")]
     pub timeout: Duration,
+    /// Sign every call as this user (the `authorization` header of the 5.x clients).
+    #[arg(long, env = "FERROMQ_ACCESS_KEY", requires = "secret_key")]
+    pub access_key: Option<String>,
+    #[arg(long, env = "FERROMQ_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 /// `ferromq bench grpc-produce`.
@@ -88,7 +95,61 @@ fn res(name: &str) -> Option<Resource> {
     })
 }
 
-async fn channel(a: &GrpcArgs) -> Result<MessagingServiceClient<Channel>, BenchError> {
+/// A gRPC client whose calls carry the `authorization` header when credentials are given.
+type Client = MessagingServiceClient<InterceptedService<Channel, Signer>>;
+
+/// Signs every call as the 5.x clients do: `x-mq-date-time` and an HMAC of it.
+#[derive(Clone)]
+struct Signer(Option<(String, String)>);
+
+impl Interceptor for Signer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let Some((ak, sk)) = &self.0 else {
+            return Ok(req);
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let date_time = date_time(now);
+        let signature = ferromq_auth::signature::sign_grpc(sk, &date_time);
+        let header = format!(
+            "MQv2-HMAC-SHA1 Credential={ak}, SignedHeaders=x-mq-date-time, Signature={signature}"
+        );
+        let meta = req.metadata_mut();
+        for (k, v) in [("x-mq-date-time", date_time), ("authorization", header)] {
+            let v = v
+                .parse()
+                .map_err(|_| tonic::Status::invalid_argument("credentials are not ASCII"))?;
+            meta.insert(k, v);
+        }
+        Ok(req)
+    }
+}
+
+/// `yyyyMMddTHHmmssZ` (UTC) of a Unix time, the clients' `x-mq-date-time` form.
+fn date_time(unix_secs: u64) -> String {
+    let days = unix_secs / 86_400;
+    let secs = unix_secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+async fn channel(a: &GrpcArgs) -> Result<Client, BenchError> {
     let ch = Channel::from_shared(format!("http://{}", a.endpoint))
         .map_err(|e| BenchError::Args(format!("--endpoint {}: {e}", a.endpoint)))?
         .timeout(a.timeout + Duration::from_secs(30))
@@ -96,7 +157,10 @@ async fn channel(a: &GrpcArgs) -> Result<MessagingServiceClient<Channel>, BenchE
         .connect()
         .await
         .map_err(|e| BenchError::Route(format!("cannot connect to {}: {e}", a.endpoint)))?;
-    Ok(MessagingServiceClient::new(ch))
+    let creds =
+        ferromq_client::tls_args::credentials(a.access_key.as_deref(), a.secret_key.as_deref())
+            .map(|c| (c.access_key, c.secret_key));
+    Ok(MessagingServiceClient::with_interceptor(ch, Signer(creds)))
 }
 
 struct Shared {
@@ -119,10 +183,7 @@ async fn run_tasks<F, Fut>(
     params: serde_json::Value,
 ) -> Result<Summary, BenchError>
 where
-    F: Fn(Arc<Shared>, MessagingServiceClient<Channel>, Arc<Recorder>) -> Fut
-        + Send
-        + Sync
-        + 'static,
+    F: Fn(Arc<Shared>, Client, Arc<Recorder>) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
     let out = Output {
@@ -317,7 +378,7 @@ pub(crate) async fn consume(args: GrpcConsumeArgs) -> Result<Summary, BenchError
 
 /// One receive and the ack of what it returned: (messages, body bytes).
 async fn cycle(
-    c: &mut MessagingServiceClient<Channel>,
+    c: &mut Client,
     topic: &str,
     group: &str,
     batch: i32,
@@ -393,4 +454,14 @@ async fn cycle(
         return Err(format!("ack refused: {:?}", r.status));
     }
     Ok((n, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn date_time_is_the_clients_form() {
+        assert_eq!(super::date_time(0), "19700101T000000Z");
+        assert_eq!(super::date_time(1_796_601_599), "20261206T235959Z");
+        assert_eq!(super::date_time(951_782_400), "20000229T000000Z");
+    }
 }
