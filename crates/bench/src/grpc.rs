@@ -129,23 +129,14 @@ impl Interceptor for Signer {
 
 /// `yyyyMMddTHHmmssZ` (UTC) of a Unix time, the clients' `x-mq-date-time` form.
 fn date_time(unix_secs: u64) -> String {
-    let days = unix_secs / 86_400;
-    let secs = unix_secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let secs = i64::try_from(unix_secs).unwrap_or(i64::MAX);
+    let (year, month, day) = ferromq_protocol::time::civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
     format!(
         "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        s / 3600,
+        s / 60 % 60,
+        s % 60
     )
 }
 

@@ -126,7 +126,7 @@ impl Endpoint {
     fn refuse<T>(
         &self,
         req: &Request<T>,
-        wanted: &[ferromq_auth::Request],
+        wanted: impl FnOnce() -> Vec<ferromq_auth::Request>,
     ) -> Option<ferromq_protocol::grpc::Status> {
         access::check(&self.broker, req, peer(req), wanted).err()
     }
@@ -139,7 +139,7 @@ fn unimplemented(rpc: &str, instead: &str) -> tonic::Status {
 #[tonic::async_trait]
 impl MessagingService for Endpoint {
     async fn query_route(&self, req: Request<QueryRouteRequest>) -> RpcResult<QueryRouteResponse> {
-        if let Some(st) = self.refuse(&req, &access::route(&req.get_ref().topic)) {
+        if let Some(st) = self.refuse(&req, || access::route(&req.get_ref().topic)) {
             return Ok(Response::new(QueryRouteResponse::refused(st)));
         }
         Ok(Response::new(route::query_route(
@@ -150,14 +150,13 @@ impl MessagingService for Endpoint {
     }
 
     async fn heartbeat(&self, req: Request<HeartbeatRequest>) -> RpcResult<HeartbeatResponse> {
-        if let Some(st) = self.refuse(
-            &req,
-            &if req.get_ref().client_type == ClientType::Producer as i32 {
+        if let Some(st) = self.refuse(&req, || {
+            if req.get_ref().client_type == ClientType::Producer as i32 {
                 vec![]
             } else {
                 access::subscribe(&req.get_ref().group, None)
-            },
-        ) {
+            }
+        }) {
             return Ok(Response::new(HeartbeatResponse::refused(st)));
         }
         let who = client(&req);
@@ -173,10 +172,9 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<QueryAssignmentRequest>,
     ) -> RpcResult<QueryAssignmentResponse> {
-        if let Some(st) = self.refuse(
-            &req,
-            &access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic)),
-        ) {
+        if let Some(st) = self.refuse(&req, || {
+            access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic))
+        }) {
             return Ok(Response::new(QueryAssignmentResponse::refused(st)));
         }
         Ok(Response::new(route::query_assignment(
@@ -190,7 +188,7 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<NotifyClientTerminationRequest>,
     ) -> RpcResult<NotifyClientTerminationResponse> {
-        if let Some(st) = self.refuse(&req, &access::subscribe(&req.get_ref().group, None)) {
+        if let Some(st) = self.refuse(&req, || access::subscribe(&req.get_ref().group, None)) {
             return Ok(Response::new(NotifyClientTerminationResponse::refused(st)));
         }
         let who = client(&req);
@@ -209,7 +207,7 @@ impl MessagingService for Endpoint {
         req: Request<Streaming<TelemetryCommand>>,
     ) -> RpcResult<Self::TelemetryStream> {
         // Who, only: what a client then does (sends, receives) is authorized call by call.
-        if let Some(st) = self.refuse(&req, &[]) {
+        if let Some(st) = self.refuse(&req, Vec::new) {
             let refused = TelemetryCommand {
                 status: Some(st),
                 command: None,
@@ -232,10 +230,9 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<SendMessageRequest>,
     ) -> RpcResult<SendMessageResponse> {
-        if let Some(st) = self.refuse(
-            &req,
-            &access::publish(req.get_ref().messages.iter().map(|m| &m.topic)),
-        ) {
+        if let Some(st) = self.refuse(&req, || {
+            access::publish(req.get_ref().messages.iter().map(|m| &m.topic))
+        }) {
             return Ok(Response::new(SendMessageResponse::refused(st)));
         }
         let peer = peer(&req);
@@ -248,10 +245,9 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<EndTransactionRequest>,
     ) -> RpcResult<EndTransactionResponse> {
-        if let Some(st) = self.refuse(
-            &req,
-            &access::publish(std::iter::once(&req.get_ref().topic)),
-        ) {
+        if let Some(st) = self.refuse(&req, || {
+            access::publish(std::iter::once(&req.get_ref().topic))
+        }) {
             return Ok(Response::new(EndTransactionResponse::refused(st)));
         }
         Ok(Response::new(
@@ -263,10 +259,9 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<RecallMessageRequest>,
     ) -> RpcResult<RecallMessageResponse> {
-        if let Some(st) = self.refuse(
-            &req,
-            &access::publish(std::iter::once(&req.get_ref().topic)),
-        ) {
+        if let Some(st) = self.refuse(&req, || {
+            access::publish(std::iter::once(&req.get_ref().topic))
+        }) {
             return Ok(Response::new(RecallMessageResponse::refused(st)));
         }
         Ok(Response::new(produce::recall_message(
@@ -281,11 +276,13 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<ReceiveMessageRequest>,
     ) -> RpcResult<Self::ReceiveMessageStream> {
-        let wanted = access::subscribe(
-            &req.get_ref().group,
-            req.get_ref().message_queue.as_ref().map(|q| &q.topic),
-        );
-        if let Some(st) = self.refuse(&req, &wanted) {
+        let wanted = || {
+            access::subscribe(
+                &req.get_ref().group,
+                req.get_ref().message_queue.as_ref().map(|q| &q.topic),
+            )
+        };
+        if let Some(st) = self.refuse(&req, wanted) {
             let refused = ReceiveMessageResponse {
                 content: Some(receive_message_response::Content::Status(st)),
             };
@@ -309,10 +306,9 @@ impl MessagingService for Endpoint {
     }
 
     async fn ack_message(&self, req: Request<AckMessageRequest>) -> RpcResult<AckMessageResponse> {
-        if let Some(st) = self.refuse(
-            &req,
-            &access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic)),
-        ) {
+        if let Some(st) = self.refuse(&req, || {
+            access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic))
+        }) {
             return Ok(Response::new(AckMessageResponse::refused(st)));
         }
         Ok(Response::new(
@@ -324,7 +320,7 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<ChangeInvisibleDurationRequest>,
     ) -> RpcResult<ChangeInvisibleDurationResponse> {
-        if let Some(st) = self.refuse(&req, &access::subscribe(&req.get_ref().group, None)) {
+        if let Some(st) = self.refuse(&req, || access::subscribe(&req.get_ref().group, None)) {
             return Ok(Response::new(ChangeInvisibleDurationResponse::refused(st)));
         }
         Ok(Response::new(
@@ -336,10 +332,9 @@ impl MessagingService for Endpoint {
         &self,
         req: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> RpcResult<ForwardMessageToDeadLetterQueueResponse> {
-        if let Some(st) = self.refuse(
-            &req,
-            &access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic)),
-        ) {
+        if let Some(st) = self.refuse(&req, || {
+            access::subscribe(&req.get_ref().group, Some(&req.get_ref().topic))
+        }) {
             return Ok(Response::new(
                 ForwardMessageToDeadLetterQueueResponse::refused(st),
             ));

@@ -244,13 +244,18 @@ pub fn check(
     }
     if cfg.authorization_enabled {
         let wanted = requests::of(&cfg.cluster, req).map_err(denied)?;
-        authorize(access, &user, &wanted, peer).map_err(denied)?;
+        // One ACL lookup for both questions a consumer's commit asks.
+        let acl = access.store.acl(&user.subject());
+        let allowed = |w: &[ferromq_auth::Request]| {
+            ferromq_auth::decide::authorize(&user, acl.as_deref(), w, Some(peer)).map_err(|d| d.0)
+        };
+        allowed(&wanted).map_err(denied)?;
         if let Some(group) = commit_group(req) {
             let reset = [ferromq_auth::Request::new(
                 ferromq_auth::Resource::group(group),
                 &[ferromq_auth::Action::ResetOffset],
             )];
-            if authorize(access, &user, &reset, peer).is_err() {
+            if allowed(&reset).is_err() {
                 req.ext_fields
                     .insert(COMMIT_BOUNDED_FIELD.to_string(), "1".to_string());
             }
