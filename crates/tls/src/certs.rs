@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use parking_lot::RwLock;
 use rustls::pki_types::pem::PemObject;
@@ -10,7 +10,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 
 use crate::TlsError;
 
@@ -78,17 +77,6 @@ impl ResolvesServerCert for ReloadingCert {
     }
 }
 
-/// What identifies one version of the two files.
-type Stamp = [Option<(SystemTime, u64)>; 2];
-
-fn stamp(cert: &Path, key: &Path) -> Stamp {
-    [cert, key].map(|p| {
-        std::fs::metadata(p)
-            .ok()
-            .and_then(|m| Some((m.modified().ok()?, m.len())))
-    })
-}
-
 impl ReloadingCert {
     /// Loads the pair now.
     ///
@@ -113,30 +101,11 @@ impl ReloadingCert {
     /// the port down; it is tried again at the next change.
     pub fn watch(self: &Arc<Self>, every: Duration, stop: CancellationToken) {
         let this = self.clone();
-        tokio::spawn(async move {
-            let mut seen = stamp(&this.cert, &this.key);
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.cancelled() => return,
-                }
-                let now = stamp(&this.cert, &this.key);
-                if now == seen {
-                    continue;
-                }
-                seen = now;
-                match load_pair(&this.cert, &this.key) {
-                    Ok(pair) => {
-                        *this.current.write() = pair;
-                        info!(cert = %this.cert.display(), "TLS certificate reloaded");
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "TLS certificate files changed but do not load; still serving the previous certificate");
-                    }
-                }
-            }
+        let paths = vec![self.cert.clone(), self.key.clone()];
+        crate::watch::on_change(paths, "TLS certificate", every, stop, move || {
+            let pair = load_pair(&this.cert, &this.key).map_err(|e| e.to_string())?;
+            *this.current.write() = pair;
+            Ok(())
         });
     }
 }

@@ -9,6 +9,8 @@
 //!   TLS handshake from plaintext by the first byte (a TLS record starts with 0x16; a Remoting
 //!   frame that did would be over 350 MiB, an HTTP/2 preface starts with `P`).
 //! - [`stream`]: [`MaybeTls`], the accepted connection either way.
+//! - [`watch`]: following files replaced in place (certificates here, the users and ACLs of a
+//!   name server in the broker crate).
 //! - [`client`]: [`ClientTls`], how ferromq's own tools and a broker's outgoing connections
 //!   speak TLS.
 
@@ -17,6 +19,7 @@ pub mod client;
 pub mod server;
 pub mod settings;
 pub mod stream;
+pub mod watch;
 
 use std::path::PathBuf;
 

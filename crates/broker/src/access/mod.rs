@@ -99,41 +99,19 @@ impl Access {
         stop: tokio_util::sync::CancellationToken,
     ) {
         let this = self.clone();
-        tokio::spawn(async move {
-            let stamp = |p: &Path| {
-                std::fs::metadata(p)
-                    .ok()
-                    .and_then(|m| Some((m.modified().ok()?, m.len())))
-            };
-            let mut seen = stamp(&this.path);
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.cancelled() => return,
-                }
-                let now = stamp(&this.path);
-                if now == seen {
-                    continue;
-                }
-                seen = now;
-                let loaded = std::fs::read(&this.path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| {
-                        AuthStore::from_json(&b, &this.path.display().to_string())
-                            .map_err(|e| e.to_string())
-                    });
-                match loaded {
-                    Ok(store) => {
-                        this.store.replace_with(store);
-                        tracing::info!(file = %this.path.display(), "users and ACLs reloaded");
-                    }
-                    Err(e) => {
-                        tracing::warn!("users and ACLs not reloaded, the previous ones stay: {e}")
-                    }
-                }
-            }
-        });
+        ferromq_tls::watch::on_change(
+            vec![self.path.clone()],
+            "users and ACLs",
+            every,
+            stop,
+            move || {
+                let bytes = std::fs::read(&this.path).map_err(|e| e.to_string())?;
+                let store = AuthStore::from_json(&bytes, &this.path.display().to_string())
+                    .map_err(|e| e.to_string())?;
+                this.store.replace_with(store);
+                Ok(())
+            },
+        );
     }
 
     /// Writes the current users and ACLs durably (fsync, rename, fsync of the directory).
