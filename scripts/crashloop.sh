@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The crash loop (crates/ferromq/tests/crash_loop.rs) at length: N SIGKILLs of a broker under
+# The crash loop (crates/ferromq/tests/it/crash_loop/) at length: N SIGKILLs of a broker under
 # mixed load (default 30), each followed by a restart on the same data and a full check of every
 # acknowledged message and offset. Prints the recovery-time figures.
 #
@@ -23,7 +23,7 @@ fi
 log="$(mktemp -t ferromq-crashloop.XXXXXX.log)"
 echo "crash loop: $loops kills (${CRASHLOOP_PROFILE:-release} build); full output in $log"
 status=0
-FERROMQ_CRASH_LOOPS="$loops" cargo test "${profile[@]}" -p ferromq --test crash_loop \
+FERROMQ_CRASH_LOOPS="$loops" cargo test "${profile[@]}" -p ferromq --test it crash_loop:: \
   -- --nocapture --test-threads 1 >"$log" 2>&1 || status=$?
 
 grep -E '^(crash loop|kill [0-9]+/|recovery time)' "$log" || true

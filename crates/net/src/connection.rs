@@ -400,7 +400,8 @@ impl Drop for PendingGuard<'_> {
 /// read error. Closing here made the reader stop at once and drop them; the Go client
 /// (rocketmq-client-go/v2) lost its final offset commits that way, since its Shutdown writes
 /// oneway UPDATE_CONSUMER_OFFSETs and closes the socket with answers still unread
-/// (`crates/testkit/tests/peer_goes_away.rs`). Once the writer is gone, responses are dropped.
+/// (`oneway_commits_sent_before_the_peer_resets_are_all_applied` in
+/// `crates/testkit/tests/it/go_client_bytes.rs`). Once the writer is gone, responses are dropped.
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: FramedWrite<W, RemotingCodec>,
     mut rx: mpsc::Receiver<RemotingCommand>,
