@@ -135,6 +135,7 @@ impl OutputLog {
 pub struct Captured {
     child: Option<Child>,
     lines: Arc<Mutex<Vec<String>>>,
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Captured {
@@ -147,20 +148,24 @@ impl Captured {
             .spawn()
             .expect("spawn process");
         let lines = Arc::new(Mutex::new(Vec::new()));
-        for r in [
+        let readers = [
             Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
             Box::new(child.stderr.take().unwrap()),
-        ] {
+        ]
+        .into_iter()
+        .map(|r| {
             let lines = lines.clone();
             thread::spawn(move || {
                 for l in BufReader::new(r).lines().map_while(Result::ok) {
                     lines.lock().unwrap().push(l);
                 }
-            });
-        }
+            })
+        })
+        .collect();
         Captured {
             child: Some(child),
             lines,
+            readers,
         }
     }
 
@@ -201,17 +206,22 @@ impl Captured {
         }
     }
 
-    /// Waits (≤ `timeout`) for the process to exit by itself; its exit code.
+    /// Waits (≤ `timeout`) for the process to exit by itself; its exit code. Its last lines are
+    /// in [`Captured::output`] then: the readers are given (≤ 2 s, a child of the process may
+    /// hold the pipes open) to reach the end of both streams.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
                     self.child = None;
+                    poll_until(Duration::from_secs(2), || {
+                        self.readers.iter().all(thread::JoinHandle::is_finished)
+                    });
                     return st.code();
                 }
             }
-            thread::sleep(Duration::from_millis(50));
+            thread::sleep(Duration::from_millis(20));
         }
         None
     }

@@ -46,9 +46,7 @@ public final class Main {
             Out.emit(ev);
             code = EXIT_FAIL;
         }
-        System.out.flush();
         Stop.finished();
-        // The client's threads are not all daemons: leave now.
-        Runtime.getRuntime().halt(code);
+        Halt.now(code);
     }
 }

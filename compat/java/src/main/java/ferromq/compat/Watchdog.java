@@ -16,7 +16,7 @@ final class Watchdog {
             }
             Out.log("watchdog: still running after %.0fs, exiting", seconds);
             Out.emit(Out.event("watchdog"));
-            Runtime.getRuntime().halt(Main.EXIT_WATCHDOG);
+            Halt.now(Main.EXIT_WATCHDOG);
         }, "watchdog");
         t.setDaemon(true);
         t.start();
@@ -33,7 +33,7 @@ final class Watchdog {
                     Integer.parseInt(addr.substring(colon + 1))), 3000);
         } catch (Exception e) {
             Out.log("name server %s is not reachable: %s", namesrv, e);
-            Runtime.getRuntime().halt(Main.EXIT_USAGE);
+            Halt.now(Main.EXIT_USAGE);
         }
     }
 }

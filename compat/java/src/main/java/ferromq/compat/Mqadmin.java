@@ -1,0 +1,18 @@
+package ferromq.compat;
+
+import org.apache.rocketmq.tools.command.MQAdminStartup;
+
+/**
+ * Upstream's {@code mqadmin} entry point ({@code MQAdminStartup.main}, the same command code and
+ * output), leaving as soon as the command has returned: a plain {@code mqadmin} then spends ~2 s
+ * more waiting for its Netty threads' graceful-shutdown quiet period, which the tests (dozens of
+ * commands each) do not need to watch. The exit code is upstream's (0 unless the JVM fails).
+ */
+public final class Mqadmin {
+    private Mqadmin() {}
+
+    public static void main(String[] args) {
+        MQAdminStartup.main(args);
+        Halt.now(0);
+    }
+}
