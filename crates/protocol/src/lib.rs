@@ -14,7 +14,8 @@
 //! - [`limits`]: every count a request can carry, checked in one place.
 //! - [`time`]: the one clock for timestamps (ms since the epoch).
 //! - [`transaction`]: half-message topics and properties, END_TRANSACTION and check-back headers.
-//! - `grpc` (feature `grpc`): the RocketMQ 5.x gRPC messages and service, from `proto/`.
+//! - `grpc` (feature `grpc`): the RocketMQ 5.x gRPC messages and service, generated from
+//!   `proto/`; [`proto_source`]: the check that the generated code is current.
 //! - [`error`]: decode errors, and [`Refusal`]: every reason a request is refused, mapped to its
 //!   response code in one table.
 
@@ -28,6 +29,7 @@ pub mod json;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod proto_source;
 pub mod recall;
 pub mod time;
 pub mod transaction;
@@ -37,9 +39,9 @@ pub use error::{not_supported, HeaderError, ProtocolError, Refusal};
 pub use frame::{decode_frame, encode_frame_header, DEFAULT_MAX_FRAME};
 
 /// The RocketMQ 5.x gRPC API (`apache.rocketmq.v2`): messages and the `MessagingService`
-/// server trait and client, generated from `proto/` at build time.
+/// server trait and client, generated from `proto/` by `tools/protogen` (see [`proto_source`]).
 #[cfg(feature = "grpc")]
 pub mod grpc {
     #![allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
-    tonic::include_proto!("apache.rocketmq.v2");
+    include!("grpc/apache.rocketmq.v2.rs");
 }
