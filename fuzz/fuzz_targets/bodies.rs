@@ -82,7 +82,7 @@ fn import(b: &[u8]) {
         return;
     };
     if let Some(doc) = &r.rocketmq_json {
-        let _ = ferromq_offsets::parse_rocketmq_offsets(doc.as_bytes());
+        let _ = ferromq_protocol::body::consumer_offset::parse(doc.as_bytes());
     }
 }
 

@@ -6,7 +6,7 @@
 #![no_main]
 
 use ferromq_fuzz::{fix_frames, fix_log_segment, fix_snapshot, offsets_flags as f, scratch_dir};
-use ferromq_offsets::{decode, OffsetStore, OffsetStoreConfig, Tuning};
+use ferromq_offsets::{decode, ChangeUndo, OffsetStore, OffsetStoreConfig, Tuning};
 use libfuzzer_sys::fuzz_target;
 
 fn directory(flags: u8, data: &[u8]) {

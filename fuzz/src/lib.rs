@@ -90,24 +90,24 @@ pub fn exercise_command(cmd: &RemotingCommand) {
     let _ = (cmd.is_response(), cmd.is_oneway(), cmd.language.name());
     for k in STR_KEYS {
         if let Err(e) = cmd.req_str(k) {
-            let _ = e.to_response();
+            let _ = ferromq_protocol::Refusal::from(e).to_response();
         }
     }
     for k in I32_KEYS {
         let _ = cmd.opt_i32(k);
         if let Err(e) = cmd.req_i32(k) {
-            let _ = e.to_response();
+            let _ = ferromq_protocol::Refusal::from(e).to_response();
         }
     }
     for k in I64_KEYS {
         let _ = cmd.opt_i64(k);
         if let Err(e) = cmd.req_i64(k) {
-            let _ = e.to_response();
+            let _ = ferromq_protocol::Refusal::from(e).to_response();
         }
     }
     for k in BOOL_KEYS {
         if let Err(e) = cmd.opt_bool(k) {
-            let _ = e.to_response();
+            let _ = ferromq_protocol::Refusal::from(e).to_response();
         }
     }
     // Keys the fuzzer chose: the raw accessor and the parsers behind the typed ones.
