@@ -21,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUZZ="$ROOT/fuzz"
 LOCK="${FERROMQ_CARGO_LOCK:-/tmp/ferromq-cargo.lock}"
 ALL_TARGETS=(frame header_json header_binary fastjson bodies message_record consume_queue
-    offset_log offsets_json mirror_state)
+    store_dir offset_log offsets_json mirror_state)
 
 usage() {
     echo "usage: $0 MINUTES [TARGET...]   (targets: ${ALL_TARGETS[*]})" >&2
@@ -55,7 +55,8 @@ max_len() {
         fastjson | offsets_json) echo 4096 ;;
         bodies) echo 4096 ;;
         message_record) echo 4096 ;;
-        consume_queue) echo 9000 ;; # two 4 KiB segments plus consume-queue files
+        consume_queue) echo 9000 ;; # a log of two 4 KiB segments
+        store_dir) echo 9000 ;;     # two 4 KiB segments plus consume-queue files
         offset_log) echo 4096 ;;
         mirror_state) echo 4096 ;;
         *) echo 4096 ;;

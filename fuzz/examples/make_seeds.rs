@@ -414,11 +414,13 @@ fn trim_zeros(b: &[u8]) -> &[u8] {
     &b[..end]
 }
 
-/// A real store directory (written by `MessageStore`), turned into `consume_queue` inputs.
-fn consume_queue_seeds() -> Seeds {
+/// A real store directory (written by `MessageStore`), turned into `store_dir` inputs and (its
+/// log, consume queue and checkpoint as they are) `consume_queue` inputs.
+fn store_seeds() -> (Seeds, Seeds) {
     use ferromq_store::{AppendRecord, FlushMode, MessageStore, StoreConfig};
     let rt = runtime();
     let mut out = Seeds::new();
+    let mut in_memory = Seeds::new();
     for (name, count, body_len) in [("one-segment", 6usize, 40usize), ("two-segments", 34, 60)] {
         let tmp = tempfile::tempdir().expect("tempdir");
         let cfg = StoreConfig {
@@ -502,13 +504,12 @@ fn consume_queue_seeds() -> Seeds {
             input.extend_from_slice(&checkpoint_bytes(1 << 20, 1 << 20));
             input.extend_from_slice(&log[..log.len() - 7]);
             out.push(seed("dir-torn-tail", input));
-            // In-memory decoders: the log, then the consume-queue entries and the checkpoint.
-            out.push(seed("mem-log", [&[0u8][..], &log].concat()));
-            out.push(seed("mem-cq", [&[0u8][..], &cq].concat()));
-            out.push(seed("mem-checkpoint", [&[0u8][..], &ckpt].concat()));
+            in_memory.push(seed("log", log.clone()));
+            in_memory.push(seed("cq", cq.clone()));
+            in_memory.push(seed("checkpoint", ckpt));
         }
     }
-    out
+    (out, in_memory)
 }
 
 /// A real offset-store directory (written by `OffsetStore`), turned into `offset_log` inputs.
@@ -544,6 +545,7 @@ fn offset_log_seeds() -> Seeds {
         }],
         clear_intents: vec![],
         undo_of: None,
+        expect: vec![],
     }))
     .expect("change");
     rt.block_on(store.delete_group_topic("h", "U"))
@@ -692,6 +694,7 @@ fn mirror_state_seeds() -> Seeds {
 }
 
 fn main() {
+    let (store_dir, consume_queue) = store_seeds();
     let out_dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "seeds".into()));
     let all: Vec<(&str, Seeds)> = vec![
         ("frame", frame_seeds()),
@@ -700,7 +703,8 @@ fn main() {
         ("fastjson", fastjson_seeds()),
         ("bodies", body_seeds()),
         ("message_record", message_seeds()),
-        ("consume_queue", consume_queue_seeds()),
+        ("consume_queue", consume_queue),
+        ("store_dir", store_dir),
         ("offset_log", offset_log_seeds()),
         ("offsets_json", offsets_json_seeds()),
         ("mirror_state", mirror_state_seeds()),
