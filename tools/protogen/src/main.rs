@@ -5,7 +5,7 @@
 //! differs from what it would write. Run from anywhere in the repository (`scripts/protogen.sh`).
 //! protox is a protobuf compiler written in Rust, so this needs no `protoc` either.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
 use ferromq_protocol::proto_source::{checksum, CHECKSUM_MARK};
@@ -71,23 +71,20 @@ fn run(check: bool) -> Result<bool, String> {
 fn generate(proto: &Path) -> Result<String, String> {
     let fds = protox::compile(["apache/rocketmq/v2/service.proto"], [proto])
         .map_err(|e| format!("compiling {}: {e:?}", proto.display()))?;
-    let out = std::env::temp_dir().join(format!("ferromq-protogen-{}", std::process::id()));
-    std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    let built = tonic_prost_build::configure()
+    let out = tempfile::tempdir().map_err(|e| format!("creating a temporary directory: {e}"))?;
+    tonic_prost_build::configure()
         // Message bodies as `Bytes`: decoded as a slice of the received frame and sent from the
         // stored record's buffer, with no copy either way.
         .bytes(".apache.rocketmq.v2.Message.body")
         .build_client(true)
         .build_server(true)
-        .out_dir(&out)
+        .out_dir(out.path())
         .compile_fds(fds)
-        .map_err(|e| format!("generating the gRPC code: {e}"));
-    let file: PathBuf = out.join(PACKAGE_FILE);
-    let code = built.and_then(|()| {
-        std::fs::read_to_string(&file).map_err(|e| format!("reading {}: {e}", file.display()))
-    });
-    let _ = std::fs::remove_dir_all(&out);
-    rustfmt(&code?)
+        .map_err(|e| format!("generating the gRPC code: {e}"))?;
+    let file = out.path().join(PACKAGE_FILE);
+    let code =
+        std::fs::read_to_string(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    rustfmt(&code)
 }
 
 /// The code as `rustfmt --edition 2021` prints it, so a regeneration differs only where the
