@@ -46,7 +46,7 @@ pub fn on_change(
                 Ok(()) => tracing::info!(file = %paths[0].display(), "{what} reloaded"),
                 Err(e) => tracing::warn!(
                     error = %e,
-                    "{what} changed but do not load; the previous ones stay in force"
+                    "{what}: the files changed but did not load; the previous version stays in force"
                 ),
             }
         }
