@@ -8,13 +8,15 @@
 # feature when the broker crate builds on nightly), then runs the targets
 # one after the other for MINUTES each (fractions allowed, e.g. 0.5), starting from the committed
 # seeds (fuzz/seeds/<target>) plus the working corpus (fuzz/corpus/<target>, which keeps what
-# each run learned). Only one fuzzer process runs at a time (libFuzzer in-process, no -jobs or
-# -fork), and every cargo command takes the shared build lock.
+# each run learned). One fuzzer process runs at a time unless FUZZ_JOBS=N (default 1) asks for N
+# processes of the same target sharing its working corpus (libFuzzer picks up what the others
+# add), for targets that are slow per run; their executions are summed. Every cargo command takes
+# the shared build lock.
 #
 # Prints one line per target (executions, exec/s, peak RSS, crashes = new files in
 # fuzz/artifacts/<target>/ from this run) and writes the same as TSV to fuzz/results.tsv.
 # Exits 1 if any target crashed, timed out or ran out of memory; 2 on a usage or build error.
-# Full libFuzzer output: fuzz/artifacts/<target>/last-run.txt.
+# Full libFuzzer output: fuzz/artifacts/<target>/last-run.txt (last-run-J.txt with FUZZ_JOBS).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +35,8 @@ MINUTES="$1"
 shift
 [[ "$MINUTES" =~ ^[0-9]+([.][0-9]+)?$ ]] || usage
 SECONDS_PER_TARGET="$(awk -v m="$MINUTES" 'BEGIN { s = int(m * 60 + 0.5); print (s < 1 ? 1 : s) }')"
+JOBS="${FUZZ_JOBS:-1}"
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || { echo "FUZZ_JOBS must be a positive integer" >&2; usage; }
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("${ALL_TARGETS[@]}")
 for t in "${TARGETS[@]}"; do
@@ -93,34 +97,14 @@ count_artifacts() {
         -o -name 'leak-*' \) 2>/dev/null | wc -l
 }
 
-for t in "${TARGETS[@]}"; do
-    bin="$BIN_DIR/$t"
-    [[ -x "$bin" ]] || { echo "missing binary $bin" >&2; exit 2; }
-    corpus="$FUZZ/corpus/$t"
-    seeds="$FUZZ/seeds/$t"
-    artifacts="$FUZZ/artifacts/$t"
-    mkdir -p "$corpus" "$artifacts" "$seeds"
-    log="$artifacts/last-run.txt"
-    before="$(count_artifacts "$artifacts")"
-    start="$(date +%s)"
-    # The working corpus comes first: libFuzzer adds new inputs to the first directory only.
-    extra=()
-    dict="$(dict_for "$t")"
-    [[ -n "$dict" ]] && extra+=("-dict=$dict")
-    set +e
-    "$bin" "$corpus" "$seeds" "${extra[@]}" \
-        -max_total_time="$SECONDS_PER_TARGET" \
-        -rss_limit_mb=2048 -timeout=10 -max_len="$(max_len "$t")" \
-        -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1
-    rc=$?
-    set -e
-    secs=$(($(date +%s) - start))
-    after="$(count_artifacts "$artifacts")"
-    crashes=$((after - before))
-    if [[ $rc -ne 0 && $crashes -eq 0 ]]; then
-        crashes=1 # died without writing an artifact (e.g. killed): still a failure
-        echo "$t: fuzzer exited with status $rc without an artifact; see $log" >&2
-    fi
+# Full output of fuzzer process J (1-based) of a target.
+log_for() {
+    if [[ $JOBS -eq 1 ]]; then echo "$1/last-run.txt"; else echo "$1/last-run-$2.txt"; fi
+}
+
+# "executions exec/s peak-RSS-MiB" of one finished fuzzer process, from its log.
+run_stats() {
+    local log="$1" execs rate rss status
     execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)"
     rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)"
     rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n1)"
@@ -131,13 +115,57 @@ for t in "${TARGETS[@]}"; do
         rate="$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$status")"
         rss="$(sed -nE 's/.*rss: ([0-9]+)Mb.*/\1/p' <<<"$status")"
     fi
-    execs="${execs:-0}" rate="${rate:-0}" rss="${rss:-0}"
+    echo "${execs:-0} ${rate:-0} ${rss:-0}"
+}
+
+for t in "${TARGETS[@]}"; do
+    bin="$BIN_DIR/$t"
+    [[ -x "$bin" ]] || { echo "missing binary $bin" >&2; exit 2; }
+    corpus="$FUZZ/corpus/$t"
+    seeds="$FUZZ/seeds/$t"
+    artifacts="$FUZZ/artifacts/$t"
+    mkdir -p "$corpus" "$artifacts" "$seeds"
+    before="$(count_artifacts "$artifacts")"
+    start="$(date +%s)"
+    # The working corpus comes first: libFuzzer adds new inputs to the first directory only.
+    extra=()
+    dict="$(dict_for "$t")"
+    [[ -n "$dict" ]] && extra+=("-dict=$dict")
+    pids=()
+    for ((j = 1; j <= JOBS; j++)); do
+        log="$(log_for "$artifacts" "$j")"
+        "$bin" "$corpus" "$seeds" "${extra[@]}" \
+            -max_total_time="$SECONDS_PER_TARGET" \
+            -rss_limit_mb=2048 -timeout=10 -max_len="$(max_len "$t")" \
+            -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 &
+        pids+=($!)
+    done
+    execs=0 rate=0 rss=0 rc_any=0
+    for ((j = 1; j <= JOBS; j++)); do
+        log="$(log_for "$artifacts" "$j")"
+        set +e
+        wait "${pids[$((j - 1))]}"
+        rc=$?
+        set -e
+        [[ $rc -ne 0 ]] && rc_any=$rc && echo "$t: fuzzer exited with status $rc; see $log" >&2
+        read -r e r m < <(run_stats "$log")
+        execs=$((execs + e)) rate=$((rate + r))
+        [[ $m -gt $rss ]] && rss=$m
+    done
+    secs=$(($(date +%s) - start))
+    after="$(count_artifacts "$artifacts")"
+    crashes=$((after - before))
+    if [[ $rc_any -ne 0 && $crashes -eq 0 ]]; then
+        crashes=1 # died without writing an artifact (e.g. killed): still a failure
+    fi
     printf '%-16s %12s %10s %14s %8s\n' "$t" "$execs" "$rate" "$rss" "$crashes"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$execs" "$rate" "$rss" "$crashes" "$secs" >>"$RESULTS"
     if [[ $crashes -gt 0 ]]; then
         failed=1
-        grep -E '^(==[0-9]+==ERROR|thread .* panicked|.*panicked at|SUMMARY|artifact_prefix|Test unit written)' \
-            "$log" | head -n 8 | sed "s/^/  $t: /" >&2 || true
+        for ((j = 1; j <= JOBS; j++)); do
+            grep -E '^(==[0-9]+==ERROR|thread .* panicked|.*panicked at|SUMMARY|artifact_prefix|Test unit written)' \
+                "$(log_for "$artifacts" "$j")" | head -n 8 | sed "s/^/  $t: /" >&2 || true
+        done
     fi
 done
 
