@@ -103,6 +103,9 @@ pub struct BrokerConfig {
     /// Entries of the in-memory message index by key and unique key (QUERY_MESSAGE; at most about
     /// 70 bytes each, the oldest evicted beyond it); 0 disables the index.
     pub index_max_entries: usize,
+    /// Bytes of commit log a background thread faults in ahead of the write position, so
+    /// sends do not take those page faults; 0 disables it (`ferromq_store::StoreConfig`).
+    pub prefault_ahead: u64,
     /// Port of the Prometheus endpoint (`http://host:port/metrics`); 0 disables it.
     pub metrics_port: u16,
     /// How appends reach the store's files: `auto` (pwrite on copy-on-write file systems, a
@@ -185,6 +188,7 @@ impl Default for BrokerConfig {
             max_groups: 200_000,
             max_groups_per_client: 1_000,
             index_max_entries: ferromq_store::DEFAULT_INDEX_MAX_ENTRIES,
+            prefault_ahead: ferromq_store::DEFAULT_PREFAULT_AHEAD,
             metrics_port: 0,
             write_mode: "auto".into(),
             transaction_check_interval_ms: 60_000,
@@ -270,6 +274,13 @@ impl BrokerConfig {
             return Err(format!(
                 "index-max-entries must be at most {}",
                 ferromq_store::MAX_INDEX_ENTRIES
+            ));
+        }
+        if self.prefault_ahead > ferromq_store::MAX_PREFAULT_AHEAD {
+            return Err(format!(
+                "prefault-ahead {} must be at most {} bytes",
+                self.prefault_ahead,
+                ferromq_store::MAX_PREFAULT_AHEAD
             ));
         }
         if ferromq_store::WriteMode::parse(&self.write_mode).is_none() {

@@ -193,6 +193,7 @@ impl Broker {
             max_message_size: cfg.max_message_size,
             write_mode: ferromq_store::WriteMode::parse(&cfg.write_mode).unwrap_or_default(),
             index_max_entries: cfg.index_max_entries,
+            prefault_ahead: cfg.prefault_ahead,
             ..StoreConfig::default()
         })?;
         // Periodic mode promises "on disk within offset-flush-interval-ms"; writing the log

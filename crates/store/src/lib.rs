@@ -34,6 +34,7 @@ mod flusher;
 mod index;
 mod indexer;
 mod mapped;
+mod prefault;
 mod queues;
 mod read;
 mod record;
@@ -51,8 +52,8 @@ mod writer;
 mod disk_full_tests;
 
 pub use config::{
-    FlushMode, StoreConfig, WriteMode, DEFAULT_INDEX_MAX_ENTRIES, MAX_INDEX_ENTRIES,
-    MIN_SEGMENT_SIZE,
+    FlushMode, StoreConfig, WriteMode, DEFAULT_INDEX_MAX_ENTRIES, DEFAULT_PREFAULT_AHEAD,
+    MAX_INDEX_ENTRIES, MAX_PREFAULT_AHEAD, MIN_SEGMENT_SIZE,
 };
 pub use error::StoreError;
 pub use index::KeyKind;

@@ -261,8 +261,28 @@ impl MappedFile {
         self.map.len() as u64
     }
 
+    /// Faults in the pages of `[pos, pos + len)` (clamped to the file) writable, as the first
+    /// store into each page would, without changing a byte; it also marks them dirty (a later
+    /// fdatasync writes them back, zeros included). `madvise(MADV_POPULATE_WRITE)`, Linux 5.14
+    /// and later.
+    ///
+    /// # Errors
+    /// The OS error: `EINVAL` where the kernel lacks the advice.
+    pub fn populate(&self, pos: u64, len: u64) -> std::io::Result<()> {
+        let size = self.map.len() as u64;
+        let (start, end) = (pos.min(size), pos.saturating_add(len).min(size));
+        if start == end {
+            return Ok(());
+        }
+        // Both fit in usize: they are at most the mapping's length.
+        self.map.advise_range(
+            memmap2::Advice::PopulateWrite,
+            start as usize,
+            (end - start) as usize,
+        )
+    }
+
     /// Whether writes go through the mapping (else `pwrite`).
-    #[cfg(test)]
     pub fn writes_mapped(&self) -> bool {
         self.mapped_writes
     }

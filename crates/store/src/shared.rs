@@ -1,4 +1,4 @@
-//! State shared by the store handle and the flusher thread.
+//! State shared by the store handle and its threads (flusher, indexer, pre-faulter).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
@@ -10,6 +10,7 @@ use crate::config::StoreConfig;
 use crate::flusher::FlushCtl;
 use crate::indexer::Index;
 use crate::mapped::WritePath;
+use crate::prefault::Prefault;
 use crate::queues::QueueTable;
 use crate::types::StoreStats;
 
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub failed_appends: AtomicU64,
     /// The message index (by key and unique key); never locked by the writer.
     pub index: Index,
+    /// The pre-faulter's stop flag and progress.
+    pub prefault: Prefault,
 }
 
 impl Shared {

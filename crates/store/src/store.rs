@@ -13,6 +13,7 @@ use crate::error::{io_err, StoreError};
 use crate::flusher::{self, FlushCtl, Stop};
 use crate::indexer::{self, Index, MessageQuery, QueryResult};
 use crate::mapped::{self, with_write_path, WritePath};
+use crate::prefault::{self, Prefault};
 use crate::shared::{Counters, Shared};
 use crate::types::{AppendRecord, BoundaryType, GetResult, PutResult, StoreStats};
 use crate::writer::{self, Writer};
@@ -26,6 +27,7 @@ pub struct MessageStore {
     writer: Mutex<Writer>,
     flusher: Mutex<Option<JoinHandle<()>>>,
     indexer: Mutex<Option<JoinHandle<()>>>,
+    prefaulter: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
 }
 
@@ -70,23 +72,22 @@ impl MessageStore {
             // In memory only: rebuilt from the first record still in the log (module
             // `indexer`), so after a crash it holds exactly what recovery kept.
             index: Index::new(config_index_cap, log_min),
+            prefault: Prefault::new(),
         });
         let handle = flusher::spawn(shared.clone()).map_err(io_err(&shared.config.root))?;
-        let index_handle = match indexer::spawn(shared.clone()) {
-            Ok(h) => h,
-            Err(e) => {
-                shared.flush.stop(Stop::Exit);
-                let _ = handle.join();
-                return Err(io_err(&shared.config.root)(e));
-            }
-        };
-        Ok(Arc::new(MessageStore {
+        let store = MessageStore {
             writer: Mutex::new(Writer::new(seg, rec.end)),
-            shared,
+            shared: shared.clone(),
             flusher: Mutex::new(Some(handle)),
-            indexer: Mutex::new(index_handle),
+            indexer: Mutex::new(None),
+            prefaulter: Mutex::new(None),
             closed: AtomicBool::new(false),
-        }))
+        };
+        // From here a failure drops `store`, whose Drop stops the threads already started.
+        let root = &shared.config.root;
+        *store.indexer.lock() = indexer::spawn(shared.clone()).map_err(io_err(root))?;
+        *store.prefaulter.lock() = prefault::spawn(shared.clone()).map_err(io_err(root))?;
+        Ok(Arc::new(store))
     }
 
     /// The configuration the store was opened with.
@@ -381,6 +382,12 @@ impl MessageStore {
         self.shared.flush.flushed()
     }
 
+    /// Commit-log offset up to which the pre-faulter has faulted in the newest segment's
+    /// pages ([`StoreConfig::prefault_ahead`]); 0 while it has done nothing or is off.
+    pub fn prefaulted_to(&self) -> i64 {
+        self.shared.prefault.done_to()
+    }
+
     /// Counters since open.
     pub fn stats(&self) -> StoreStats {
         self.shared.counters.snapshot()
@@ -433,7 +440,14 @@ impl MessageStore {
         Ok(())
     }
 
+    /// Stops the store's threads: pre-faulter, indexer, then the flusher.
     fn stop_flusher(&self) {
+        self.shared.prefault.stop();
+        if let Some(h) = self.prefaulter.lock().take() {
+            if h.join().is_err() {
+                tracing::error!("store pre-fault thread panicked");
+            }
+        }
         self.shared.index.stop();
         if let Some(h) = self.indexer.lock().take() {
             if h.join().is_err() {

@@ -273,3 +273,82 @@ fn store_is_send_sync_and_put_future_is_send() {
     let fut = store.put(Vec::new());
     assert_send(&fut);
 }
+
+/// Waits (at most 5 s) until the pre-faulter has reached `to`; returns where it is.
+async fn prefaulted(store: &MessageStore, to: i64) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.prefaulted_to() < to && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    store.prefaulted_to()
+}
+
+#[tokio::test]
+async fn prefaulter_runs_ahead_of_the_writer_across_segment_rolls() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ferromq_store::StoreConfig {
+        prefault_ahead: 16 * 1024,
+        ..config(dir.path())
+    };
+    let store = MessageStore::open(cfg).unwrap();
+    let first = store
+        .put(vec![record("T", 0, &[1; 1000], None)])
+        .await
+        .unwrap();
+    let end = first[0].physical_offset + first[0].size as i64;
+    if store.write_mode() == ferromq_store::WriteMode::Pwrite {
+        // Nothing is written through the mapping, so nothing is faulted in ahead of it.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(store.prefaulted_to(), 0);
+        return;
+    }
+    // The window ends on a page boundary, `prefault_ahead` or a little more past the end.
+    let want = (end + 16 * 1024 + 4095) / 4096 * 4096;
+    assert_eq!(prefaulted(&store, want).await, want);
+    // Roll into the third segment: the pre-faulter follows into it.
+    let mut expect = vec![vec![1u8; 1000]];
+    let mut last = 0;
+    while last < 2 * 64 * 1024 + 4096 {
+        let body = vec![(expect.len() % 251) as u8; 1500];
+        let r = store.put(vec![record("T", 0, &body, None)]).await.unwrap();
+        last = r[0].physical_offset + r[0].size as i64;
+        expect.push(body);
+    }
+    let seg = last / (64 * 1024) * (64 * 1024);
+    let got = prefaulted(&store, (seg + 20 * 1024).min(seg + 64 * 1024)).await;
+    assert!(
+        got >= seg + 20 * 1024,
+        "pre-faulted to {got}, written to {last}"
+    );
+    assert!(got <= seg + 64 * 1024, "never past the segment: {got}");
+    // Faulting pages in changes no byte.
+    let bodies: Vec<Vec<u8>> = read_all(&store, "T", 0).into_iter().map(|x| x.1).collect();
+    assert_eq!(bodies, expect);
+    store.shutdown().unwrap();
+    let store = MessageStore::open(config(dir.path())).unwrap();
+    let bodies: Vec<Vec<u8>> = read_all(&store, "T", 0).into_iter().map(|x| x.1).collect();
+    assert_eq!(
+        bodies, expect,
+        "the pre-faulted zeros past the end do not confuse recovery"
+    );
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn prefaulter_stays_off_in_sync_flush_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ferromq_store::StoreConfig {
+        flush: ferromq_store::FlushMode::sync(),
+        prefault_ahead: 16 * 1024,
+        ..config(dir.path())
+    };
+    let store = MessageStore::open(cfg).unwrap();
+    store
+        .put(vec![record("T", 0, &[1; 1000], None)])
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Every group commit would also write the pre-faulted zeros (module `prefault`).
+    assert_eq!(store.prefaulted_to(), 0);
+    store.shutdown().unwrap();
+}
