@@ -23,7 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUZZ="$ROOT/fuzz"
 LOCK="${FERROMQ_CARGO_LOCK:-/tmp/ferromq-cargo.lock}"
 ALL_TARGETS=(frame header_json header_binary fastjson bodies message_record consume_queue
-    store_dir offset_log offsets_json mirror_state)
+    store_dir offset_log offsets_json mirror_state pop_journal auth grpc_request)
 
 usage() {
     echo "usage: $0 MINUTES [TARGET...]   (targets: ${ALL_TARGETS[*]})" >&2
@@ -46,7 +46,8 @@ done
 # libFuzzer dictionary per target (JSON tokens for the JSON decoders), empty for none.
 dict_for() {
     case "$1" in
-        header_json | fastjson | bodies | offsets_json | mirror_state) echo "$FUZZ/dicts/json.dict" ;;
+        header_json | fastjson | bodies | offsets_json | mirror_state | pop_journal | auth)
+            echo "$FUZZ/dicts/json.dict" ;;
         *) echo "" ;;
     esac
 }
@@ -63,6 +64,8 @@ max_len() {
         store_dir) echo 9000 ;;     # two 4 KiB segments plus consume-queue files
         offset_log) echo 4096 ;;
         mirror_state) echo 4096 ;;
+        pop_journal) echo 8192 ;; # a snapshot plus a journal of a few dozen records
+        auth | grpc_request) echo 4096 ;;
         *) echo 4096 ;;
     esac
 }

@@ -693,6 +693,328 @@ fn mirror_state_seeds() -> Seeds {
     ]
 }
 
+/// Journal lines and directories written by a real `PopTable` (deliveries, an ack, a window
+/// change, a commit) and a compacted generation written by `Journal`.
+fn pop_journal_seeds() -> Seeds {
+    use ferromq_pop::journal::{Journal, Record};
+    use ferromq_pop::{PopConfig, PopRequest, PopTable};
+    use ferromq_protocol::body::progress::QueueKey;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cfg = PopConfig::new(tmp.path().to_path_buf(), false);
+    let table = PopTable::open(cfg).expect("open POP table");
+    let req = PopRequest {
+        now_ms: 1_700_000_000_000,
+        invisible_ms: 30_000,
+        max: 4,
+        fifo: false,
+        max_attempts: 3,
+    };
+    let fresh = |from: i64, max: usize| ((from..from + max as i64).collect(), from + max as i64);
+    for q in 0..2 {
+        let key = QueueKey::new("G", "T", q);
+        let got = table.pop(&key, || None, || 0, &req, fresh).expect("pop");
+        table.ack(&key, || None, &got[0].handle).expect("ack");
+        table
+            .change_invisible(&key, || None, &got[1].handle, req.now_ms, 1000)
+            .expect("change invisible");
+        if let Some(c) = table.begin_commit(&key) {
+            table.end_commit(&c, true).expect("commit");
+        }
+    }
+    drop(table);
+    let journal = std::fs::read(tmp.path().join("journal-0.log")).expect("journal written");
+    // The JSON alone of each line (modes with bit 1 compute the CRC prefix).
+    let json_only: Vec<u8> = journal
+        .split(|&b| b == b'\n')
+        .filter(|l| l.len() > 9)
+        .flat_map(|l| l[9..].iter().copied().chain([b'\n']))
+        .collect();
+    let dir = |mode: u8, snapshot: &[u8], lines: &[u8]| {
+        let mut b = vec![mode];
+        b.extend_from_slice(&(snapshot.len() as u16).to_be_bytes());
+        b.extend_from_slice(snapshot);
+        b.extend_from_slice(lines);
+        b
+    };
+    // A compacted generation: snapshot.json plus journal-1.log.
+    let gen = tempfile::tempdir().expect("temp dir");
+    let (mut j, image) = Journal::open(gen.path()).expect("open journal");
+    let key = QueueKey::new("G", "T", 0);
+    j.append(&Record::Reset {
+        key: key.clone(),
+        epoch: 1,
+        base: 5,
+        unrecorded: true,
+    })
+    .expect("append");
+    let queues = vec![(key.clone(), ferromq_pop::QueueState::starting_at(5, 1))];
+    j.compact(image.next_seq.max(9), queues).expect("compact");
+    j.append(&Record::Forget { key }).expect("append");
+    drop(j);
+    let snapshot = std::fs::read(gen.path().join("snapshot.json")).expect("snapshot");
+    let journal1 = std::fs::read(gen.path().join("journal-1.log")).expect("journal 1");
+    vec![
+        seed("lines", [&[0u8][..], &journal].concat()),
+        seed("lines-json", [&[2u8][..], &json_only].concat()),
+        seed("dir", dir(1, &[], &journal)),
+        seed("dir-json", dir(3, &[], &json_only)),
+        seed("dir-torn", dir(1, &[], &journal[..journal.len() - 7])),
+        seed("dir-snapshot", dir(1, &snapshot, &journal1)),
+    ]
+}
+
+/// The users-and-ACLs file as the store writes it, admin bodies, a signed gRPC header.
+fn auth_seeds() -> Seeds {
+    use ferromq_auth::model::{Action, Decision, Policy, PolicyEntry, PolicyType, UserInfo};
+    use ferromq_auth::model::{UserStatus, UserType};
+    use ferromq_auth::{Acl, AuthStore, Resource};
+    let store = AuthStore::default();
+    let info = UserInfo {
+        username: Some("alice".into()),
+        password: Some("secret".into()),
+        user_type: Some(UserType::Normal),
+        user_status: Some(UserStatus::Enable),
+    };
+    store.create_user(&info).expect("create user");
+    let acl = Acl {
+        subject: "User:alice".into(),
+        policies: vec![Policy {
+            policy_type: PolicyType::Custom,
+            entries: vec![
+                PolicyEntry {
+                    resource: Resource::parse("Topic:ord*").expect("resource"),
+                    actions: vec![Action::Pub, Action::Sub],
+                    source_ips: vec!["10.0.0.0/8".into(), "127.0.0.1".into()],
+                    decision: Decision::Allow,
+                },
+                PolicyEntry {
+                    resource: Resource::parse("Group:g1").expect("resource"),
+                    actions: vec![Action::Sub],
+                    source_ips: vec![],
+                    decision: Decision::Deny,
+                },
+            ],
+        }],
+    };
+    store.put_acl(&acl).expect("put acl");
+    let signature = ferromq_auth::signature::sign_grpc("secret", "20261207T000000Z");
+    let header = format!(
+        "MQv2-HMAC-SHA1 Credential=alice/Rocketmq, SignedHeaders=x-mq-date-time, Signature={signature}"
+    );
+    vec![
+        seed("file", [&[0u8][..], &store.to_json()].concat()),
+        seed("user-info", [&[1u8][..], &json(&info)].concat()),
+        seed(
+            "acl-info",
+            [&[2u8][..], &json(&acl), b"\nTopic:orders 10.1.2.3\nGroup:g1 127.0.0.1\n*"].concat(),
+        ),
+        seed("grpc-header", [&[3u8][..], header.as_bytes()].concat()),
+        seed("names", &b"\x04Topic:ord*,Group:g1,Cluster:c,*,Topic:,10.0.0.0/8,::1,10.*,Pub,sub,All"[..]),
+    ]
+}
+
+/// One request of each type the gRPC endpoint serves, encoded with prost.
+fn grpc_request_seeds() -> Seeds {
+    use ferromq_protocol::grpc::*;
+    use prost::Message as _;
+    let res = |name: &str| Resource {
+        resource_namespace: String::new(),
+        name: name.into(),
+    };
+    let ts = prost_types::Timestamp {
+        seconds: 1_700_000_000,
+        nanos: 5_000_000,
+    };
+    let dur = |s: i64| prost_types::Duration {
+        seconds: s,
+        nanos: 0,
+    };
+    let handle = ferromq_pop::ReceiptHandle {
+        queue_id: 3,
+        offset: 42,
+        seq: 7,
+        epoch: 1,
+    }
+    .to_string();
+    let message = Message {
+        topic: Some(res("T")),
+        user_properties: [("k".to_string(), "v".to_string())].into(),
+        system_properties: Some(SystemProperties {
+            tag: Some("TagA".into()),
+            keys: vec!["key1".into(), "key2".into()],
+            message_id: "01ABCDEF".into(),
+            message_type: MessageType::Delay as i32,
+            born_timestamp: Some(ts),
+            born_host: "10.0.0.1".into(),
+            delivery_timestamp: Some(ts),
+            message_group: Some("g".into()),
+            ..SystemProperties::default()
+        }),
+        body: bytes::Bytes::from_static(b"hello"),
+    };
+    let encoded = |kind: u8, m: &dyn Fn() -> Vec<u8>| [vec![kind], m()].concat();
+    vec![
+        seed(
+            "00-route",
+            encoded(0, &|| {
+                QueryRouteRequest {
+                    topic: Some(res("T")),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "01-heartbeat",
+            encoded(1, &|| {
+                HeartbeatRequest {
+                    group: Some(res("G")),
+                    client_type: ClientType::PushConsumer as i32,
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "02-send",
+            encoded(2, &|| {
+                SendMessageRequest {
+                    messages: vec![message.clone()],
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "03-receive",
+            encoded(3, &|| {
+                ReceiveMessageRequest {
+                    group: Some(res("G")),
+                    batch_size: 32,
+                    invisible_duration: Some(dur(30)),
+                    long_polling_timeout: Some(dur(20)),
+                    auto_renew: true,
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "04-ack",
+            encoded(4, &|| {
+                AckMessageRequest {
+                    group: Some(res("G")),
+                    topic: Some(res("T")),
+                    entries: vec![AckMessageEntry {
+                        message_id: "01ABCDEF".into(),
+                        receipt_handle: handle.clone(),
+                        ..Default::default()
+                    }],
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "05-change-invisible",
+            encoded(5, &|| {
+                ChangeInvisibleDurationRequest {
+                    group: Some(res("G")),
+                    topic: Some(res("T")),
+                    receipt_handle: handle.clone(),
+                    invisible_duration: Some(dur(10)),
+                    message_id: "01ABCDEF".into(),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "06-dead-letter",
+            encoded(6, &|| {
+                ForwardMessageToDeadLetterQueueRequest {
+                    group: Some(res("G")),
+                    topic: Some(res("T")),
+                    receipt_handle: handle.clone(),
+                    message_id: "01ABCDEF".into(),
+                    delivery_attempt: 4,
+                    max_delivery_attempts: 3,
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "07-end-transaction",
+            encoded(7, &|| {
+                EndTransactionRequest {
+                    topic: Some(res("T")),
+                    message_id: "01ABCDEF".into(),
+                    transaction_id: "tx".into(),
+                    resolution: TransactionResolution::Commit as i32,
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "08-assignment",
+            encoded(8, &|| {
+                QueryAssignmentRequest {
+                    topic: Some(res("T")),
+                    group: Some(res("G")),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "09-terminate",
+            encoded(9, &|| {
+                NotifyClientTerminationRequest {
+                    group: Some(res("G")),
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "10-recall",
+            encoded(10, &|| {
+                RecallMessageRequest {
+                    topic: Some(res("T")),
+                    recall_handle: "recall".into(),
+                }
+                .encode_to_vec()
+            }),
+        ),
+        seed(
+            "11-telemetry",
+            encoded(11, &|| {
+                TelemetryCommand {
+                    command: Some(telemetry_command::Command::Settings(Settings {
+                        client_type: Some(ClientType::SimpleConsumer as i32),
+                        request_timeout: Some(dur(3)),
+                        pub_sub: Some(settings::PubSub::Subscription(Subscription {
+                            group: Some(res("G")),
+                            subscriptions: vec![SubscriptionEntry {
+                                topic: Some(res("T")),
+                                expression: Some(FilterExpression {
+                                    r#type: FilterType::Tag as i32,
+                                    expression: "TagA || TagB".into(),
+                                }),
+                            }],
+                            fifo: Some(true),
+                            receive_batch_size: Some(16),
+                            long_polling_timeout: Some(dur(20)),
+                            ..Default::default()
+                        })),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
+        ),
+    ]
+}
+
 fn main() {
     let (store_dir, consume_queue) = store_seeds();
     let out_dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "seeds".into()));
@@ -708,6 +1030,9 @@ fn main() {
         ("offset_log", offset_log_seeds()),
         ("offsets_json", offsets_json_seeds()),
         ("mirror_state", mirror_state_seeds()),
+        ("pop_journal", pop_journal_seeds()),
+        ("auth", auth_seeds()),
+        ("grpc_request", grpc_request_seeds()),
     ];
     for (target, seeds) in all {
         let dir = out_dir.join(target);

@@ -95,7 +95,8 @@ pub fn apply(map: &mut HashMap<QueueKey, QueueState>, next_seq: &mut u64, rec: &
             if let Some(q) = map.get_mut(key).filter(|q| q.epoch == *epoch) {
                 for (o, l) in leases {
                     q.lease(*o, *l);
-                    *next_seq = (*next_seq).max(l.seq + 1);
+                    // Saturating: a damaged or hand-made journal may name the largest seq.
+                    *next_seq = (*next_seq).max(l.seq.saturating_add(1));
                 }
                 q.advance_cursor(*cursor);
             }
@@ -364,6 +365,31 @@ mod tests {
         assert_eq!(q.leases.keys().copied().collect::<Vec<_>>(), vec![6, 7]);
         assert_eq!(q.frontier(), 6);
         assert!(!fs::read_to_string(&path).unwrap().contains("0badc0de"));
+    }
+
+    /// Found by the `pop_journal` fuzz target: replaying a lease with seq `u64::MAX` overflowed.
+    #[test]
+    fn the_largest_lease_number_replays() {
+        let mut map = HashMap::new();
+        let mut next_seq = 1;
+        for rec in [
+            Record::Reset {
+                key: key(0),
+                epoch: 0,
+                base: 0,
+                unrecorded: false,
+            },
+            Record::Lease {
+                key: key(0),
+                epoch: 0,
+                cursor: 1,
+                leases: vec![(0, lease(u64::MAX))],
+            },
+        ] {
+            apply(&mut map, &mut next_seq, &rec);
+        }
+        assert_eq!(next_seq, u64::MAX);
+        assert_eq!(map[&key(0)].leases[&0].seq, u64::MAX);
     }
 
     #[test]

@@ -393,7 +393,8 @@ impl PopTable {
 
 fn take_seq(next: &mut u64) -> u64 {
     let s = *next;
-    *next += 1;
+    // 2^64 deliveries never happen; a damaged snapshot may still start here.
+    *next = next.saturating_add(1);
     s
 }
 

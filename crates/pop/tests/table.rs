@@ -272,3 +272,25 @@ fn forgotten_states_stay_forgotten_after_reopen() {
     let t = PopTable::open(PopConfig::new(dir.path().into(), false)).unwrap();
     assert_eq!(t.in_flight(&key()).0, 0);
 }
+
+/// A snapshot (damaged, or written by hand) whose next lease number is the largest: the table
+/// opens and hands out messages instead of overflowing (found by the `pop_journal` fuzz target
+/// on the replay side of the same counter).
+#[test]
+fn a_snapshot_at_the_largest_lease_number_still_pops() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("snapshot.json"),
+        format!(r#"{{"generation":0,"next_seq":{},"queues":[]}}"#, u64::MAX),
+    )
+    .unwrap();
+    let t = PopTable::open(PopConfig::new(dir.path().into(), false)).unwrap();
+    let d = t
+        .pop(&key(), || None, || 0, &req(0, 2), reader(10))
+        .unwrap();
+    assert_eq!(d.iter().map(|d| d.offset).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        t.ack(&key(), || None, &d[0].handle).unwrap(),
+        AckOutcome::Acked
+    );
+}
