@@ -115,6 +115,9 @@ pub struct Broker {
     pub tls: ferromq_tls::ServerTls,
     /// TLS of the broker's own connections to its name servers (`tls.connect_with_tls`).
     pub namesrv_tls: Option<ferromq_tls::ClientTls>,
+    /// Connections open now on every port (Remoting, fast port, gRPC): `max-connections`
+    /// covers them together.
+    pub open_connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A started broker. Dropping it does not stop it; call [`RunningBroker::stop`].
@@ -287,6 +290,7 @@ impl Broker {
             inner_credentials,
             tls,
             namesrv_tls,
+            open_connections: Arc::default(),
         });
         let acceptor = broker
             .tls
@@ -297,7 +301,7 @@ impl Broker {
             send_queue: broker.cfg.max_queued_responses,
             max_inflight: broker.cfg.max_inflight_per_connection,
             max_connections: broker.cfg.max_connections,
-            ..ConnConfig::default()
+            open_connections: broker.open_connections.clone(),
         };
         let metrics_addr = match broker.cfg.metrics_port {
             0 => None,

@@ -12,11 +12,13 @@
 //! - [`convert`]: stored messages to and from `v2::Message`; [`status`]: status codes.
 //! - [`workers`]: the endpoint's own single-threaded runtimes, one per core.
 //! - [`access`]: credentials and ACLs of each call, when the broker has them on.
+//! - [`limits`]: the broker's connection, stream and message-size limits on this endpoint.
 
 pub mod access;
 pub mod client_commands;
 pub mod consume;
 pub mod convert;
+mod limits;
 pub mod produce;
 pub mod route;
 pub mod service;
@@ -35,9 +37,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use service::Endpoint;
-
-/// Largest gRPC message accepted or sent (a receive batch of large messages fits).
-const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 /// Serves gRPC on `listener` until `shutdown` is cancelled, on `threads` threads of its own (0:
 /// one per core, see [`workers`]); `tls` decides per connection between cleartext HTTP/2, TLS
@@ -60,10 +59,13 @@ pub async fn serve(
         n => n,
     };
     tracing::info!(%addr, threads, "gRPC endpoint listening (apache.rocketmq.v2.MessagingService)");
-    let svc = MessagingServiceServer::new(Endpoint::new(broker, addr))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let mut workers = workers::Workers::start(threads, svc, tls, shutdown.clone())?;
+    let conn_limits = limits::ConnLimits::of(&broker);
+    let svc = MessagingServiceServer::new(Endpoint::new(broker.clone(), addr))
+        .max_decoding_message_size(conn_limits.max_message)
+        .max_encoding_message_size(conn_limits.max_message);
+    let mut workers = workers::Workers::start(threads, svc, tls, conn_limits, shutdown.clone())?;
+    let mut refused = 0u64;
+    let mut last_warning: Option<std::time::Instant> = None;
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -78,7 +80,20 @@ pub async fn serve(
                 continue;
             }
         };
-        if !workers.dispatch(tcp) {
+        let Some(slot) = limits::admit(&broker) else {
+            refused += 1;
+            if last_warning.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10)) {
+                tracing::warn!(
+                    refused,
+                    max = broker.cfg.max_connections,
+                    "gRPC connections refused: max-connections reached"
+                );
+                last_warning = Some(std::time::Instant::now());
+                refused = 0;
+            }
+            continue;
+        };
+        if !workers.dispatch(tcp, slot) {
             tracing::warn!(
                 "gRPC connection refused: every thread's queue of new connections is full"
             );

@@ -15,6 +15,7 @@ use ferromq_tls::Acceptor;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::{ConnLimits, Counted, Slot};
 use crate::service::Endpoint;
 
 /// Accepted connections waiting for their thread; beyond, the next thread is tried.
@@ -23,9 +24,14 @@ const QUEUE_PER_THREAD: usize = 256;
 /// TLS handshakes in progress at once on one thread; more connections are closed.
 const MAX_HANDSHAKES_PER_THREAD: usize = 512;
 
+/// How often an idle connection is pinged, and how long the answer may take before the
+/// connection is closed.
+const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// The running threads: where to hand connections, and how to know they stopped.
 pub(crate) struct Workers {
-    queues: Vec<mpsc::Sender<std::net::TcpStream>>,
+    queues: Vec<mpsc::Sender<(std::net::TcpStream, Slot)>>,
     next: usize,
     stopped: Vec<oneshot::Receiver<()>>,
 }
@@ -39,6 +45,7 @@ impl Workers {
         threads: usize,
         svc: MessagingServiceServer<Endpoint>,
         tls: Acceptor,
+        limits: ConnLimits,
         shutdown: CancellationToken,
     ) -> std::io::Result<Workers> {
         let mut queues = Vec::with_capacity(threads);
@@ -53,7 +60,7 @@ impl Workers {
             std::thread::Builder::new()
                 .name(format!("ferromq-grpc-{i}"))
                 .spawn(move || {
-                    runtime.block_on(serve_thread(rx, svc, tls, shutdown));
+                    runtime.block_on(serve_thread(rx, svc, tls, limits, shutdown));
                     let _ = done_tx.send(());
                 })?;
             queues.push(tx);
@@ -66,16 +73,17 @@ impl Workers {
         })
     }
 
-    /// Hands a new connection to the next thread with room; `false` when every queue is full
-    /// (the connection is then closed).
-    pub(crate) fn dispatch(&mut self, mut tcp: std::net::TcpStream) -> bool {
+    /// Hands a new connection (and its place under `max-connections`) to the next thread with
+    /// room; `false` when every queue is full (the connection is then closed).
+    pub(crate) fn dispatch(&mut self, tcp: std::net::TcpStream, slot: Slot) -> bool {
+        let mut conn = (tcp, slot);
         for _ in 0..self.queues.len() {
             let i = self.next;
             self.next = (self.next + 1) % self.queues.len();
-            match self.queues[i].try_send(tcp) {
+            match self.queues[i].try_send(conn) {
                 Ok(()) => return true,
-                Err(mpsc::error::TrySendError::Full(t) | mpsc::error::TrySendError::Closed(t)) => {
-                    tcp = t
+                Err(mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c)) => {
+                    conn = c
                 }
             }
         }
@@ -93,9 +101,10 @@ impl Workers {
 /// One thread: registers each connection with this thread's reactor, runs the TLS mode, and
 /// serves HTTP/2 on what passes.
 async fn serve_thread(
-    mut conns: mpsc::Receiver<std::net::TcpStream>,
+    mut conns: mpsc::Receiver<(std::net::TcpStream, Slot)>,
     svc: MessagingServiceServer<Endpoint>,
     tls: Acceptor,
+    limits: ConnLimits,
     shutdown: CancellationToken,
 ) {
     let (ready_tx, ready_rx) = mpsc::channel(64);
@@ -103,7 +112,7 @@ async fn serve_thread(
     let stop = shutdown.clone();
     tokio::spawn(async move {
         loop {
-            let std_tcp = tokio::select! {
+            let (std_tcp, slot) = tokio::select! {
                 c = conns.recv() => match c { Some(c) => c, None => return },
                 _ = stop.cancelled() => return,
             };
@@ -120,8 +129,9 @@ async fn serve_thread(
                     tls.accept(tcp).await
                 };
                 match accepted.await {
-                    Ok(stream) => {
-                        let _ = ready.send(Ok::<_, std::io::Error>(stream)).await;
+                    Ok(io) => {
+                        let conn = Counted { io, _slot: slot };
+                        let _ = ready.send(Ok::<_, std::io::Error>(conn)).await;
                     }
                     Err(e) => tracing::debug!("gRPC connection refused: {e}"),
                 }
@@ -131,6 +141,11 @@ async fn serve_thread(
     });
     let served = tonic::transport::Server::builder()
         .http2_adaptive_window(Some(true))
+        .max_concurrent_streams(limits.max_streams)
+        // Finds peers that vanished without closing (their Telemetry streams and long polls
+        // would otherwise hold their slots until the OS gives up on the socket).
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .add_service(svc)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::ReceiverStream::new(ready_rx),

@@ -24,6 +24,7 @@ mod crash;
 mod crash_loop;
 mod disk_full;
 mod grpc_bad_input;
+mod grpc_limits;
 mod limits_rss;
 mod mirror_dr;
 mod progress_e2e;

@@ -1,0 +1,113 @@
+//! The broker's limits, applied to gRPC connections as to Remoting ones:
+//!
+//! - `max-connections` counts the broker's connections on every port together: a gRPC
+//!   connection takes a slot at accept ([`admit`]) and gives it back when hyper drops the
+//!   connection ([`Counted`]); past the limit it is closed at once and counted in
+//!   `limit_hits{limit="max-connections"}`.
+//! - `max-inflight-per-connection` is each connection's HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`
+//!   (tonic otherwise advertises no limit at all): a client opens at most that many calls at
+//!   once and waits for one to end before the next.
+//! - `max-frame-bytes` is the largest gRPC message read or written, as it is the largest
+//!   Remoting frame (a larger request is answered OUT_OF_RANGE before it reaches a handler).
+
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ferromq_broker::Broker;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// One connection's place under `max-connections`, given back on drop.
+pub(crate) struct Slot(Arc<Broker>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open_connections.fetch_sub(1, Ordering::AcqRel);
+        self.0.metrics.connections.dec();
+    }
+}
+
+/// Takes a slot for a new connection, or counts the refusal when the broker is full.
+pub(crate) fn admit(broker: &Arc<Broker>) -> Option<Slot> {
+    let open = broker.open_connections.fetch_add(1, Ordering::AcqRel) + 1;
+    if open > broker.cfg.max_connections {
+        broker.open_connections.fetch_sub(1, Ordering::AcqRel);
+        broker.metrics.limit_hit("max-connections");
+        return None;
+    }
+    broker.metrics.connections.inc();
+    Some(Slot(broker.clone()))
+}
+
+/// Per-connection HTTP/2 and message limits, from the broker's settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnLimits {
+    pub max_streams: u32,
+    pub max_message: usize,
+}
+
+impl ConnLimits {
+    pub fn of(broker: &Broker) -> Self {
+        ConnLimits {
+            max_streams: u32::try_from(broker.cfg.max_inflight_per_connection).unwrap_or(u32::MAX),
+            max_message: broker.cfg.max_frame_bytes,
+        }
+    }
+}
+
+/// A served connection holding its [`Slot`]: the slot goes when hyper drops the connection.
+pub(crate) struct Counted<S> {
+    pub io: S,
+    pub _slot: Slot,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        // hyper gathers HTTP/2 frames into one write only when the transport says it can.
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+impl<S: tonic::transport::server::Connected> tonic::transport::server::Connected for Counted<S> {
+    type ConnectInfo = S::ConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.io.connect_info()
+    }
+}
