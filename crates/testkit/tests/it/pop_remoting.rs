@@ -1,6 +1,8 @@
 //! POP over Remoting at the wire: what the 5.x Java client sends in POP mode (its own test is
-//! `compat_java_options`), plus BATCH_ACK_MESSAGE, which only upstream's proxy sends, and the
-//! cluster-wide answer of QUERY_ASSIGNMENT on two brokers.
+//! `compat_java_options`), plus BATCH_ACK_MESSAGE, which only upstream's proxy sends, ordered
+//! POP (`order=true`, which no installable Remoting client sends: the 5.x Java client's orderly
+//! POP service is unfinished upstream and consumes by pull and locks), and the cluster-wide
+//! answer of QUERY_ASSIGNMENT on two brokers.
 
 use bytes::Bytes;
 use ferromq_protocol::body::{
@@ -26,12 +28,12 @@ fn pop_request(topic: &str, group: &str, max: i32) -> RemotingCommand {
 
 /// Pops and returns each message's checkpoint.
 async fn pop(c: &Cluster, addr: &str, topic: &str, group: &str, max: i32) -> Vec<PopCheckpoint> {
-    let r = c
-        .client()
-        .remoting
-        .invoke_raw(addr, pop_request(topic, group, max))
-        .await
-        .unwrap();
+    pop_with(c, addr, pop_request(topic, group, max)).await
+}
+
+/// Sends a POP_MESSAGE request and returns each message's checkpoint.
+async fn pop_with(c: &Cluster, addr: &str, req: RemotingCommand) -> Vec<PopCheckpoint> {
+    let r = c.client().remoting.invoke_raw(addr, req).await.unwrap();
     if r.code != rs::SUCCESS {
         return Vec::new();
     }
@@ -148,6 +150,67 @@ async fn pop_ack_batch_ack_and_stale_checkpoints() {
             .flatten()
             == Some(6))
         .then_some(())
+    })
+    .await;
+    c.shutdown().await;
+}
+
+/// `order=true`: a queue hands out nothing new while anything of it is unacked; a message
+/// whose window ends comes back alone, before anything after it; once it is acked the rest
+/// follows in order.
+#[tokio::test]
+async fn ordered_pop_holds_a_queue_until_its_messages_are_acked() {
+    let c = Cluster::start(1).await;
+    let addr = c.broker_addr(0);
+    let client = c.client();
+    for i in 0..6 {
+        let body = Bytes::from(format!("m{i}"));
+        client.send(&addr, "P", "FifoT", 0, body, "").await.unwrap();
+    }
+    let ordered = |max: i32| pop_request("FifoT", "FifoG", max).with_ext("order", "true");
+    let offsets =
+        |cks: &[PopCheckpoint]| cks.iter().map(|ck| ck.offset.unwrap()).collect::<Vec<_>>();
+    let ack = |ck: PopCheckpoint| {
+        let req = ack_request(rq::ACK_MESSAGE, "FifoG", "FifoT", &ck);
+        let (client, addr) = (&client, &addr);
+        async move {
+            let r = client.remoting.invoke_raw(addr, req).await.unwrap();
+            assert_eq!(r.code, rs::SUCCESS, "{r:?}");
+        }
+    };
+    let first = pop_with(&c, &addr, ordered(2)).await;
+    assert_eq!(offsets(&first), [0, 1]);
+    assert!(
+        pop_with(&c, &addr, ordered(2)).await.is_empty(),
+        "blocked while 0 and 1 are out"
+    );
+    ack(first[0].clone()).await;
+    assert!(
+        pop_with(&c, &addr, ordered(2)).await.is_empty(),
+        "blocked while 1 is out"
+    );
+    // 1's window ends in 1 s (the shortest): it comes back alone, ahead of 2.
+    let req = ack_request(
+        rq::CHANGE_MESSAGE_INVISIBLETIME,
+        "FifoG",
+        "FifoT",
+        &first[1],
+    )
+    .with_ext("invisibleTime", "1000");
+    let r = client.remoting.invoke_raw(&addr, req).await.unwrap();
+    assert_eq!(r.code, rs::SUCCESS, "{r:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let again = pop_with(&c, &addr, ordered(4)).await;
+    assert_eq!(offsets(&again), [1], "the expired message alone, first");
+    ack(again[0].clone()).await;
+    let rest = pop_with(&c, &addr, ordered(10)).await;
+    assert_eq!(offsets(&rest), [2, 3, 4, 5]);
+    for ck in rest {
+        ack(ck).await;
+    }
+    ferromq_testkit::eventually(std::time::Duration::from_secs(5), "commit", || async {
+        let committed = client.query_offset(&addr, "FifoG", "FifoT", 0).await;
+        (committed.ok().flatten() == Some(6)).then_some(())
     })
     .await;
     c.shutdown().await;
