@@ -23,6 +23,30 @@ pub struct GrpcMember {
     pub language: String,
     pub topics: BTreeSet<String>,
     pub last_seen: Instant,
+    /// A PushConsumer (else a SimpleConsumer), once its heartbeat or settings said which.
+    pub push: Option<bool>,
+}
+
+impl GrpcMember {
+    /// The consume type upstream's proxy registers for a gRPC consumer: CONSUME_PASSIVELY for a
+    /// PushConsumer, CONSUME_ACTIVELY for a SimpleConsumer. mqadmin relies on it (`queryMsgById
+    /// -d` asks only push consumers to verify a message).
+    pub fn consume_type(&self) -> &'static str {
+        if self.push == Some(true) {
+            "CONSUME_PASSIVELY"
+        } else {
+            "CONSUME_ACTIVELY"
+        }
+    }
+}
+
+/// A group's consume type from its gRPC members: push when any member pushes.
+pub fn consume_type_of(members: &[GrpcMember]) -> &'static str {
+    if members.iter().any(|m| m.push == Some(true)) {
+        "CONSUME_PASSIVELY"
+    } else {
+        "CONSUME_ACTIVELY"
+    }
 }
 
 /// Who a request came from, as its gRPC metadata says.
@@ -46,8 +70,9 @@ struct Members {
 }
 
 impl GrpcClients {
-    /// Records that `peer` consumes for `group` (and `topic`, when known).
-    pub fn seen(&self, group: &str, peer: &GrpcPeer, topic: Option<&str>) {
+    /// Records that `peer` consumes for `group` (and `topic`, and whether it is a push
+    /// consumer, when known).
+    pub fn seen(&self, group: &str, peer: &GrpcPeer, topic: Option<&str>, push: Option<bool>) {
         if group.is_empty() || peer.client_id.is_empty() {
             return;
         }
@@ -75,9 +100,13 @@ impl GrpcClients {
                 language: peer.language.clone(),
                 topics: BTreeSet::new(),
                 last_seen: now,
+                push: None,
             });
         m.last_seen = now;
         m.addr = peer.addr;
+        if push.is_some() {
+            m.push = push;
+        }
         if let Some(t) = topic.filter(|t| !t.is_empty()) {
             if m.topics.len() < MAX_TOPICS_PER_MEMBER {
                 m.topics.insert(t.to_string());
@@ -139,11 +168,18 @@ mod tests {
     #[test]
     fn members_come_and_go() {
         let c = GrpcClients::default();
-        c.seen("g", &peer("a"), Some("T"));
-        c.seen("g", &peer("b"), None);
-        c.seen("", &peer("x"), None);
+        c.seen("g", &peer("a"), Some("T"), Some(false));
+        c.seen("g", &peer("b"), None, None);
+        c.seen("", &peer("x"), None, None);
         assert_eq!(c.members("g").len(), 2);
         assert_eq!(c.members("g")[0].topics.len(), 1);
+        assert_eq!(consume_type_of(&c.members("g")), "CONSUME_ACTIVELY");
+        // A receive says nothing about the kind; a heartbeat of a push consumer does.
+        c.seen("g", &peer("b"), Some("T"), None);
+        assert_eq!(c.members("g")[1].push, None);
+        c.seen("g", &peer("b"), None, Some(true));
+        assert_eq!(c.members("g")[1].consume_type(), "CONSUME_PASSIVELY");
+        assert_eq!(consume_type_of(&c.members("g")), "CONSUME_PASSIVELY");
         c.gone("g", "a");
         assert_eq!(c.members("g").len(), 1);
         c.expire(

@@ -163,7 +163,10 @@ impl MessagingService for Endpoint {
         let r = req.into_inner();
         let consumer = r.client_type != ClientType::Producer as i32;
         if let (true, Some(g)) = (consumer, r.group) {
-            self.broker.grpc_clients.seen(&g.name, &who, None);
+            let push = r.client_type == ClientType::PushConsumer as i32;
+            self.broker
+                .grpc_clients
+                .seen(&g.name, &who, None, Some(push));
         }
         Ok(Response::new(HeartbeatResponse { status: Some(ok()) }))
     }
@@ -297,7 +300,9 @@ impl MessagingService for Endpoint {
             &r.group,
             r.message_queue.as_ref().and_then(|q| q.topic.as_ref()),
         ) {
-            self.broker.grpc_clients.seen(&g.name, &who, Some(&t.name));
+            self.broker
+                .grpc_clients
+                .seen(&g.name, &who, Some(&t.name), None);
         }
         let replies = consume::receive(&self.broker, r, deadline).await;
         Ok(Response::new(Box::pin(futures::stream::iter(

@@ -71,9 +71,10 @@ pub fn telemetry(
                     .as_ref()
                     .map(|g| g.name.as_str())
                     .unwrap_or_default();
+                let push = s.client_type.map(|t| t == ClientType::PushConsumer as i32);
                 for e in &sub.subscriptions {
                     let topic = e.topic.as_ref().map(|t| t.name.as_str());
-                    b.grpc_clients.seen(group, &who, topic);
+                    b.grpc_clients.seen(group, &who, topic, push);
                 }
                 consumers.subscribing(stream_id, group, &who.client_id, tx.clone());
             }

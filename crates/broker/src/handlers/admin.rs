@@ -156,11 +156,12 @@ pub fn consumer_connections(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
             message_model: info.message_model.clone(),
             subscription_table: info.subscriptions.clone().into_iter().collect(),
         },
-        // Only 5.x gRPC consumers: POP consumption, as upstream's proxy reports them.
+        // Only 5.x gRPC consumers, reported as upstream's proxy registers them: push
+        // consumers CONSUME_PASSIVELY, simple consumers CONSUME_ACTIVELY.
         None if !grpc.is_empty() => ConsumerConnection {
             connection_set: grpc.iter().map(grpc_connection).collect(),
             consume_from_where: "CONSUME_FROM_LAST_OFFSET".into(),
-            consume_type: "CONSUME_POP".into(),
+            consume_type: crate::grpc_clients::consume_type_of(&grpc).into(),
             message_model: "CLUSTERING".into(),
             subscription_table: grpc
                 .iter()

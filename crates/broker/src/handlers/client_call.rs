@@ -26,8 +26,14 @@ const CLIENT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn running_info(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     if let Some((remote, client_id)) = remote_consumer(b, req)? {
         let stacks = within(remote.thread_stacks(&client_id), &client_id).await?;
+        let group = req.req_str("consumerGroup")?;
+        let members = b.grpc_clients.members(group);
+        let consume_type = members
+            .iter()
+            .find(|m| m.client_id == client_id)
+            .map_or("CONSUME_ACTIVELY", |m| m.consume_type());
         let info = serde_json::json!({
-            "properties": {"PROP_CONSUME_TYPE": "CONSUME_POP"},
+            "properties": {"PROP_CONSUME_TYPE": consume_type},
             "subscriptionSet": [],
             "mqTable": {},
             "statusTable": {},
