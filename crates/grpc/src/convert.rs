@@ -32,6 +32,7 @@ const SYSTEM_KEYS: &[&str] = &[
     prop::CLUSTER,
     prop::MSG_REGION,
     prop::TRACE_ON,
+    prop::BORN_HOST,
     prop::CONSUME_START_TIME,
     prop::TIMER_DELIVER_MS,
     prop::TIMER_DELAY_SEC,
@@ -63,6 +64,11 @@ pub fn properties_of(m: &Message) -> String {
         }
         if let Some(g) = sp.message_group.as_ref().filter(|g| !g.is_empty()) {
             props.insert(SHARDING_KEY.into(), g.clone());
+        }
+        // What the client says it is; the record keeps the peer address (upstream's proxy
+        // does the same, and shows consumers this one first).
+        if !sp.born_host.trim().is_empty() {
+            props.insert(prop::BORN_HOST.into(), sp.born_host.clone());
         }
         // A delay message: the broker's timer holds it until then (`ferromq_broker::timer`).
         if let Some(t) = &sp.delivery_timestamp {
@@ -147,7 +153,11 @@ pub fn message_v2(m: &DecodedMessage, receipt: Option<Receipt<'_>>) -> Message {
             body_encoding: Encoding::Identity as i32,
             message_type: message_type as i32,
             born_timestamp: Some(timestamp(m.born_timestamp)),
-            born_host: host(m.born_host),
+            born_host: props
+                .get(prop::BORN_HOST)
+                .filter(|h| !h.trim().is_empty())
+                .cloned()
+                .unwrap_or_else(|| host(m.born_host)),
             store_timestamp: Some(timestamp(m.store_timestamp)),
             store_host: m.store_host.to_string(),
             delivery_timestamp: delivery_timestamp.map(timestamp),
@@ -241,5 +251,45 @@ mod tests {
         assert_eq!(p["UNIQ_KEY"], "ID");
         assert_eq!(p[SHARDING_KEY], "g");
         assert_eq!(p["a"], "1");
+    }
+
+    #[test]
+    fn the_reported_born_host_is_kept_and_shown_first() {
+        use ferromq_protocol::message::{decode_record, encode_record, NewMessage};
+        let sent = Message {
+            topic: None,
+            user_properties: HashMap::new(),
+            system_properties: Some(SystemProperties {
+                message_id: "ID".into(),
+                born_host: "app-host-7".into(),
+                ..SystemProperties::default()
+            }),
+            body: bytes::Bytes::new(),
+        };
+        let record = |properties: String| {
+            let m = NewMessage {
+                topic: "T".into(),
+                queue_id: 0,
+                flag: 0,
+                sys_flag: 0,
+                born_timestamp: 1,
+                born_host: "10.1.2.3:5555".parse().unwrap(),
+                store_host: "127.0.0.1:10911".parse().unwrap(),
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+                body: bytes::Bytes::new(),
+                properties,
+            };
+            let mut out = Vec::new();
+            encode_record(&m, &mut out).unwrap();
+            decode_record(&bytes::Bytes::from(out)).unwrap().0
+        };
+        let shown = message_v2(&record(properties_of(&sent)), None);
+        let sp = shown.system_properties.unwrap();
+        assert_eq!(sp.born_host, "app-host-7");
+        assert!(!shown.user_properties.contains_key(prop::BORN_HOST));
+        // Without one (a Remoting producer), the peer address.
+        let shown = message_v2(&record(String::new()), None);
+        assert_eq!(shown.system_properties.unwrap().born_host, "10.1.2.3");
     }
 }

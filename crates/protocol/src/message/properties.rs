@@ -25,6 +25,9 @@ pub mod prop {
     pub const CLUSTER: &str = "CLUSTER";
     pub const MSG_REGION: &str = "MSG_REGION";
     pub const TRACE_ON: &str = "TRACE_ON";
+    /// The born host a 5.x client reported (`SystemProperties.born_host`, often its host
+    /// name), kept as upstream's proxy keeps it; the record's born host is the peer address.
+    pub const BORN_HOST: &str = "__BORNHOST";
     /// The region every ferromq broker reports (upstream's `regionId` default). Stored on each
     /// message as `MSG_REGION`: the Java 5.x client drops a consume trace record whose message
     /// carries no region.

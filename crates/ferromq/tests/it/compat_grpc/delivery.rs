@@ -56,6 +56,8 @@ pub(crate) fn send_and_simple_consume_each_once_with_tag_keys_and_properties(kin
     assert_eq!(got.len(), 22, "{got:?}\n{}", c.diagnostics());
     assert!(got.values().all(|n| *n == 1), "each message once: {got:?}");
     let by_body: HashMap<String, &Value> = sent.iter().map(|s| (body(s), s)).collect();
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host_name = host_name.trim();
     for m in &msgs {
         let b = body(m);
         if b.starts_with("later") {
@@ -91,6 +93,17 @@ pub(crate) fn send_and_simple_consume_each_once_with_tag_keys_and_properties(kin
         assert_eq!(field_str(m, "messageId"), field_str(s, "messageId"), "{m}");
         assert_eq!(field_i64(m, "deliveryAttempt"), Some(1), "{m}");
         assert_eq!(m["acked"], true, "{m}");
+        // The host the producing client reported (its host name, or an address it found),
+        // shown as upstream's proxy shows it, not the connection's loopback peer address.
+        let born = field_str(m, "bornHost").unwrap_or_default();
+        let reported = born == host_name
+            || born
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| !ip.is_loopback());
+        assert!(
+            reported,
+            "bornHost {born:?} is not what the client reported: {m}"
+        );
     }
     // All acked: the group's committed offsets reach every queue's end.
     let offsets = committed(&server, "GrpcPySimpleAll", topic);
