@@ -12,7 +12,7 @@
 //! - [`convert`]: stored messages to and from `v2::Message`; [`status`]: status codes.
 //! - [`workers`]: the endpoint's own single-threaded runtimes, one per core.
 //! - [`access`]: credentials and ACLs of each call, when the broker has them on.
-//! - [`limits`]: the broker's connection, stream and message-size limits on this endpoint.
+//! - `limits`: the broker's connection, stream and message-size limits on this endpoint.
 
 pub mod access;
 pub mod client_commands;
