@@ -12,7 +12,9 @@ use parking_lot::RwLock;
 /// Members kept over all groups; beyond it new ones are not listed (they still consume).
 const MAX_MEMBERS: usize = 100_000;
 /// Topics remembered per member.
-const MAX_TOPICS_PER_MEMBER: usize = 1024;
+const MAX_TOPICS_PER_MEMBER: usize = 64;
+/// Longest client id kept (the 5.x clients' ids are a few dozen characters).
+const MAX_CLIENT_ID: usize = 256;
 
 /// One gRPC client of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +75,14 @@ impl GrpcClients {
     /// Records that `peer` consumes for `group` (and `topic`, and whether it is a push
     /// consumer, when known).
     pub fn seen(&self, group: &str, peer: &GrpcPeer, topic: Option<&str>, push: Option<bool>) {
-        if group.is_empty() || peer.client_id.is_empty() {
+        // Only names a group or topic may have: what is kept per member stays small.
+        if peer.client_id.is_empty()
+            || peer.client_id.len() > MAX_CLIENT_ID
+            || ferromq_protocol::names::validate_group(group).is_err()
+        {
             return;
         }
+        let topic = topic.filter(|t| ferromq_protocol::names::validate_topic(t).is_ok());
         let now = Instant::now();
         let mut guard = self.groups.write();
         let all = &mut *guard;
@@ -107,7 +114,7 @@ impl GrpcClients {
         if push.is_some() {
             m.push = push;
         }
-        if let Some(t) = topic.filter(|t| !t.is_empty()) {
+        if let Some(t) = topic {
             if m.topics.len() < MAX_TOPICS_PER_MEMBER {
                 m.topics.insert(t.to_string());
             }
@@ -180,6 +187,12 @@ mod tests {
         c.seen("g", &peer("b"), None, Some(true));
         assert_eq!(c.members("g")[1].consume_type(), "CONSUME_PASSIVELY");
         assert_eq!(consume_type_of(&c.members("g")), "CONSUME_PASSIVELY");
+        // Names no group or topic may have are not kept.
+        c.seen(&"g".repeat(100_000), &peer("c"), None, None);
+        c.seen("g", &peer("a"), Some(&"t".repeat(100_000)), None);
+        c.seen("g", &peer(&"c".repeat(1000)), None, None);
+        assert_eq!(c.members("g").len(), 2);
+        assert_eq!(c.members("g")[0].topics.len(), 1);
         c.gone("g", "a");
         assert_eq!(c.members("g").len(), 1);
         c.expire(

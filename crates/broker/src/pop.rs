@@ -134,7 +134,7 @@ pub async fn pop(b: &Arc<Broker>, spec: &PopSpec, wait: Duration) -> Result<Vec<
         }
         let mut until = deadline;
         if let Some(ms) = next_visible {
-            let in_ms = (ms - now_ms()).max(1) as u64;
+            let in_ms = ms.saturating_sub(now_ms()).max(1) as u64;
             until = until.min(tokio::time::Instant::now() + Duration::from_millis(in_ms));
         }
         tokio::select! {
@@ -144,6 +144,10 @@ pub async fn pop(b: &Arc<Broker>, spec: &PopSpec, wait: Duration) -> Result<Vec<
         }
     }
 }
+
+/// Stored bytes one pass hands out before it visits no further queue (each queue's read is
+/// capped by what is left; the first message of a read always fits).
+const PASS_BYTES: usize = 4 << 20;
 
 /// One pass over the queues; also returns when the next window ends.
 fn pop_now(
@@ -158,10 +162,12 @@ fn pop_now(
     let mut dead = Vec::new();
     let mut next_visible: Option<i64> = None;
     let mut pending = Vec::new();
+    let mut bytes = 0usize;
     for i in 0..queues.len() {
-        if out.len() >= spec.max {
+        if out.len() >= spec.max || bytes >= PASS_BYTES {
             break;
         }
+        let budget = PASS_BYTES - bytes;
         let q = queues[(first + i) % queues.len()];
         let k = key(&spec.group, &spec.topic, q);
         let req = PopRequest {
@@ -183,7 +189,7 @@ fn pop_now(
                 },
                 &req,
                 |from, max| {
-                    let r = b.store.get(&spec.topic, q, from, max, 4 << 20, &filter);
+                    let r = b.store.get(&spec.topic, q, from, max, budget, &filter);
                     let next = match r.status {
                         GetStatus::Found | GetStatus::NoMatchedMessage => r.next_begin_offset,
                         GetStatus::OffsetTooSmall => r.min_offset,
@@ -212,6 +218,7 @@ fn pop_now(
                 dead.push((k.clone(), d, msg));
                 continue;
             }
+            bytes += msg.body.len() + msg.properties.len();
             out.push(popped(msg, &d));
         }
         if let (_, Some(t)) = b.pop.in_flight(&k) {

@@ -124,7 +124,7 @@ fn next_stop(b: &Broker, from_topic: &str, m: DecodedMessage, now: i64) -> Optio
     let left = props
         .get(prop::TIMER_DELIVER_MS)
         .and_then(|t| t.parse::<i64>().ok())
-        .map_or(0, |at| at - now);
+        .map_or(0, |at| at.saturating_sub(now));
     if from_topic == TIMER_TOPIC && left >= timer::PRECISION_MS {
         topic = TIMER_TOPIC.to_string();
         queue_id = timer::level_for(left);

@@ -77,7 +77,8 @@ pub fn deliver_at(props: &Properties, now_ms: i64) -> Result<Option<i64>, String
             "{ILLEGAL}, the delay time should not be bigger than the max delay {MAX_DELAY_MS}ms"
         ));
     }
-    Ok(Some(at))
+    // A time before the epoch is simply due: callers subtract `now` from it.
+    Ok(Some(at.max(0)))
 }
 
 /// Recalls the timed message `handle` names, if it is for `topic` and still waiting; returns
@@ -110,7 +111,7 @@ pub fn recall_handle_of(broker_name: &str, topic: &str, properties: &str) -> Opt
     let now = ferromq_protocol::time::now_ms();
     let at = deliver_at(&props, now).ok()??;
     let id = props.get(prop::UNIQ_KEY)?;
-    (at - now >= PRECISION_MS).then(|| {
+    (at.saturating_sub(now) >= PRECISION_MS).then(|| {
         ferromq_protocol::recall::RecallHandle {
             topic: topic.to_string(),
             broker_name: broker_name.to_string(),
@@ -162,5 +163,24 @@ mod tests {
         assert_eq!(deliver_at(&Properties::new(), 1000), Ok(None));
         assert!(deliver_at(&p(prop::TIMER_DELAY_SEC, "x"), 0).is_err());
         assert!(deliver_at(&p(prop::TIMER_DELAY_SEC, "300000"), 0).is_err());
+    }
+
+    /// Found in review: a delivery time of `i64::MIN` (a 5.x `delivery_timestamp` of minus
+    /// infinity saturates to it) overflowed `at - now` on the send path.
+    #[test]
+    fn a_delivery_time_long_past_is_due_now() {
+        let p = |k: &str, v: &str| Properties::from([(k.to_string(), v.to_string())]);
+        let now = 1_700_000_000_000;
+        let min = i64::MIN.to_string();
+        assert_eq!(
+            deliver_at(&p(prop::TIMER_DELIVER_MS, &min), now),
+            Ok(Some(0))
+        );
+        assert_eq!(deliver_at(&p(prop::TIMER_DELAY_MS, &min), now), Ok(Some(0)));
+        let props = format!(
+            "{}\u{1}{min}\u{2}UNIQ_KEY\u{1}id\u{2}",
+            prop::TIMER_DELIVER_MS
+        );
+        assert_eq!(recall_handle_of("b", "T", &props), None);
     }
 }

@@ -70,6 +70,14 @@ impl Recalls {
         if deliver_ms <= now_ms {
             return Err(RecallError::Delivered(id.to_string()));
         }
+        // Handles are not signed: a time the timer could never hold names no message of ours
+        // (and would keep its entry, and its place under MAX_RECALLS, for good).
+        if deliver_ms.saturating_sub(now_ms) > crate::timer::MAX_DELAY_MS {
+            return Err(RecallError::Invalid(format!(
+                "delivery time {deliver_ms} is more than the timer's {} ms ahead",
+                crate::timer::MAX_DELAY_MS
+            )));
+        }
         let mut f = self.file.lock();
         let count: usize = f.recalled.values().map(BTreeMap::len).sum();
         if count >= MAX_RECALLS {
@@ -105,7 +113,7 @@ impl Recalls {
         let mut f = self.file.lock();
         let before: usize = f.recalled.values().map(BTreeMap::len).sum();
         for ids in f.recalled.values_mut() {
-            ids.retain(|_, at| *at + KEEP_AFTER_MS > now_ms);
+            ids.retain(|_, at| at.saturating_add(KEEP_AFTER_MS) > now_ms);
         }
         f.recalled.retain(|_, ids| !ids.is_empty());
         let after: usize = f.recalled.values().map(BTreeMap::len).sum();
@@ -135,5 +143,32 @@ mod tests {
         assert!(!again.take("T", "a"), "taken once");
         again.expire(5_000 + KEEP_AFTER_MS);
         assert!(!again.take("T", "b"), "expired");
+    }
+
+    /// Found in review: a forged handle's far-future time kept its entry for good, and
+    /// `i64::MAX` overflowed the expiry.
+    #[test]
+    fn times_the_timer_cannot_hold_are_refused_and_expiry_never_overflows() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Recalls::load(dir.path().join("timerRecalled.json")).unwrap();
+        let now = 1_700_000_000_000;
+        assert!(matches!(
+            r.recall("T", "far", i64::MAX, now),
+            Err(RecallError::Invalid(_))
+        ));
+        r.recall("T", "near", now + crate::timer::MAX_DELAY_MS, now)
+            .unwrap();
+        // A file written by hand (or an older version) may still hold one.
+        r.file
+            .lock()
+            .recalled
+            .entry("T".into())
+            .or_default()
+            .insert("max".into(), i64::MAX);
+        r.expire(now);
+        assert!(
+            r.take("T", "max"),
+            "kept until its time, without overflowing"
+        );
     }
 }

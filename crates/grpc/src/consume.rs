@@ -18,8 +18,12 @@ use ferromq_protocol::names;
 use crate::convert::{from_duration, to_v2};
 use crate::status::{from_fault, from_refusal, ok, overall, status};
 
-/// Messages one receive may ask for.
-const MAX_BATCH: i32 = 1024;
+/// Messages one receive may ask for: upstream's broker refuses a POP of more than 32, and its
+/// proxy passes the batch size through, so 5.x clients already live with it. Each message is at
+/// most `max-message-size`, so one receive holds at most 32 of them.
+const MAX_BATCH: i32 = 32;
+/// Entries one AckMessage may carry (each is a journal write).
+const MAX_ACK_ENTRIES: usize = 1024;
 /// Shortest and longest invisibility window accepted.
 const MIN_INVISIBLE: Duration = Duration::from_secs(1);
 const MAX_INVISIBLE: Duration = Duration::from_secs(12 * 3600);
@@ -160,6 +164,18 @@ pub async fn ack(b: &Arc<Broker>, req: AckMessageRequest) -> AckMessageResponse 
             }
         }
     };
+    if req.entries.len() > MAX_ACK_ENTRIES {
+        return AckMessageResponse {
+            status: Some(status(
+                Code::BadRequest,
+                format!(
+                    "an ack carries 1 to {MAX_ACK_ENTRIES} entries, not {}",
+                    req.entries.len()
+                ),
+            )),
+            entries: vec![],
+        };
+    }
     let topic = req.topic.unwrap_or_default().name;
     let mut entries = Vec::with_capacity(req.entries.len());
     for e in req.entries {

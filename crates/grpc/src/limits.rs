@@ -9,6 +9,9 @@
 //!   once and waits for one to end before the next.
 //! - `max-frame-bytes` is the largest gRPC message read or written, as it is the largest
 //!   Remoting frame (a larger request is answered OUT_OF_RANGE before it reaches a handler).
+//! - A connection that has not sent the HTTP/2 preface and its first frame within
+//!   [`PREFACE_TIMEOUT`] is closed: hyper waits for them without a deadline, and its keepalive
+//!   pings start only after them, so a silent socket would hold its slot for good.
 
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -17,7 +20,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ferromq_broker::Broker;
+use std::future::Future;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+/// How long a new connection may take to send the HTTP/2 preface and its first frame header.
+pub(crate) const PREFACE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The client preface (24 bytes) and one frame header (9): what hyper reads before it serves.
+const PREFACE_BYTES: usize = 24 + 9;
 
 /// One connection's place under `max-connections`, given back on drop.
 pub(crate) struct Slot(Arc<Broker>);
@@ -59,8 +70,22 @@ impl ConnLimits {
 
 /// A served connection holding its [`Slot`]: the slot goes when hyper drops the connection.
 pub(crate) struct Counted<S> {
-    pub io: S,
-    pub _slot: Slot,
+    io: S,
+    _slot: Slot,
+    /// Until the preface has arrived: the bytes still expected and the deadline for them.
+    preface: Option<(usize, Pin<Box<Sleep>>)>,
+}
+
+impl<S> Counted<S> {
+    /// Wraps a connection just accepted (its preface deadline starts now; needs a runtime).
+    pub fn new(io: S, slot: Slot) -> Self {
+        let deadline = Box::pin(tokio::time::sleep(PREFACE_TIMEOUT));
+        Counted {
+            io,
+            _slot: slot,
+            preface: Some((PREFACE_BYTES, deadline)),
+        }
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
@@ -69,7 +94,28 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let Some((left, deadline)) = this.preface.as_mut() {
+            match &read {
+                Poll::Ready(Ok(())) => {
+                    *left = left.saturating_sub(buf.filled().len() - before);
+                    if *left == 0 {
+                        this.preface = None;
+                    }
+                }
+                // Registers the deadline's wake-up beside the socket's.
+                Poll::Pending if deadline.as_mut().poll(cx).is_ready() => {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no HTTP/2 preface within the time allowed",
+                    )));
+                }
+                _ => {}
+            }
+        }
+        read
     }
 }
 

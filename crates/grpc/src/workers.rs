@@ -130,7 +130,7 @@ async fn serve_thread(
                 };
                 match accepted.await {
                     Ok(io) => {
-                        let conn = Counted { io, _slot: slot };
+                        let conn = Counted::new(io, slot);
                         let _ = ready.send(Ok::<_, std::io::Error>(conn)).await;
                     }
                     Err(e) => tracing::debug!("gRPC connection refused: {e}"),

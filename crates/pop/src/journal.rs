@@ -207,7 +207,8 @@ impl Journal {
         next_seq: u64,
         queues: Vec<(QueueKey, QueueState)>,
     ) -> Result<(), PopError> {
-        let generation = self.generation + 1;
+        // Saturating: a damaged snapshot may carry the largest generation.
+        let generation = self.generation.saturating_add(1);
         let image = Image {
             generation,
             next_seq,

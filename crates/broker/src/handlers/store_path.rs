@@ -154,7 +154,7 @@ fn route_delay(b: &Broker, m: &mut Outgoing) -> i64 {
         let mut props = parse_properties(&m.properties);
         let now = crate::topics::now_ms();
         match timer::deliver_at(&props, now) {
-            Ok(Some(at)) if at - now >= timer::PRECISION_MS => {
+            Ok(Some(at)) if at.saturating_sub(now) >= timer::PRECISION_MS => {
                 props.insert(prop::REAL_TOPIC.into(), std::mem::take(&mut m.topic));
                 props.insert(prop::REAL_QID.into(), m.queue_id.to_string());
                 // Absolute from here on: each move between timer queues reads what is left.
@@ -163,7 +163,7 @@ fn route_delay(b: &Broker, m: &mut Outgoing) -> i64 {
                 props.remove(prop::TIMER_DELAY_MS);
                 m.properties = encode_properties(&props);
                 m.topic = TIMER_TOPIC.into();
-                m.queue_id = timer::level_for(at - now);
+                m.queue_id = timer::level_for(at.saturating_sub(now));
                 return at;
             }
             // Due already: stored for consumption now.

@@ -148,6 +148,8 @@ fn requests_out_of_range_get_a_status_with_a_message() {
         for (req, code) in [
             (receive_req("BadIn", "g", 0, 10, 0), Code::BadRequest),
             (receive_req("BadIn", "g", 100_000, 10, 0), Code::BadRequest),
+            // More than upstream's broker pops at once.
+            (receive_req("BadIn", "g", 33, 10, 0), Code::BadRequest),
             (
                 receive_req("BadIn", "g", 1, 400 * 24 * 3600, 0),
                 Code::IllegalInvisibleTime,

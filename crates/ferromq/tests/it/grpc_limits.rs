@@ -1,7 +1,8 @@
 //! The broker's limits on its gRPC port, as on its Remoting ports: the largest message is
 //! `max-frame-bytes`, a connection carries at most `max-inflight-per-connection` calls at once
 //! (the HTTP/2 SETTINGS it advertises), and `max-connections` counts gRPC connections together
-//! with the Remoting ones, giving a slot back when a connection closes.
+//! with the Remoting ones, giving a slot back when a connection closes; a connection that never
+//! sends the HTTP/2 preface is closed after 10 s; an ack carries at most 1,024 entries.
 
 use crate::common;
 
@@ -118,6 +119,49 @@ fn broker_limits_hold_on_the_grpc_port() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         drop(remoting);
+
+        // An ack of more than 1,024 entries is refused whole.
+        let entries = (0..1025)
+            .map(|i| ferromq_protocol::grpc::AckMessageEntry {
+                message_id: format!("m{i}"),
+                receipt_handle: "fmq1-0-0-1-0".into(),
+                lite_topic: None,
+            })
+            .collect();
+        let r = c
+            .ack_message(ferromq_protocol::grpc::AckMessageRequest {
+                group: Some(Resource {
+                    resource_namespace: String::new(),
+                    name: "G".into(),
+                }),
+                topic: Some(Resource {
+                    resource_namespace: String::new(),
+                    name: "T".into(),
+                }),
+                entries,
+            })
+            .await
+            .expect("an answer")
+            .into_inner();
+        assert_eq!(r.status.map(|s| s.code), Some(Code::BadRequest as i32));
         drop(c);
+
+        // A connection that never sends the HTTP/2 preface is closed (and its slot freed).
+        let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let mut b = [0u8; 64];
+        let t0 = Instant::now();
+        let closed = tokio::time::timeout(Duration::from_secs(20), async {
+            use tokio::io::AsyncReadExt;
+            // The server's own SETTINGS may come first; then the end of the stream.
+            loop {
+                match silent.read(&mut b).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a silent connection stayed open");
+        assert!(t0.elapsed() >= Duration::from_secs(9), "{:?}", t0.elapsed());
     });
 }
