@@ -80,8 +80,8 @@ pub struct GrpcConsumeArgs {
     pub common: GrpcArgs,
     #[arg(long, default_value = "BenchGrpcGroup")]
     pub group: String,
-    /// Messages asked for per receive.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(i32).range(1..=1024))]
+    /// Messages asked for per receive (the broker, as upstream's, hands out at most 32).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(i32).range(1..=32))]
     pub batch: i32,
     /// How long a receive waits when nothing is there.
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
