@@ -338,6 +338,26 @@ fn python_grpc_consumers_are_online_members() {
     );
 }
 
+/// A push consumer that stays online (30 s) once it has had one message, and its client id.
+fn push_consumer_online(
+    kind: Client,
+    server: &Server,
+    topic: &str,
+    group: &str,
+    budget: &Budget,
+) -> (common::ClientProcess, String) {
+    let args = ["--expect", "1", "--linger", "30", "--timeout", "60"];
+    let c = consumer(kind, server, "push_consumer", topic, group, &args);
+    let lines = c.wait_lines(budget.left(), "a delivery", |lines| {
+        !common::events(lines, "message").is_empty()
+    });
+    let client_id = common::events(&lines, "started")
+        .first()
+        .and_then(|s| field_str(s, "clientId").map(String::from))
+        .expect("the driver names its client id");
+    (c, client_id)
+}
+
 /// mqadmin `consumerStatus -i <client> -s true` of a Go push consumer: the broker asks it over
 /// its Telemetry stream (PrintThreadStackTraceCommand) and prints the goroutine stacks it sends.
 #[test]
@@ -347,21 +367,7 @@ fn go_consumer_thread_stacks_through_mqadmin() {
     let topic = "GrpcStacks";
     let group = "GrpcStacksGroup";
     produce(Client::GrpcGo, &server, topic, "s", 1, &[]);
-    let mut c = consumer(
-        Client::GrpcGo,
-        &server,
-        "push_consumer",
-        topic,
-        group,
-        &["--expect", "1", "--linger", "30", "--timeout", "60"],
-    );
-    let lines = c.wait_lines(budget.left(), "a delivery", |lines| {
-        !common::events(lines, "message").is_empty()
-    });
-    let client_id = common::events(&lines, "started")
-        .first()
-        .and_then(|s| field_str(s, "clientId").map(String::from))
-        .expect("the driver names its client id");
+    let (mut c, client_id) = push_consumer_online(Client::GrpcGo, &server, topic, group, &budget);
     let out = common::mqadmin_ok(
         Client::Java5,
         &server,
@@ -371,8 +377,8 @@ fn go_consumer_thread_stacks_through_mqadmin() {
     c.stop();
 }
 
-/// mqadmin `queryMsgById -t <topic> -i <offsetMsgId> -g <group> -d <client>` for a Java 5.x gRPC push
-/// consumer: the broker relays CONSUME_MESSAGE_DIRECTLY as a VerifyMessageCommand over the
+/// mqadmin `queryMsgById -t <topic> -i <offsetMsgId> -g <group> -d <client>` for a Java 5.x
+/// gRPC push consumer: the broker relays CONSUME_MESSAGE_DIRECTLY as a VerifyMessageCommand over the
 /// client's Telemetry stream, the client runs the message through its listener and answers, and
 /// mqadmin prints the result (CR_SUCCESS) — real clients at both ends.
 #[test]
@@ -384,21 +390,7 @@ fn java_grpc_consumer_verifies_a_message_for_mqadmin() {
     let offset_id = field_str(&sent[0], "offsetMsgId")
         .expect("the producer names the offset msgId")
         .to_string();
-    let mut c = consumer(
-        Client::GrpcJava,
-        &server,
-        "push_consumer",
-        topic,
-        group,
-        &["--expect", "1", "--linger", "30", "--timeout", "60"],
-    );
-    let lines = c.wait_lines(budget.left(), "a delivery", |lines| {
-        !common::events(lines, "message").is_empty()
-    });
-    let client_id = common::events(&lines, "started")
-        .first()
-        .and_then(|s| field_str(s, "clientId").map(String::from))
-        .expect("the driver names its client id");
+    let (mut c, client_id) = push_consumer_online(Client::GrpcJava, &server, topic, group, &budget);
     let out = common::mqadmin_ok(
         Client::Java5,
         &server,
