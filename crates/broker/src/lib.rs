@@ -398,6 +398,7 @@ impl RunningBroker {
                 b2.topics.flush(Duration::from_secs(5)),
                 b2.groups.flush(Duration::from_secs(5)),
                 b2.request_modes.flush(),
+                b2.timer_recalls.flush(),
             ] {
                 r.map_err(BrokerError::Config)?;
             }

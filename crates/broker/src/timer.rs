@@ -86,7 +86,7 @@ pub fn deliver_at(props: &Properties, now_ms: i64) -> Result<Option<i64>, String
 ///
 /// # Errors
 /// A handle for something else, a time already past, a full or unwritable recall table.
-pub fn recall(
+pub async fn recall(
     b: &crate::Broker,
     topic: &str,
     handle: &str,
@@ -97,7 +97,8 @@ pub fn recall(
         .ok_or_else(|| RecallError::Invalid(handle.chars().take(64).collect()))?;
     let now = ferromq_protocol::time::now_ms();
     b.timer_recalls
-        .recall(&h.topic, &h.message_id, h.deliver_ms, now)?;
+        .recall(&h.topic, &h.message_id, h.deliver_ms, now)
+        .await?;
     Ok(h.message_id)
 }
 

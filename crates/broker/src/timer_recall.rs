@@ -1,15 +1,21 @@
 //! [`Recalls`]: timed messages recalled before their delivery time (5.x RecallMessage). A
-//! recall is written to `config/timerRecalled.json` before it is answered; the timer drops a
-//! recalled message at its next move ([`crate::schedule`]) and forgets the recall once the
-//! message's time has passed.
+//! recall is written to `config/timerRecalled.json` before it is answered, by the file's
+//! background writer ([`persist::ConfigWriter`]: the request waits without holding a thread,
+//! and a burst of recalls is one write); the timer drops a recalled message at its next move
+//! ([`crate::schedule`]) and forgets the recall once the message's time has passed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use crate::persist;
+
+/// Longest a recall waits for its write before it is answered as failed.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// At most this many recalls wait for their messages' times.
 pub const MAX_RECALLS: usize = 100_000;
@@ -24,8 +30,8 @@ struct RecallFile {
 }
 
 pub struct Recalls {
-    file: Mutex<RecallFile>,
-    path: PathBuf,
+    file: Arc<RwLock<RecallFile>>,
+    writer: persist::ConfigWriter,
 }
 
 /// Why a recall was refused.
@@ -49,10 +55,10 @@ impl Recalls {
     /// # Errors
     /// A corrupt file.
     pub fn load(path: PathBuf) -> Result<Self, String> {
-        let file = persist::load_json(&path)?;
+        let file = Arc::new(RwLock::new(persist::load_json::<RecallFile>(&path)?));
         Ok(Recalls {
-            file: Mutex::new(file),
-            path,
+            writer: persist::ConfigWriter::for_table(path, file.clone()),
+            file,
         })
     }
 
@@ -60,13 +66,28 @@ impl Recalls {
     ///
     /// # Errors
     /// [`RecallError`].
-    pub fn recall(
+    pub async fn recall(
         &self,
         topic: &str,
         id: &str,
         deliver_ms: i64,
         now_ms: i64,
     ) -> Result<(), RecallError> {
+        let generation = self.record(topic, id, deliver_ms, now_ms)?;
+        self.writer
+            .wait(generation, WRITE_TIMEOUT)
+            .await
+            .map_err(RecallError::Io)
+    }
+
+    /// Adds the recall to the table; returns the write generation that makes it durable.
+    fn record(
+        &self,
+        topic: &str,
+        id: &str,
+        deliver_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, RecallError> {
         if deliver_ms <= now_ms {
             return Err(RecallError::Delivered(id.to_string()));
         }
@@ -78,7 +99,7 @@ impl Recalls {
                 crate::timer::MAX_DELAY_MS
             )));
         }
-        let mut f = self.file.lock();
+        let mut f = self.file.write();
         let count: usize = f.recalled.values().map(BTreeMap::len).sum();
         if count >= MAX_RECALLS {
             return Err(RecallError::Full);
@@ -87,13 +108,13 @@ impl Recalls {
             .entry(topic.to_string())
             .or_default()
             .insert(id.to_string(), deliver_ms);
-        persist::save_json(&self.path, &*f).map_err(|e| RecallError::Io(e.to_string()))
+        Ok(self.writer.mark())
     }
 
     /// Whether message `id` of `topic` was recalled; a recalled message is forgotten here (the
     /// caller drops it).
     pub fn take(&self, topic: &str, id: &str) -> bool {
-        let mut f = self.file.lock();
+        let mut f = self.file.write();
         let Some(ids) = f.recalled.get_mut(topic) else {
             return false;
         };
@@ -104,13 +125,13 @@ impl Recalls {
             f.recalled.remove(topic);
         }
         // Forgetting is not urgent: a recall left on disk only expires later.
-        let _ = persist::save_json(&self.path, &*f);
+        self.writer.mark();
         true
     }
 
     /// Forgets recalls whose messages' times are long past.
     pub fn expire(&self, now_ms: i64) {
-        let mut f = self.file.lock();
+        let mut f = self.file.write();
         let before: usize = f.recalled.values().map(BTreeMap::len).sum();
         for ids in f.recalled.values_mut() {
             ids.retain(|_, at| at.saturating_add(KEEP_AFTER_MS) > now_ms);
@@ -118,8 +139,16 @@ impl Recalls {
         f.recalled.retain(|_, ids| !ids.is_empty());
         let after: usize = f.recalled.values().map(BTreeMap::len).sum();
         if after != before {
-            let _ = persist::save_json(&self.path, &*f);
+            self.writer.mark();
         }
+    }
+
+    /// Writes pending changes now (shutdown).
+    ///
+    /// # Errors
+    /// The file cannot be written in time.
+    pub fn flush(&self) -> Result<(), String> {
+        self.writer.flush(WRITE_TIMEOUT)
     }
 }
 
@@ -127,17 +156,18 @@ impl Recalls {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_recall_is_durable_taken_once_and_expires() {
+    #[tokio::test]
+    async fn a_recall_is_durable_taken_once_and_expires() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("timerRecalled.json");
         let r = Recalls::load(path.clone()).unwrap();
         assert_eq!(
-            r.recall("T", "old", 100, 200),
+            r.recall("T", "old", 100, 200).await,
             Err(RecallError::Delivered("old".into()))
         );
-        r.recall("T", "a", 5_000, 1_000).unwrap();
-        r.recall("T", "b", 5_000, 1_000).unwrap();
+        r.recall("T", "a", 5_000, 1_000).await.unwrap();
+        r.recall("T", "b", 5_000, 1_000).await.unwrap();
+        // Answered means written: a new table (a restart) reads both.
         let again = Recalls::load(path).unwrap();
         assert!(again.take("T", "a"));
         assert!(!again.take("T", "a"), "taken once");
@@ -147,20 +177,21 @@ mod tests {
 
     /// Found in review: a forged handle's far-future time kept its entry for good, and
     /// `i64::MAX` overflowed the expiry.
-    #[test]
-    fn times_the_timer_cannot_hold_are_refused_and_expiry_never_overflows() {
+    #[tokio::test]
+    async fn times_the_timer_cannot_hold_are_refused_and_expiry_never_overflows() {
         let dir = tempfile::tempdir().unwrap();
         let r = Recalls::load(dir.path().join("timerRecalled.json")).unwrap();
         let now = 1_700_000_000_000;
         assert!(matches!(
-            r.recall("T", "far", i64::MAX, now),
+            r.recall("T", "far", i64::MAX, now).await,
             Err(RecallError::Invalid(_))
         ));
         r.recall("T", "near", now + crate::timer::MAX_DELAY_MS, now)
+            .await
             .unwrap();
         // A file written by hand (or an older version) may still hold one.
         r.file
-            .lock()
+            .write()
             .recalled
             .entry("T".into())
             .or_default()

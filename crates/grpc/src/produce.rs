@@ -137,9 +137,9 @@ fn check(m: &ferromq_protocol::grpc::Message) -> Result<(), Status> {
 }
 
 /// RecallMessage: a delay message still waiting is dropped at its next move in the timer.
-pub fn recall_message(b: &Broker, req: RecallMessageRequest) -> RecallMessageResponse {
+pub async fn recall_message(b: &Broker, req: RecallMessageRequest) -> RecallMessageResponse {
     let topic = req.topic.map(|t| t.name).unwrap_or_default();
-    let (s, id) = match timer::recall(b, &topic, &req.recall_handle) {
+    let (s, id) = match timer::recall(b, &topic, &req.recall_handle).await {
         Ok(id) => (ok(), id),
         Err(e) => {
             let code = match e {

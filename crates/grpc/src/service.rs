@@ -267,10 +267,9 @@ impl MessagingService for Endpoint {
         }) {
             return Ok(Response::new(RecallMessageResponse::refused(st)));
         }
-        Ok(Response::new(produce::recall_message(
-            &self.broker,
-            req.into_inner(),
-        )))
+        Ok(Response::new(
+            produce::recall_message(&self.broker, req.into_inner()).await,
+        ))
     }
 
     type ReceiveMessageStream = BoxStream<ReceiveMessageResponse>;

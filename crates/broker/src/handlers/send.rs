@@ -104,7 +104,7 @@ pub async fn recall(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     use crate::timer_recall::RecallError;
     let topic = req.req_str("topic")?;
     let handle = req.req_str("recallHandle")?;
-    match crate::timer::recall(b, topic, handle) {
+    match crate::timer::recall(b, topic, handle).await {
         Ok(id) => Ok(RemotingCommand::success().with_ext("msgId", id)),
         Err(e @ RecallError::Invalid(_)) => Err(Refusal::InvalidParameter(e.to_string()).into()),
         Err(e @ RecallError::Full) => Err(Refusal::SystemBusy {
