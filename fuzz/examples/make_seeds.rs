@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use ferromq_fuzz::{
-    checkpoint_bytes, frame_mirror_state, offsets_flags, segment_header, store_flags, STORE_CQ_EPF,
-    STORE_SEGMENT, STORE_TOPIC,
+    checkpoint_bytes, frame_mirror_state, new_message, offsets_flags, segment_header, store_flags,
+    STORE_CQ_EPF, STORE_SEGMENT, STORE_TOPIC,
 };
 use ferromq_protocol::body::{self, *};
 use ferromq_protocol::message::{self, BatchItem, NewMessage};
@@ -330,22 +330,6 @@ fn body_seeds() -> Seeds {
         br#"{"id":7,"timeMs":99,"actor":"127.0.0.1:5123","operation":"reset","scope":"group=g","entries":[{"key":{"group":"g","topic":"T","queueId":0},"before":null,"after":5}],"intentsSet":[{"group":"g","topic":"T","queueId":null,"spec":{"kind":"timestamp","value":123},"createdMs":99}],"intentsCleared":[],"undoOf":3}"#.to_vec(),
     );
     out
-}
-
-fn new_message(topic: &str, queue_id: i32, body: &[u8], props: &str) -> NewMessage {
-    NewMessage {
-        topic: topic.into(),
-        queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:5555".parse().expect("literal"),
-        store_host: "10.0.0.1:10911".parse().expect("literal"),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: Bytes::copy_from_slice(body),
-        properties: props.into(),
-    }
 }
 
 fn encoded(m: &NewMessage, queue_offset: i64, phys: i64) -> Vec<u8> {
@@ -806,10 +790,18 @@ fn auth_seeds() -> Seeds {
         seed("user-info", [&[1u8][..], &json(&info)].concat()),
         seed(
             "acl-info",
-            [&[2u8][..], &json(&acl), b"\nTopic:orders 10.1.2.3\nGroup:g1 127.0.0.1\n*"].concat(),
+            [
+                &[2u8][..],
+                &json(&acl),
+                b"\nTopic:orders 10.1.2.3\nGroup:g1 127.0.0.1\n*",
+            ]
+            .concat(),
         ),
         seed("grpc-header", [&[3u8][..], header.as_bytes()].concat()),
-        seed("names", &b"\x04Topic:ord*,Group:g1,Cluster:c,*,Topic:,10.0.0.0/8,::1,10.*,Pub,sub,All"[..]),
+        seed(
+            "names",
+            &b"\x04Topic:ord*,Group:g1,Cluster:c,*,Topic:,10.0.0.0/8,::1,10.*,Pub,sub,All"[..],
+        ),
     ]
 }
 

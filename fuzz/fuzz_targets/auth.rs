@@ -65,7 +65,11 @@ fn acl_info(data: &[u8]) {
         return;
     }
     let json = store.to_json();
-    assert_eq!(reloaded(&store), json, "an accepted ACL changed across a reload");
+    assert_eq!(
+        reloaded(&store),
+        json,
+        "an accepted ACL changed across a reload"
+    );
     let user = User {
         username: acl.subject.trim_start_matches("User:").to_string(),
         password: "p".into(),

@@ -18,7 +18,11 @@ fn decoded<M: prost::Message + Default>(bytes: &[u8]) -> Option<M> {
     let m = M::decode(bytes).ok()?;
     let again = M::decode(m.encode_to_vec().as_slice())
         .unwrap_or_else(|e| panic!("a decoded message does not decode after encoding: {e}"));
-    assert_eq!(again.encoded_len(), m.encoded_len(), "re-encoding changed the length");
+    assert_eq!(
+        again.encoded_len(),
+        m.encoded_len(),
+        "re-encoding changed the length"
+    );
     Some(m)
 }
 
@@ -40,26 +44,23 @@ fn duration(d: Option<&prost_types::Duration>) {
 /// The stored form of a sent message, as the send path builds it.
 #[cfg(feature = "broker")]
 fn stored(m: &ferromq_protocol::grpc::Message) {
-    use ferromq_protocol::message::{decode_record, encode_record, NewMessage};
+    use ferromq_protocol::message::{decode_record, encode_record};
     let properties = ferromq_grpc::convert::properties_of(m);
     let _ = ferromq_protocol::message::parse_properties(&properties);
-    if let Some(t) = m.system_properties.as_ref().and_then(|s| s.born_timestamp.as_ref()) {
+    if let Some(t) = m
+        .system_properties
+        .as_ref()
+        .and_then(|s| s.born_timestamp.as_ref())
+    {
         let ms = ferromq_grpc::convert::to_ms(t);
         let _ = ferromq_grpc::convert::timestamp(ms);
     }
-    let new = NewMessage {
-        topic: m.topic.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
-        queue_id: 0,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:1".parse().expect("literal address"),
-        store_host: "127.0.0.1:2".parse().expect("literal address"),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: bytes::Bytes::copy_from_slice(&m.body),
-        properties,
-    };
+    let topic = m
+        .topic
+        .as_ref()
+        .map(|t| t.name.as_str())
+        .unwrap_or_default();
+    let new = ferromq_fuzz::new_message(topic, 0, &m.body, &properties);
     let mut rec = Vec::new();
     if encode_record(&new, &mut rec).is_ok() {
         let (back, _) = decode_record(&bytes::Bytes::from(rec))
@@ -97,7 +98,10 @@ fuzz_target!(|data: &[u8]| {
         }
         4 => {
             if let Some(req) = decoded::<AckMessageRequest>(b) {
-                req.entries.iter().take(16).for_each(|e| handle(&e.receipt_handle));
+                req.entries
+                    .iter()
+                    .take(16)
+                    .for_each(|e| handle(&e.receipt_handle));
             }
         }
         5 => {

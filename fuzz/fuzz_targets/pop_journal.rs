@@ -130,7 +130,11 @@ fn directory(rest: &[u8], fix_crc: bool) {
     let Ok(again) = PopTable::open(cfg) else {
         panic!("a journal this table wrote does not open again");
     };
-    assert_eq!(in_flight(&again, &keys), before, "in-flight state changed across a reopen");
+    assert_eq!(
+        in_flight(&again, &keys),
+        before,
+        "in-flight state changed across a reopen"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use ferromq_fuzz::{scratch_dir, write_store_dir, STORE_CQ_EPF, STORE_SEGMENT};
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
-use ferromq_protocol::message::{encode_record, NewMessage};
+use ferromq_protocol::message::encode_record;
 use ferromq_store::{AppendRecord, BoundaryType, FlushMode, MessageStore, StoreConfig};
 use libfuzzer_sys::fuzz_target;
 
@@ -24,19 +24,7 @@ fn poll_once<F: Future>(f: F) -> Option<F::Output> {
 
 /// A small record for the consume queue the target writes, as the broker encodes it.
 fn record(queue_id: i32, body: &[u8]) -> AppendRecord {
-    let m = NewMessage {
-        topic: ferromq_fuzz::STORE_TOPIC.into(),
-        queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:1".parse().expect("literal address"),
-        store_host: "127.0.0.1:2".parse().expect("literal address"),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: bytes::Bytes::copy_from_slice(body),
-        properties: "TAGS\u{1}A\u{2}".into(),
-    };
+    let m = ferromq_fuzz::new_message(ferromq_fuzz::STORE_TOPIC, queue_id, body, "TAGS\u{1}A\u{2}");
     let mut bytes = Vec::new();
     let _ = encode_record(&m, &mut bytes);
     AppendRecord {

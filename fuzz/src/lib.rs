@@ -130,6 +130,29 @@ pub fn exercise_command(cmd: &RemotingCommand) {
     let _ = ferromq_protocol::frame::encode_frame(cmd);
 }
 
+/// A message as the broker's send path builds it, with fixed hosts and birth time: the record
+/// the seeds, the store target and the gRPC target encode.
+pub fn new_message(
+    topic: &str,
+    queue_id: i32,
+    body: &[u8],
+    props: &str,
+) -> ferromq_protocol::message::NewMessage {
+    ferromq_protocol::message::NewMessage {
+        topic: topic.into(),
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        born_host: "127.0.0.1:5555".parse().expect("literal address"),
+        store_host: "10.0.0.1:10911".parse().expect("literal address"),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: bytes::Bytes::copy_from_slice(body),
+        properties: props.into(),
+    }
+}
+
 /// Where targets that need files make their temporary directories: `$FERROMQ_FUZZ_TMP`, else
 /// `/dev/shm` (memory, so fsync is free), else the system temp dir.
 pub fn scratch_root() -> PathBuf {
