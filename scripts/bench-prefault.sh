@@ -6,6 +6,7 @@
 #
 #   scripts/bench-prefault.sh                       # 3 rounds, 10 s rows, 64 in flight
 #   ROUNDS=4 SECS=10 INFLIGHT=1 scripts/bench-prefault.sh
+#   BATCH=32 INFLIGHT=4 scripts/bench-prefault.sh   # batches (appended with pwrite)
 #   EXTRA='flush-disk-type = "sync"' scripts/bench-prefault.sh   # more [broker] settings
 #   BIN=path/to/ferromq scripts/bench-prefault.sh   # default: target/release/ferromq (built if absent)
 #
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-10}
 INFLIGHT=${INFLIGHT:-64}
+BATCH=${BATCH:-1}
 BIN=${BIN:-target/release/ferromq}
 [ -x "$BIN" ] || cargo build --release -p ferromq
 DIR=target/bench-prefault
@@ -23,7 +25,7 @@ SP=
 trap 'kill "$SP" 2>/dev/null || true; wait "$SP" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 ticks() { awk '{print $14 + $15}' "/proc/$SP/stat"; }
 produce() {
-  "$BIN" bench produce --namesrv 127.0.0.1:19876 --size 1024 --inflight "$INFLIGHT" "$@"
+  "$BIN" bench produce --namesrv 127.0.0.1:19876 --size 1024 --inflight "$INFLIGHT" --batch "$BATCH" "$@"
 }
 
 for _ in $(seq "$ROUNDS"); do

@@ -22,7 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use memmap2::MmapRaw;
 
@@ -131,6 +131,8 @@ pub(crate) struct MappedFile {
     /// Writes go through the mapping: blocks reserved and the write path is `Mapped`.
     mapped_writes: bool,
     dirty: AtomicBool,
+    /// Bytes written through the mapping so far (the pre-faulter works only while it grows).
+    mapped_bytes: AtomicU64,
 }
 
 fn map(file: &File, path: &Path) -> Result<MmapRaw, StoreError> {
@@ -250,6 +252,7 @@ impl MappedFile {
             write_path,
             mapped_writes: reserved && write_path == WritePath::Mapped,
             dirty: AtomicBool::new(false),
+            mapped_bytes: AtomicU64::new(0),
         }
     }
 
@@ -285,6 +288,11 @@ impl MappedFile {
     /// Whether writes go through the mapping (else `pwrite`).
     pub fn writes_mapped(&self) -> bool {
         self.mapped_writes
+    }
+
+    /// Bytes written through the mapping so far (large writes take `pwrite` and do not count).
+    pub fn mapped_bytes(&self) -> u64 {
+        self.mapped_bytes.load(Ordering::Relaxed)
     }
 
     /// The whole mapping, for recovery (opening the store), which scans files from their start
@@ -355,6 +363,8 @@ impl MappedFile {
                     data.len(),
                 );
             }
+            self.mapped_bytes
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
         } else {
             self.pwrite(pos, data)?;
         }

@@ -335,6 +335,50 @@ async fn prefaulter_runs_ahead_of_the_writer_across_segment_rolls() {
 }
 
 #[tokio::test]
+async fn prefaulter_waits_while_only_batches_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ferromq_store::StoreConfig {
+        prefault_ahead: 16 * 1024,
+        ..config(dir.path())
+    };
+    let store = MessageStore::open(cfg).unwrap();
+    if store.write_mode() == ferromq_store::WriteMode::Pwrite {
+        return; // no mapping, no pre-faulter (the test above)
+    }
+    let end_of = |r: &[ferromq_store::PutResult]| {
+        let last = r.last().unwrap();
+        last.physical_offset + last.size as i64
+    };
+    let r = store
+        .put(vec![record("T", 0, &[1; 1000], None)])
+        .await
+        .unwrap();
+    let want = (end_of(&r) + 16 * 1024 + 4095) / 4096 * 4096;
+    assert_eq!(prefaulted(&store, want).await, want);
+    // A batch of 24 KiB is one `pwrite`: the pre-faulter stays where it was, past it or not.
+    let batch = (0..24).map(|_| record("T", 0, &[2; 1000], None)).collect();
+    let r = store.put(batch).await.unwrap();
+    assert!(
+        end_of(&r) > want - 4096,
+        "the batch ends near or past the window"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        store.prefaulted_to(),
+        want,
+        "no pages mapped ahead of batches"
+    );
+    // A single message goes through the mapping again: the pre-faulter follows.
+    let r = store
+        .put(vec![record("T", 0, &[3; 1000], None)])
+        .await
+        .unwrap();
+    let want = (end_of(&r) + 16 * 1024 + 4095) / 4096 * 4096;
+    assert_eq!(prefaulted(&store, want).await, want);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
 async fn prefaulter_stays_off_in_sync_flush_mode() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = ferromq_store::StoreConfig {
