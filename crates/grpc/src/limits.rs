@@ -15,11 +15,11 @@
 
 use std::io::IoSlice;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ferromq_broker::Broker;
+use ferromq_net::ConnectionSlot;
 use std::future::Future;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -30,26 +30,31 @@ pub(crate) const PREFACE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The client preface (24 bytes) and one frame header (9): what hyper reads before it serves.
 const PREFACE_BYTES: usize = 24 + 9;
 
-/// One connection's place under `max-connections`, given back on drop.
-pub(crate) struct Slot(Arc<Broker>);
+/// One connection's place under `max-connections` (the Remoting listeners' counter), and its
+/// count in the connections gauge; both given back on drop.
+pub(crate) struct Slot {
+    _place: ConnectionSlot,
+    broker: Arc<Broker>,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.open_connections.fetch_sub(1, Ordering::AcqRel);
-        self.0.metrics.connections.dec();
+        self.broker.metrics.connections.dec();
     }
 }
 
 /// Takes a slot for a new connection, or counts the refusal when the broker is full.
 pub(crate) fn admit(broker: &Arc<Broker>) -> Option<Slot> {
-    let open = broker.open_connections.fetch_add(1, Ordering::AcqRel) + 1;
-    if open > broker.cfg.max_connections {
-        broker.open_connections.fetch_sub(1, Ordering::AcqRel);
+    let Some(place) = ConnectionSlot::take(&broker.open_connections, broker.cfg.max_connections)
+    else {
         broker.metrics.limit_hit("max-connections");
         return None;
-    }
+    };
     broker.metrics.connections.inc();
-    Some(Slot(broker.clone()))
+    Some(Slot {
+        _place: place,
+        broker: broker.clone(),
+    })
 }
 
 /// Per-connection HTTP/2 and message limits, from the broker's settings.

@@ -11,6 +11,6 @@ pub mod connection;
 pub mod error;
 pub mod server;
 
-pub use connection::{ConnConfig, Connection, Handler, NoHandler};
+pub use connection::{ConnConfig, Connection, ConnectionSlot, Handler, NoHandler};
 pub use error::NetError;
 pub use server::serve;

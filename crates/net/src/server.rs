@@ -1,6 +1,5 @@
 //! The accept loop.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::connection::{ConnConfig, Connection, Handler};
+use crate::connection::{ConnConfig, Connection, ConnectionSlot, Handler};
 
 /// Refused connections are logged at most this often.
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -35,9 +34,7 @@ pub async fn serve<H: Handler>(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let open = cfg.open_connections.fetch_add(1, Ordering::AcqRel) + 1;
-                if open > cfg.max_connections {
-                    cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
+                let Some(slot) = cfg.take_slot() else {
                     handler.on_limit("max-connections");
                     refused += 1;
                     if last_warning.elapsed() >= WARN_EVERY {
@@ -47,11 +44,11 @@ pub async fn serve<H: Handler>(
                     }
                     drop(stream);
                     continue;
-                }
+                };
                 if tls.is_plaintext() {
                     start(
                         Connection::spawn(stream, handler.clone(), &cfg, &shutdown),
-                        &cfg,
+                        slot,
                     );
                     continue;
                 }
@@ -61,12 +58,10 @@ pub async fn serve<H: Handler>(
                     match tls.accept(stream).await {
                         Ok(s) => start(
                             Connection::spawn_accepted(s, handler, &cfg, &shutdown),
-                            &cfg,
+                            slot,
                         ),
-                        Err(e) => {
-                            cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
-                            debug!(%peer, "connection refused: {e}");
-                        }
+                        // Dropping the slot gives the place back.
+                        Err(e) => debug!(%peer, "connection refused: {e}"),
                     }
                 });
             }
@@ -80,19 +75,15 @@ pub async fn serve<H: Handler>(
     info!(?local, "listener stopped");
 }
 
-/// Counts a started connection until it closes (the slot was taken at accept).
-fn start(conn: std::io::Result<Connection>, cfg: &ConnConfig) {
+/// Holds a started connection's slot (taken at accept) until it closes.
+fn start(conn: std::io::Result<Connection>, slot: ConnectionSlot) {
     match conn {
         Ok(conn) => {
-            let open = cfg.open_connections.clone();
             tokio::spawn(async move {
                 conn.closed().await;
-                open.fetch_sub(1, Ordering::AcqRel);
+                drop(slot);
             });
         }
-        Err(e) => {
-            cfg.open_connections.fetch_sub(1, Ordering::AcqRel);
-            warn!("failed to set up connection: {e}");
-        }
+        Err(e) => warn!("failed to set up connection: {e}"),
     }
 }
