@@ -89,6 +89,12 @@ fn pop_error(e: PopError) -> Refusal {
     Refusal::SystemError(e.to_string())
 }
 
+/// Waits until the POP journal holds every change made so far (sync flush mode; at once
+/// otherwise), so an answer never promises what a power cut would take back.
+async fn journaled(b: &Broker) -> Result<(), Refusal> {
+    b.pop.durable().await.map_err(pop_error)
+}
+
 fn fault(e: PopError) -> PopFault {
     match e {
         PopError::InvalidHandle(m) | PopError::ExpiredHandle(m) => PopFault::Handle(m),
@@ -129,7 +135,11 @@ pub async fn pop(b: &Arc<Broker>, spec: &PopSpec, wait: Duration) -> Result<Vec<
             .collect();
         let waits: Vec<_> = notifiers.iter().map(|n| n.notified()).collect();
         let (out, next_visible) = pop_now(b, spec, &queues, first)?;
-        if !out.is_empty() || tokio::time::Instant::now() >= deadline {
+        if !out.is_empty() {
+            journaled(b).await?;
+            return Ok(out);
+        }
+        if tokio::time::Instant::now() >= deadline {
             return Ok(out);
         }
         let mut until = deadline;
@@ -324,6 +334,10 @@ pub async fn ack(
         .pop
         .ack(&k, || b.offsets.get(group, topic, h.queue_id), &h)
         .map_err(fault)?;
+    if matches!(outcome, AckOutcome::Acked | AckOutcome::AlreadyDone) {
+        // AlreadyDone may be a concurrent ack of the same handle that is not on disk yet.
+        journaled(b).await?;
+    }
     match outcome {
         AckOutcome::Acked => {
             // A FIFO queue is handed out again once its batch is acked: wake its waiters.
@@ -373,10 +387,25 @@ pub async fn change_invisible(
             invisible.as_millis() as i64,
         )
         .map_err(fault)?;
+    journaled(b).await?;
     // Receives waiting on this queue sleep until the earliest window they saw end; this one may
     // now end sooner (a push consumer's nack), so they look again.
     b.pull_hold.wake(topic, h.queue_id);
     Ok((d.handle.to_string(), d.lease.deadline_ms))
+}
+
+/// Forgets the POP state of every queue matching `pred` (a deleted group or topic), on disk
+/// before it returns.
+///
+/// # Errors
+/// The journal could not be written or synced.
+pub(crate) async fn forget_pop_state(
+    b: &Broker,
+    pred: impl Fn(&QueueKey) -> bool,
+) -> Result<usize, Refusal> {
+    let n = b.pop.forget(pred).map_err(pop_error)?;
+    journaled(b).await?;
+    Ok(n)
 }
 
 /// Copies a message whose attempts are used up into `%DLQ%<group>`, then acks it.

@@ -14,12 +14,14 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ferromq_protocol::body::progress::QueueKey;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use crate::error::PopError;
+use crate::flush::Flusher;
 use crate::queue::{Lease, QueueState};
 
 /// One change to the POP state.
@@ -128,6 +130,7 @@ pub struct Journal {
     generation: u64,
     file: File,
     bytes: u64,
+    flusher: Arc<Flusher>,
 }
 
 impl Journal {
@@ -157,18 +160,21 @@ impl Journal {
         }
         remove_old_journals(dir, image.generation);
         image.queues = map.into_iter().collect();
+        let flusher = Arc::new(Flusher::new(&file)?);
         Ok((
             Journal {
                 dir: dir.to_path_buf(),
                 generation: image.generation,
                 file,
                 bytes: good,
+                flusher,
             },
             image,
         ))
     }
 
-    /// Appends a record with one `write`: once this returns the record survives a process kill.
+    /// Appends a record with one `write`: once this returns the record survives a process kill
+    /// (and a machine crash once the flusher has synced past it).
     ///
     /// # Errors
     /// I/O errors (the caller must not acknowledge the change).
@@ -176,16 +182,14 @@ impl Journal {
         let line = encode(rec)?;
         self.file.write_all(line.as_bytes())?;
         self.bytes += line.len() as u64;
+        self.flusher.appended(line.len() as u64);
         Ok(())
     }
 
-    /// Makes everything appended so far durable (`fdatasync`).
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn sync(&self) -> Result<(), PopError> {
-        self.file.sync_data()?;
-        Ok(())
+    /// The group commit that syncs this journal (its thread is started by the table in
+    /// durable mode).
+    pub(crate) fn flusher(&self) -> &Arc<Flusher> {
+        &self.flusher
     }
 
     /// Bytes in the current journal file.
@@ -222,15 +226,22 @@ impl Journal {
             .truncate(true)
             .open(&next)?;
         file.sync_all()?;
+        let appender = OpenOptions::new().append(true).open(&next)?;
+        let for_flusher = appender.try_clone()?;
         let tmp = self.dir.join("snapshot.json.tmp");
         let mut f = File::create(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, self.dir.join("snapshot.json"))?;
-        File::open(&self.dir)?.sync_all()?;
-        self.file = OpenOptions::new().append(true).open(&next)?;
+        // From the rename on, a restart reads the new generation: records must go there, even
+        // if the directory's sync below fails.
+        self.file = appender;
         self.generation = generation;
         self.bytes = 0;
+        let dir_synced = File::open(&self.dir).and_then(|d| d.sync_all());
+        self.flusher.switched(for_flusher, dir_synced.is_ok());
+        dir_synced?;
+        // Only once the rename is durable: until then a crash comes back to the old generation.
         remove_old_journals(&self.dir, generation);
         Ok(())
     }

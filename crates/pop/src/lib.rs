@@ -8,6 +8,8 @@
 //! - [`table`]: [`PopTable`], all queue states behind the operations the broker calls (pop, ack,
 //!   change the window, commit the frontier); each journals before it returns.
 //! - [`journal`]: the journal file and its snapshots.
+//! - `flush`: the journal's group commit in durable mode (one thread, one `fdatasync` for every
+//!   change made before it; answers await it through [`PopTable::durable`]).
 //! - [`handle`]: [`ReceiptHandle`], the text a consumer acks with.
 //!
 //! A group's POP position *is* its offset in the broker's offset table (the frontier below which
@@ -15,6 +17,7 @@
 //! other; this crate keeps only what is in flight above it.
 
 pub mod error;
+mod flush;
 pub mod handle;
 pub mod journal;
 pub mod queue;

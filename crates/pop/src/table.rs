@@ -8,11 +8,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use ferromq_protocol::body::progress::QueueKey;
 use parking_lot::Mutex;
 
 use crate::error::PopError;
+use crate::flush::Flusher;
 use crate::handle::ReceiptHandle;
 use crate::journal::{apply, Journal, Record};
 use crate::queue::{AckOutcome, Lease, QueueState};
@@ -21,7 +24,8 @@ use crate::queue::{AckOutcome, Lease, QueueState};
 pub struct PopConfig {
     /// Where the journal lives.
     pub dir: PathBuf,
-    /// `fdatasync` the journal before answering (the broker's sync flush mode).
+    /// Answers wait for an `fdatasync` of the journal, see [`PopTable::durable`] (the broker's
+    /// sync flush mode).
     pub durable: bool,
     /// Unacked deliveries one queue may have; no fresh messages are handed out beyond it.
     pub max_leases_per_queue: usize,
@@ -83,6 +87,10 @@ struct Inner {
 pub struct PopTable {
     cfg: PopConfig,
     inner: Mutex<Inner>,
+    /// The journal's group commit, reached without the table's lock.
+    flusher: Arc<Flusher>,
+    /// Its thread (durable mode).
+    sync_thread: Option<JoinHandle<()>>,
 }
 
 impl PopTable {
@@ -93,6 +101,11 @@ impl PopTable {
     pub fn open(cfg: PopConfig) -> Result<PopTable, PopError> {
         let (journal, image) = Journal::open(&cfg.dir)?;
         let next_seq = image.next_seq.max(1);
+        let flusher = journal.flusher().clone();
+        let sync_thread = match cfg.durable {
+            true => Some(flusher.spawn()?),
+            false => None,
+        };
         Ok(PopTable {
             cfg,
             inner: Mutex::new(Inner {
@@ -100,7 +113,28 @@ impl PopTable {
                 journal,
                 next_seq,
             }),
+            flusher,
+            sync_thread,
         })
+    }
+
+    /// Waits until every change made so far is on disk; in durable mode an answer that depends
+    /// on a change (messages handed out, an ack, a new window) must not go out before. One
+    /// `fdatasync` covers every change made before it started (group commit), and no lock is
+    /// held meanwhile. Returns at once when the table is not durable.
+    ///
+    /// # Errors
+    /// An `fdatasync` failed, now or earlier (the table refuses changes from then on).
+    pub async fn durable(&self) -> Result<(), PopError> {
+        if !self.cfg.durable {
+            return Ok(());
+        }
+        self.flusher.durable(self.flusher.point()).await
+    }
+
+    /// `fdatasync` calls made on the journal so far.
+    pub fn journal_syncs(&self) -> u64 {
+        self.flusher.syncs()
     }
 
     /// Hands out up to `req.max` messages of one queue: first the ones whose window ended (in
@@ -369,13 +403,15 @@ impl PopTable {
         )
     }
 
-    /// Journals `rec` (and syncs in durable mode), then applies it; snapshots when the journal
-    /// has grown past its limit.
+    /// Journals `rec`, then applies it; snapshots when the journal has grown past its limit.
+    /// (Durable mode: the caller awaits [`PopTable::durable`] before it answers.)
     fn record(&self, inner: &mut Inner, rec: Record) -> Result<(), PopError> {
-        inner.journal.append(&rec)?;
-        if self.cfg.durable {
-            inner.journal.sync()?;
+        if self.cfg.durable && self.flusher.failed() {
+            return Err(PopError::Journal(
+                "an fdatasync of the POP journal failed earlier; restart the broker once the disk is fixed".into(),
+            ));
         }
+        inner.journal.append(&rec)?;
         apply(&mut inner.queues, &mut inner.next_seq, &rec);
         if inner.journal.len() > self.cfg.compact_bytes {
             let image: Vec<_> = inner
@@ -388,6 +424,16 @@ impl PopTable {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for PopTable {
+    /// Syncs what is left (durable mode), so a clean shutdown loses nothing appended.
+    fn drop(&mut self) {
+        if let Some(t) = self.sync_thread.take() {
+            self.flusher.stop();
+            let _ = t.join();
+        }
     }
 }
 

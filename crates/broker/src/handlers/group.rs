@@ -9,6 +9,7 @@ use ferromq_protocol::{Refusal, RemotingCommand};
 
 use super::topic::{written, CONFIG_WRITE_TIMEOUT};
 use crate::dispatch::Reply;
+use crate::pop::forget_pop_state;
 use crate::progress::model::DeleteRequest;
 use crate::Broker;
 use ferromq_net::Connection;
@@ -56,7 +57,7 @@ pub async fn delete(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -
             .delete_offsets(request, &conn.remote_addr().to_string())
             .await?;
         // Its offsets are gone, so are its deliveries in flight.
-        if let Err(e) = b.pop.forget(|k| k.group == group) {
+        if let Err(e) = forget_pop_state(b, |k| k.group == group).await {
             tracing::warn!(%group, error = %e, "forgetting the group's POP state failed");
         }
     }

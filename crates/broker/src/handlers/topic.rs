@@ -11,6 +11,7 @@ use ferromq_protocol::{Refusal, RemotingCommand};
 use serde::Serialize;
 
 use crate::dispatch::Reply;
+use crate::pop::forget_pop_state;
 use crate::Broker;
 
 /// How long an operator's topic or group change may take to reach its config file before the
@@ -83,7 +84,7 @@ pub async fn delete(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     let generation = b.topics.delete(topic);
     b.pull_hold.remove_topic(topic);
     b.pull_state.remove_topic(topic);
-    if let Err(e) = b.pop.forget(|k| k.topic == topic) {
+    if let Err(e) = forget_pop_state(b, |k| k.topic == topic).await {
         tracing::warn!(%topic, error = %e, "forgetting the topic's POP state failed");
     }
     // SYSTEM_ERROR naming the step, not the store's or offset table's own mapping: the topic

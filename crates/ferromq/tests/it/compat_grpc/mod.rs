@@ -75,7 +75,13 @@ fn node_recalled_delay_message_is_never_delivered() {
 
 #[test]
 fn python_pop_leases_and_acks_survive_sigkill() {
-    pop_leases_and_acks_survive_sigkill(Client::GrpcPy);
+    pop_leases_and_acks_survive_sigkill(Client::GrpcPy, &[]);
+}
+
+/// Sync flush: each answer waits for the POP journal's group commit.
+#[test]
+fn go_pop_leases_and_acks_survive_sigkill_with_sync_flush() {
+    pop_leases_and_acks_survive_sigkill(Client::GrpcGo, &["--flush-mode", "sync"]);
 }
 
 #[test]

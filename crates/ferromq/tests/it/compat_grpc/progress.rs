@@ -39,9 +39,10 @@ fn holding_unacked(
 
 /// Leases and acks are journaled: after a SIGKILL of the broker, acked messages stay acked and a
 /// message that was in flight comes back once, as its second attempt, when its window ends.
-pub(crate) fn pop_leases_and_acks_survive_sigkill(kind: Client) {
+/// `server_args`: the broker's mode (sync flush answers after the journal's group commit).
+pub(crate) fn pop_leases_and_acks_survive_sigkill(kind: Client, server_args: &[&str]) {
     let budget = Budget::new();
-    let mut server = Server::standalone(&[]);
+    let mut server = Server::standalone(server_args);
     let topic = "GrpcPyCrash";
     let group = "GrpcPyCrashGroup";
     produce(kind, &server, topic, "first", 10, &[]);
