@@ -328,25 +328,69 @@ pub async fn ack(
     topic: &str,
     handle: &str,
 ) -> Result<AckOutcome, PopFault> {
+    let mut done = ack_many(b, group, topic, [handle]).await;
+    done.pop()
+        .unwrap_or_else(|| Err(Refusal::SystemError("no ack result".into()).into()))
+}
+
+/// Acks many deliveries of one group and topic (a consumer's batch ack): one result per handle,
+/// in order, each as [`ack`] answers it. In sync flush mode the whole batch waits for one
+/// journal sync instead of one each.
+pub async fn ack_many<'a>(
+    b: &Arc<Broker>,
+    group: &str,
+    topic: &str,
+    handles: impl IntoIterator<Item = &'a str>,
+) -> Vec<Result<AckOutcome, PopFault>> {
+    let mut moved: Vec<QueueKey> = Vec::new();
+    let mut out: Vec<_> = handles
+        .into_iter()
+        .map(|h| ack_unsynced(b, group, topic, h, &mut moved))
+        .collect();
+    // AlreadyDone may be a concurrent ack of the same handle that is not on disk yet.
+    let wrote = out
+        .iter()
+        .any(|r| matches!(r, Ok(AckOutcome::Acked | AckOutcome::AlreadyDone)));
+    if wrote {
+        if let Err(r) = journaled(b).await {
+            for o in out.iter_mut().filter(|o| o.is_ok()) {
+                *o = Err(PopFault::Refused(r.clone()));
+            }
+            return out;
+        }
+    }
+    for k in moved {
+        // A FIFO queue is handed out again once its batch is acked: wake its waiters.
+        b.pull_hold.wake(topic, k.queue_id);
+        // The acks are in the journal already; moving the committed offset need not hold up
+        // the answer (with write-behind a commit waits up to 10 ms). One commit per queue runs
+        // at a time (`begin_commit`), so spawning cannot reorder them.
+        let b = b.clone();
+        tokio::spawn(async move { settle(&b, &k).await });
+    }
+    out
+}
+
+/// One ack, journaled but not yet synced; `moved` collects the queues whose frontier it may
+/// have moved.
+fn ack_unsynced(
+    b: &Broker,
+    group: &str,
+    topic: &str,
+    handle: &str,
+    moved: &mut Vec<QueueKey>,
+) -> Result<AckOutcome, PopFault> {
     let h = ReceiptHandle::parse(handle).map_err(fault)?;
     let k = key(group, topic, h.queue_id);
     let outcome = b
         .pop
         .ack(&k, || b.offsets.get(group, topic, h.queue_id), &h)
         .map_err(fault)?;
-    if matches!(outcome, AckOutcome::Acked | AckOutcome::AlreadyDone) {
-        // AlreadyDone may be a concurrent ack of the same handle that is not on disk yet.
-        journaled(b).await?;
-    }
     match outcome {
         AckOutcome::Acked => {
-            // A FIFO queue is handed out again once its batch is acked: wake its waiters.
-            b.pull_hold.wake(topic, h.queue_id);
-            // The ack is durable in the journal already; moving the committed offset need not
-            // hold up the answer (with write-behind a commit waits up to 10 ms). One commit per
-            // queue runs at a time (`begin_commit`), so spawning cannot reorder them.
-            let b = b.clone();
-            tokio::spawn(async move { settle(&b, &k).await });
+            if !moved.contains(&k) {
+                moved.push(k);
+            }
         }
         AckOutcome::Superseded(attempt) => {
             return Err(PopFault::Handle(format!(

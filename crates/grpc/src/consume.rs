@@ -177,18 +177,18 @@ pub async fn ack(b: &Arc<Broker>, req: AckMessageRequest) -> AckMessageResponse 
         };
     }
     let topic = req.topic.unwrap_or_default().name;
-    let mut entries = Vec::with_capacity(req.entries.len());
-    for e in req.entries {
-        let s = match pop::ack(b, &group, &topic, &e.receipt_handle).await {
-            Ok(_) => ok(),
-            Err(f) => from_fault(&f),
-        };
-        entries.push(AckMessageResultEntry {
+    let handles = req.entries.iter().map(|e| e.receipt_handle.as_str());
+    let done = pop::ack_many(b, &group, &topic, handles).await;
+    let entries: Vec<_> = req
+        .entries
+        .into_iter()
+        .zip(done)
+        .map(|(e, r)| AckMessageResultEntry {
             message_id: e.message_id,
             receipt_handle: e.receipt_handle,
-            status: Some(s),
-        });
-    }
+            status: Some(r.map_or_else(|f| from_fault(&f), |_| ok())),
+        })
+        .collect();
     let status = overall(entries.iter().map(|e| e.status.as_ref()));
     AckMessageResponse {
         status: Some(status),

@@ -232,6 +232,9 @@ pub async fn ack_message(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
     }
 }
 
+/// Acks of a batch that share one journal sync.
+const ACK_CHUNK: usize = 1024;
+
 /// BATCH_ACK_MESSAGE: many acks, by queue, start offset and bit set (upstream's proxy sends
 /// them). Answered SUCCESS as upstream does; acks that name nothing in flight change nothing.
 pub async fn batch_ack(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
@@ -245,19 +248,34 @@ pub async fn batch_ack(b: &Arc<Broker>, req: &RemotingCommand) -> Reply {
         }
         let epoch = epoch_of_revive_qid(a.revive_queue_id);
         let window_end = a.pop_time_ms.saturating_add(a.invisible_ms);
-        for i in &a.offsets {
-            let offset = a.start_offset.saturating_add(i64::from(*i));
-            let handle = pop::handle_for_window(
+        // In chunks: one journal sync each, and a bounded list of handles however many
+        // offsets the request names.
+        for chunk in a.offsets.chunks(ACK_CHUNK) {
+            let handles: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    let offset = a.start_offset.saturating_add(i64::from(*i));
+                    pop::handle_for_window(
+                        b,
+                        &a.consumer_group,
+                        &a.topic,
+                        a.queue_id,
+                        offset,
+                        epoch,
+                        window_end,
+                    )
+                })
+                .collect();
+            let done = pop::ack_many(
                 b,
                 &a.consumer_group,
                 &a.topic,
-                a.queue_id,
-                offset,
-                epoch,
-                window_end,
-            );
-            if let Err(PopFault::Refused(r)) =
-                pop::ack(b, &a.consumer_group, &a.topic, &handle).await
+                handles.iter().map(String::as_str),
+            )
+            .await;
+            if let Some(Err(PopFault::Refused(r))) = done
+                .into_iter()
+                .find(|r| matches!(r, Err(PopFault::Refused(_))))
             {
                 return Err(r.into());
             }
