@@ -63,6 +63,8 @@ pub fn runtime_info(b: &Arc<Broker>) -> Reply {
     t.insert("offsetEntries".into(), b.offsets.entry_count().to_string());
     let st = b.store.stats();
     t.insert("commitLogFsyncs".into(), st.log_fsyncs.to_string());
+    // Sync flush mode: fewer than the POP changes answered shows the journal's group commit.
+    t.insert("popJournalFsyncs".into(), b.pop.journal_syncs().to_string());
     t.insert("storePuts".into(), st.puts.to_string());
     let rates = s.rates(Instant::now());
     t.insert("putTps".into(), format_rates(&rates.put));

@@ -55,6 +55,19 @@ pub(crate) fn pop_leases_and_acks_survive_sigkill(kind: Client, server_args: &[&
         &["--expect", "10", "--timeout", "60"],
     );
     a.wait_success(budget.left());
+    if server_args.contains(&"sync") {
+        // The receives and acks were synced: the journal's fsync counter moved.
+        let out = admin_ok(
+            &server.namesrv_addr(),
+            &["brokerStatus", "-b", &server.broker_addr()],
+        );
+        let syncs = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("popJournalFsyncs"))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        assert!(syncs.is_some_and(|n| n > 0), "{out}");
+    }
     produce(kind, &server, topic, "second", 10, &[]);
     // Receives the ten without acking them (a 10 s window), then stops.
     let mut b = holding_unacked(kind, &server, topic, group, "10", "5");
