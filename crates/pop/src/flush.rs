@@ -1,7 +1,7 @@
 //! Group commit for the journal in durable mode.
 //!
 //! Operations append their record under the table's lock and return at once; whoever answers a
-//! client then awaits [`SyncPoint`] outside that lock. One thread does the `fdatasync`s: each
+//! client then awaits `PopTable::durable` outside that lock. One thread does the `fdatasync`s: each
 //! covers every record appended before it started, so N concurrent acks cost one sync instead
 //! of N, the table is never locked across the disk, and no request thread blocks on it.
 //!
