@@ -80,37 +80,6 @@ pub struct ConnConfig {
     pub open_connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl ConnConfig {
-    /// Takes a place for a new connection under `max_connections`.
-    pub fn take_slot(&self) -> Option<ConnectionSlot> {
-        ConnectionSlot::take(&self.open_connections, self.max_connections)
-    }
-}
-
-/// One connection's place under a connection limit, given back when dropped (so every path
-/// that ends a connection, or fails to start one, gives it back).
-#[derive(Debug)]
-pub struct ConnectionSlot(Arc<std::sync::atomic::AtomicUsize>);
-
-impl ConnectionSlot {
-    /// Takes a place among `max` counted by `open`; `None` when all are taken.
-    pub fn take(open: &Arc<std::sync::atomic::AtomicUsize>, max: usize) -> Option<Self> {
-        use std::sync::atomic::Ordering;
-        let now = open.fetch_add(1, Ordering::AcqRel) + 1;
-        if now > max {
-            open.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(ConnectionSlot(open.clone()))
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-    }
-}
-
 impl Default for ConnConfig {
     fn default() -> Self {
         Self {

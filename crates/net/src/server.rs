@@ -8,7 +8,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::connection::{ConnConfig, Connection, ConnectionSlot, Handler};
+use crate::connection::{ConnConfig, Connection, Handler};
+use crate::slot::ConnectionSlot;
 
 /// Refused connections are logged at most this often.
 const WARN_EVERY: Duration = Duration::from_secs(10);
