@@ -5,7 +5,7 @@
 //!   connection ([`Counted`]); past the limit it is closed at once and counted in
 //!   `limit_hits{limit="max-connections"}`.
 //! - `max-inflight-per-connection` is each connection's HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`
-//!   (tonic otherwise advertises no limit at all): a client opens at most that many calls at
+//!   (hyper would otherwise advertise 200): a client opens at most that many calls at
 //!   once and waits for one to end before the next.
 //! - `max-frame-bytes` is the largest gRPC message read or written, as it is the largest
 //!   Remoting frame (a larger request is answered OUT_OF_RANGE before it reaches a handler).
@@ -152,13 +152,5 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-}
-
-impl<S: tonic::transport::server::Connected> tonic::transport::server::Connected for Counted<S> {
-    type ConnectInfo = S::ConnectInfo;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.io.connect_info()
     }
 }

@@ -12,8 +12,14 @@ use std::sync::Arc;
 
 use ferromq_protocol::grpc::messaging_service_server::MessagingServiceServer;
 use ferromq_tls::Acceptor;
+use hyper::body::Incoming;
+use hyper::server::conn::http2;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::codegen::{http, Service};
+use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::limits::{ConnLimits, Counted, Slot};
 use crate::service::Endpoint;
@@ -99,7 +105,8 @@ impl Workers {
 }
 
 /// One thread: registers each connection with this thread's reactor, runs the TLS mode, and
-/// serves HTTP/2 on what passes.
+/// serves HTTP/2 on what passes; after `shutdown`, each connection is closed gracefully
+/// (GOAWAY, streams in progress finish) and the thread ends when the last one has.
 async fn serve_thread(
     mut conns: mpsc::Receiver<(std::net::TcpStream, Slot)>,
     svc: MessagingServiceServer<Endpoint>,
@@ -107,52 +114,94 @@ async fn serve_thread(
     limits: ConnLimits,
     shutdown: CancellationToken,
 ) {
-    let (ready_tx, ready_rx) = mpsc::channel(64);
+    let http2 = http2_settings(limits);
     let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES_PER_THREAD));
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        loop {
-            let (std_tcp, slot) = tokio::select! {
-                c = conns.recv() => match c { Some(c) => c, None => return },
-                _ = stop.cancelled() => return,
+    let served = TaskTracker::new();
+    loop {
+        let (std_tcp, slot) = tokio::select! {
+            c = conns.recv() => match c { Some(c) => c, None => break },
+            _ = shutdown.cancelled() => break,
+        };
+        let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+            tracing::warn!("gRPC connection refused: {MAX_HANDSHAKES_PER_THREAD} TLS handshakes already in progress on its thread");
+            continue;
+        };
+        let (tls, http2, shutdown) = (tls.clone(), http2.clone(), shutdown.clone());
+        let svc = svc.clone();
+        served.spawn(async move {
+            let accepted = async {
+                let tcp = tokio::net::TcpStream::from_std(std_tcp)?;
+                // Small answers must not wait for Nagle's algorithm (measured: 40 ms p99).
+                tcp.set_nodelay(true)?;
+                tls.accept(tcp).await
             };
-            let Ok(permit) = handshakes.clone().try_acquire_owned() else {
-                tracing::warn!("gRPC connection refused: {MAX_HANDSHAKES_PER_THREAD} TLS handshakes already in progress on its thread");
-                continue;
+            let io = tokio::select! {
+                a = accepted => match a {
+                    Ok(io) => io,
+                    Err(e) => return tracing::debug!("gRPC connection refused: {e}"),
+                },
+                // A handshake in progress does not hold the thread's end up.
+                _ = shutdown.cancelled() => return,
             };
-            let (tls, ready) = (tls.clone(), ready_tx.clone());
-            tokio::spawn(async move {
-                let accepted = async {
-                    let tcp = tokio::net::TcpStream::from_std(std_tcp)?;
-                    // Small answers must not wait for Nagle's algorithm (measured: 40 ms p99).
-                    tcp.set_nodelay(true)?;
-                    tls.accept(tcp).await
-                };
-                match accepted.await {
-                    Ok(io) => {
-                        let conn = Counted::new(io, slot);
-                        let _ = ready.send(Ok::<_, std::io::Error>(conn)).await;
-                    }
-                    Err(e) => tracing::debug!("gRPC connection refused: {e}"),
+            drop(permit);
+            let svc = Connection {
+                info: io.connect_info(),
+                svc,
+            };
+            let conn = http2.serve_connection(TokioIo::new(Counted::new(io, slot)), svc);
+            let mut conn = std::pin::pin!(conn);
+            let served = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
                 }
-                drop(permit);
-            });
-        }
-    });
-    let served = tonic::transport::Server::builder()
-        .http2_adaptive_window(Some(true))
+            };
+            if let Err(e) = served {
+                tracing::debug!("gRPC connection ended: {e}");
+            }
+        });
+    }
+    served.close();
+    served.wait().await;
+}
+
+/// The HTTP/2 settings of every connection (hyper's defaults otherwise).
+fn http2_settings(limits: ConnLimits) -> http2::Builder<TokioExecutor> {
+    let mut b = http2::Builder::new(TokioExecutor::new());
+    b.timer(TokioTimer::new())
+        .adaptive_window(true)
         .max_concurrent_streams(limits.max_streams)
         // Finds peers that vanished without closing (their Telemetry streams and long polls
         // would otherwise hold their slots until the OS gives up on the socket).
-        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
-        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-        .add_service(svc)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::ReceiverStream::new(ready_rx),
-            shutdown.cancelled_owned(),
-        )
-        .await;
-    if let Err(e) = served {
-        tracing::error!(error = %e, "a gRPC thread stopped");
+        .keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT);
+    b
+}
+
+/// One connection's service: every request goes straight to the `MessagingService` table,
+/// carrying the peer's address for `remote_addr()`.
+///
+/// Why not tonic's `Server`: it passes each request through layers this endpoint does not use
+/// (a router for its one service, a timeout, error recovery, a boxed clone of the stack per
+/// request). Measured on a gRPC send run (64 in flight, 1 KiB, fresh broker per run, three
+/// pairs): 14.1–14.7 → 12.8–13.1 µs of broker CPU per message, 75–81k → 83–84k msg/s.
+/// What tonic did that matters here is kept: the peer's address for `remote_addr()`, hyper's
+/// HTTP/2 settings, graceful shutdown. Deadlines are the clients' (they cancel the stream).
+#[derive(Clone)]
+struct Connection {
+    info: TcpConnectInfo,
+    svc: MessagingServiceServer<Endpoint>,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for Connection {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = <MessagingServiceServer<Endpoint> as Service<http::Request<Incoming>>>::Future;
+
+    fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(self.info.clone());
+        // The generated server is always ready (its `poll_ready` answers at once).
+        self.svc.clone().call(req)
     }
 }
