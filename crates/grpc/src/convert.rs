@@ -1,14 +1,13 @@
 //! Messages between the 5.x wire form (`v2::Message`: system properties as fields, user
 //! properties as a map) and the stored record (one properties string, RocketMQ's names).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use ferromq_broker::pop::Popped;
 use ferromq_protocol::grpc::{
     Digest, DigestType, Encoding, Message, MessageType, Resource, SystemProperties,
 };
-use ferromq_protocol::message::{encode_properties, parse_properties, prop, DecodedMessage};
+use ferromq_protocol::message::{parse_properties, prop, push_property, DecodedMessage};
 use md5::{Digest as _, Md5};
 
 /// The message group of a FIFO message (upstream's `__SHARDINGKEY`).
@@ -46,36 +45,40 @@ const SYSTEM_KEYS: &[&str] = &[
 
 /// The stored properties of a message a 5.x producer sent.
 pub fn properties_of(m: &Message) -> String {
-    let mut props: HashMap<String, String> = m
+    // Written straight into the string: the system keys below are never user properties (the
+    // filter drops them), so no key can appear twice.
+    let mut props = String::with_capacity(128);
+    for (k, v) in m
         .user_properties
         .iter()
         .filter(|(k, _)| !SYSTEM_KEYS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    {
+        push_property(&mut props, k, v);
+    }
     if let Some(sp) = &m.system_properties {
         if let Some(tag) = sp.tag.as_ref().filter(|t| !t.is_empty()) {
-            props.insert(prop::TAGS.into(), tag.clone());
+            push_property(&mut props, prop::TAGS, tag);
         }
         if !sp.keys.is_empty() {
-            props.insert(prop::KEYS.into(), sp.keys.join(" "));
+            push_property(&mut props, prop::KEYS, &sp.keys.join(" "));
         }
         if !sp.message_id.is_empty() {
-            props.insert(prop::UNIQ_KEY.into(), sp.message_id.clone());
+            push_property(&mut props, prop::UNIQ_KEY, &sp.message_id);
         }
         if let Some(g) = sp.message_group.as_ref().filter(|g| !g.is_empty()) {
-            props.insert(SHARDING_KEY.into(), g.clone());
+            push_property(&mut props, SHARDING_KEY, g);
         }
         // What the client says it is; the record keeps the peer address (upstream's proxy
         // does the same, and shows consumers this one first).
         if !sp.born_host.trim().is_empty() {
-            props.insert(prop::BORN_HOST.into(), sp.born_host.clone());
+            push_property(&mut props, prop::BORN_HOST, &sp.born_host);
         }
         // A delay message: the broker's timer holds it until then (`ferromq_broker::timer`).
         if let Some(t) = &sp.delivery_timestamp {
-            props.insert(prop::TIMER_DELIVER_MS.into(), to_ms(t).to_string());
+            push_property(&mut props, prop::TIMER_DELIVER_MS, &to_ms(t).to_string());
         }
     }
-    encode_properties(&props)
+    props
 }
 
 /// What a consumer gets with a delivered message.
@@ -258,7 +261,7 @@ mod tests {
         use ferromq_protocol::message::{decode_record, encode_record, NewMessage};
         let sent = Message {
             topic: None,
-            user_properties: HashMap::new(),
+            user_properties: Default::default(),
             system_properties: Some(SystemProperties {
                 message_id: "ID".into(),
                 born_host: "app-host-7".into(),

@@ -51,10 +51,10 @@ pub async fn send_message(
                 ..SendResultEntry::default()
             },
             Ok(()) => {
-                let sp = m.system_properties.clone().unwrap_or_default();
-                let topic = m.topic.clone().unwrap_or_default().name;
-                let transactional = sp.message_type == MessageType::Transaction as i32;
                 let mut properties = properties_of(&m);
+                let sp = m.system_properties.unwrap_or_default();
+                let topic = m.topic.unwrap_or_default().name;
+                let transactional = sp.message_type == MessageType::Transaction as i32;
                 if transactional {
                     // A half message until EndTransaction (or a check-back) decides.
                     push_missing_properties(
@@ -63,8 +63,12 @@ pub async fn send_message(
                     );
                 }
                 // A delay message waiting in the timer can be recalled until its time.
-                let recall = timer::recall_handle_of(&b.cfg.broker_name, &topic, &properties)
-                    .unwrap_or_default();
+                let recall = if sp.delivery_timestamp.is_some() {
+                    timer::recall_handle_of(&b.cfg.broker_name, &topic, &properties)
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
                 let p = Produce {
                     producer_group: if transactional {
                         crate::transaction::group_of(&topic)
@@ -72,7 +76,7 @@ pub async fn send_message(
                         String::new()
                     },
                     topic,
-                    message_group: sp.message_group.clone().filter(|g| !g.is_empty()),
+                    message_group: sp.message_group.filter(|g| !g.is_empty()),
                     born_timestamp: sp
                         .born_timestamp
                         .as_ref()
