@@ -7,20 +7,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
 use ferromq_protocol::grpc::{
-    receive_message_response::Content, AckMessageEntry, AckMessageRequest, Code, FilterExpression,
-    FilterType, Message, MessageQueue, ReceiveMessageRequest, Resource, SendMessageRequest,
-    SystemProperties,
+    receive_message_response::Content, AckMessageEntry, AckMessageRequest, AckMessageResponse,
+    Code, FilterExpression, FilterType, Message, MessageQueue, ReceiveMessageRequest,
+    ReceiveMessageResponse, Resource, SendMessageRequest, SendMessageResponse, SystemProperties,
 };
+use http::HeaderMap;
 use serde_json::json;
 use tokio::task::JoinSet;
-use tonic::service::interceptor::InterceptedService;
-use tonic::service::Interceptor;
-use tonic::transport::Channel;
 
 use crate::args::parse_duration;
 use crate::driver::{drive, Budget, ErrorLog, Output, Stop};
+use crate::grpc_conn::{CallError, GrpcConnection};
 use crate::stats::{Collector, Recorder, Summary};
 use crate::BenchError;
 
@@ -96,16 +94,29 @@ fn res(name: &str) -> Option<Resource> {
 }
 
 /// A gRPC client whose calls carry the `authorization` header when credentials are given.
-type Client = MessagingServiceClient<InterceptedService<Channel, Signer>>;
-
-/// Signs every call as the 5.x clients do: `x-mq-date-time` and an HMAC of it.
 #[derive(Clone)]
-struct Signer(Option<(String, String)>);
+struct Client {
+    conn: GrpcConnection,
+    /// Access key and secret key.
+    creds: Option<(String, String)>,
+}
 
-impl Interceptor for Signer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        let Some((ak, sk)) = &self.0 else {
-            return Ok(req);
+impl Client {
+    /// Calls `method` of `MessagingService`, signed when credentials are given.
+    async fn call<Req, Resp>(&mut self, method: &str, req: &Req) -> Result<Vec<Resp>, CallError>
+    where
+        Req: prost::Message,
+        Resp: prost::Message + Default,
+    {
+        let metadata = self.metadata()?;
+        self.conn.call(method, req, metadata).await
+    }
+
+    /// Signs a call as the 5.x clients do: `x-mq-date-time` and an HMAC of it.
+    fn metadata(&self) -> Result<HeaderMap, CallError> {
+        let mut meta = HeaderMap::new();
+        let Some((ak, sk)) = &self.creds else {
+            return Ok(meta);
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -116,14 +127,13 @@ impl Interceptor for Signer {
         let header = format!(
             "MQv2-HMAC-SHA1 Credential={ak}, SignedHeaders=x-mq-date-time, Signature={signature}"
         );
-        let meta = req.metadata_mut();
         for (k, v) in [("x-mq-date-time", date_time), ("authorization", header)] {
             let v = v
                 .parse()
-                .map_err(|_| tonic::Status::invalid_argument("credentials are not ASCII"))?;
+                .map_err(|_| CallError::Malformed("credentials are not ASCII".into()))?;
             meta.insert(k, v);
         }
-        Ok(req)
+        Ok(meta)
     }
 }
 
@@ -141,17 +151,13 @@ fn date_time(unix_secs: u64) -> String {
 }
 
 async fn channel(a: &GrpcArgs) -> Result<Client, BenchError> {
-    let ch = Channel::from_shared(format!("http://{}", a.endpoint))
-        .map_err(|e| BenchError::Args(format!("--endpoint {}: {e}", a.endpoint)))?
-        .timeout(a.timeout + Duration::from_secs(30))
-        .tcp_nodelay(true)
-        .connect()
+    let conn = GrpcConnection::connect(&a.endpoint)
         .await
         .map_err(|e| BenchError::Route(format!("cannot connect to {}: {e}", a.endpoint)))?;
     let creds =
         ferromq_client::tls_args::credentials(a.access_key.as_deref(), a.secret_key.as_deref())
             .map(|c| (c.access_key, c.secret_key));
-    Ok(MessagingServiceClient::with_interceptor(ch, Signer(creds)))
+    Ok(Client { conn, creds })
 }
 
 struct Shared {
@@ -300,17 +306,21 @@ pub(crate) async fn produce(args: GrpcProduceArgs) -> Result<Summary, BenchError
                         }],
                     };
                     let started = Instant::now();
-                    match c.send_message(req).await {
+                    let answer: Result<Vec<SendMessageResponse>, _> =
+                        c.call("SendMessage", &req).await;
+                    match answer {
                         Ok(r)
-                            if r.get_ref().status.as_ref().map(|s| s.code)
+                            if r.first().and_then(|r| r.status.as_ref()).map(|s| s.code)
                                 == Some(Code::Ok as i32) =>
                         {
                             rec.ok(1, body.len() as u64, started.elapsed());
                         }
                         Ok(r) => {
                             rec.error();
-                            s.errors
-                                .report(format!("send refused: {:?}", r.into_inner().status));
+                            s.errors.report(format!(
+                                "send refused: {:?}",
+                                r.first().and_then(|r| r.status.as_ref())
+                            ));
                         }
                         Err(e) => {
                             rec.error();
@@ -398,18 +408,13 @@ async fn cycle(
         }),
         attempt_id: None,
     };
-    let mut stream = c
-        .receive_message(req)
+    let answers: Vec<ReceiveMessageResponse> = c
+        .call("ReceiveMessage", &req)
         .await
-        .map_err(|e| format!("receive failed: {e}"))?
-        .into_inner();
+        .map_err(|e| format!("receive failed: {e}"))?;
     let mut entries = Vec::new();
     let mut bytes = 0u64;
-    while let Some(r) = stream
-        .message()
-        .await
-        .map_err(|e| format!("receive stream failed: {e}"))?
-    {
+    for r in answers {
         match r.content {
             Some(Content::Message(m)) => {
                 bytes += m.body.len() as u64;
@@ -432,15 +437,21 @@ async fn cycle(
         return Ok((0, 0));
     }
     let n = entries.len() as u64;
-    let r = c
-        .ack_message(AckMessageRequest {
-            group: res(group),
-            topic: res(topic),
-            entries,
-        })
+    let answers: Vec<AckMessageResponse> = c
+        .call(
+            "AckMessage",
+            &AckMessageRequest {
+                group: res(group),
+                topic: res(topic),
+                entries,
+            },
+        )
         .await
-        .map_err(|e| format!("ack failed: {e}"))?
-        .into_inner();
+        .map_err(|e| format!("ack failed: {e}"))?;
+    let r = answers
+        .into_iter()
+        .next()
+        .ok_or("an ack answered with no message")?;
     if r.status.as_ref().map(|s| s.code) != Some(Code::Ok as i32) {
         return Err(format!("ack refused: {:?}", r.status));
     }

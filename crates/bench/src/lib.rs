@@ -18,6 +18,7 @@ mod commit;
 mod consume;
 mod driver;
 mod grpc;
+mod grpc_conn;
 mod produce;
 mod route;
 pub mod stats;

@@ -9,6 +9,7 @@ mod apache_admin;
 mod apache_import;
 mod apache_migrate;
 mod apache_mixed;
+mod bench_grpc;
 mod common;
 mod compat_ali_ons;
 mod compat_cpp;
