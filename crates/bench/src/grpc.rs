@@ -46,6 +46,7 @@ pub struct GrpcArgs {
     pub report_interval: Duration,
     #[arg(long)]
     pub json: bool,
+    /// Timeout of every call (a receive's long poll comes on top).
     #[arg(long, value_parser = parse_duration, default_value = "5s")]
     pub timeout: Duration,
     /// Sign every call as this user (the `authorization` header of the 5.x clients).
@@ -99,6 +100,8 @@ struct Client {
     conn: GrpcConnection,
     /// Access key and secret key.
     creds: Option<(String, String)>,
+    /// How long a call may take before it counts as failed.
+    timeout: Duration,
 }
 
 impl Client {
@@ -109,7 +112,9 @@ impl Client {
         Resp: prost::Message + Default,
     {
         let metadata = self.metadata()?;
-        self.conn.call(method, req, metadata).await
+        tokio::time::timeout(self.timeout, self.conn.call(method, req, metadata))
+            .await
+            .map_err(|_| CallError::Timeout(self.timeout))?
     }
 
     /// Signs a call as the 5.x clients do: `x-mq-date-time` and an HMAC of it.
@@ -150,14 +155,19 @@ fn date_time(unix_secs: u64) -> String {
     )
 }
 
-async fn channel(a: &GrpcArgs) -> Result<Client, BenchError> {
+/// A connection whose calls may each take `timeout`.
+async fn channel(a: &GrpcArgs, timeout: Duration) -> Result<Client, BenchError> {
     let conn = GrpcConnection::connect(&a.endpoint)
         .await
         .map_err(|e| BenchError::Route(format!("cannot connect to {}: {e}", a.endpoint)))?;
     let creds =
         ferromq_client::tls_args::credentials(a.access_key.as_deref(), a.secret_key.as_deref())
             .map(|c| (c.access_key, c.secret_key));
-    Ok(Client { conn, creds })
+    Ok(Client {
+        conn,
+        creds,
+        timeout,
+    })
 }
 
 struct Shared {
@@ -174,6 +184,7 @@ struct Shared {
 /// than the broker it measures.
 async fn run_tasks<F, Fut>(
     a: &GrpcArgs,
+    call_timeout: Duration,
     mode: &'static str,
     note: String,
     task: F,
@@ -223,7 +234,7 @@ where
             .name(format!("bench-grpc-{c}"))
             .spawn(move || {
                 runtime.block_on(async move {
-                    let client = match channel(&a).await {
+                    let client = match channel(&a, call_timeout).await {
                         Ok(client) => {
                             let _ = ready_tx.send(Ok(()));
                             client
@@ -286,6 +297,7 @@ pub(crate) async fn produce(args: GrpcProduceArgs) -> Result<Summary, BenchError
     let params = json!({"protocol": "grpc", "size": args.size, "inflight": a.inflight, "connections": a.connections});
     run_tasks(
         a,
+        a.timeout,
         "grpc-produce",
         note,
         move |s, mut c, rec| {
@@ -349,6 +361,7 @@ pub(crate) async fn consume(args: GrpcConsumeArgs) -> Result<Summary, BenchError
     let poll = args.long_poll;
     run_tasks(
         a,
+        a.timeout + poll,
         "grpc-consume",
         note,
         move |s, mut c, rec| {
@@ -465,5 +478,32 @@ mod tests {
         assert_eq!(super::date_time(0), "19700101T000000Z");
         assert_eq!(super::date_time(1_796_601_599), "20261206T235959Z");
         assert_eq!(super::date_time(951_782_400), "20000229T000000Z");
+    }
+
+    /// A call the endpoint accepts and never answers fails after the client's timeout, so a
+    /// `--count` run cannot hang on it.
+    #[tokio::test]
+    async fn an_unanswered_call_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let silent = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut conn = h2::server::handshake(tcp).await.unwrap();
+            let mut held = Vec::new();
+            while let Some(Ok(call)) = conn.accept().await {
+                held.push(call);
+            }
+        });
+        let mut client = super::Client {
+            conn: super::GrpcConnection::connect(&addr).await.unwrap(),
+            creds: None,
+            timeout: std::time::Duration::from_millis(200),
+        };
+        let req = super::SendMessageRequest { messages: vec![] };
+        let started = std::time::Instant::now();
+        let r: Result<Vec<super::SendMessageResponse>, _> = client.call("SendMessage", &req).await;
+        assert!(matches!(r, Err(super::CallError::Timeout(_))), "{r:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        silent.abort();
     }
 }

@@ -36,6 +36,8 @@ pub(crate) enum CallError {
     Status { code: i32, message: String },
     #[error("malformed answer: {0}")]
     Malformed(String),
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 /// One HTTP/2 connection; clones share it (each call is one stream).
