@@ -26,6 +26,7 @@ mod crash_loop;
 mod disk_full;
 mod grpc_bad_input;
 mod grpc_limits;
+mod grpc_rapid_reset;
 mod limits_rss;
 mod mirror_dr;
 mod progress_e2e;
