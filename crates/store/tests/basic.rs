@@ -283,14 +283,24 @@ async fn prefaulted(store: &MessageStore, to: i64) -> i64 {
     store.prefaulted_to()
 }
 
+/// A store whose pre-faulter keeps a 16 KiB window ahead of the log.
+fn prefaulting_store(dir: &std::path::Path) -> std::sync::Arc<MessageStore> {
+    let cfg = ferromq_store::StoreConfig {
+        prefault_ahead: 16 * 1024,
+        ..config(dir)
+    };
+    MessageStore::open(cfg).unwrap()
+}
+
+/// Where that window ends for a log ending at `end`: 16 KiB past it, rounded up to a page.
+fn window_end(end: i64) -> i64 {
+    (end + 16 * 1024 + 4095) / 4096 * 4096
+}
+
 #[tokio::test]
 async fn prefaulter_runs_ahead_of_the_writer_across_segment_rolls() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ferromq_store::StoreConfig {
-        prefault_ahead: 16 * 1024,
-        ..config(dir.path())
-    };
-    let store = MessageStore::open(cfg).unwrap();
+    let store = prefaulting_store(dir.path());
     let first = store
         .put(vec![record("T", 0, &[1; 1000], None)])
         .await
@@ -302,8 +312,7 @@ async fn prefaulter_runs_ahead_of_the_writer_across_segment_rolls() {
         assert_eq!(store.prefaulted_to(), 0);
         return;
     }
-    // The window ends on a page boundary, `prefault_ahead` or a little more past the end.
-    let want = (end + 16 * 1024 + 4095) / 4096 * 4096;
+    let want = window_end(end);
     assert_eq!(prefaulted(&store, want).await, want);
     // Roll into the third segment: the pre-faulter follows into it.
     let mut expect = vec![vec![1u8; 1000]];
@@ -337,11 +346,7 @@ async fn prefaulter_runs_ahead_of_the_writer_across_segment_rolls() {
 #[tokio::test]
 async fn prefaulter_waits_while_only_batches_arrive() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ferromq_store::StoreConfig {
-        prefault_ahead: 16 * 1024,
-        ..config(dir.path())
-    };
-    let store = MessageStore::open(cfg).unwrap();
+    let store = prefaulting_store(dir.path());
     if store.write_mode() == ferromq_store::WriteMode::Pwrite {
         return; // no mapping, no pre-faulter (the test above)
     }
@@ -353,7 +358,7 @@ async fn prefaulter_waits_while_only_batches_arrive() {
         .put(vec![record("T", 0, &[1; 1000], None)])
         .await
         .unwrap();
-    let want = (end_of(&r) + 16 * 1024 + 4095) / 4096 * 4096;
+    let want = window_end(end_of(&r));
     assert_eq!(prefaulted(&store, want).await, want);
     // A batch of 24 KiB is one `pwrite`: the pre-faulter stays where it was, past it or not.
     let batch = (0..24).map(|_| record("T", 0, &[2; 1000], None)).collect();
@@ -373,7 +378,7 @@ async fn prefaulter_waits_while_only_batches_arrive() {
         .put(vec![record("T", 0, &[3; 1000], None)])
         .await
         .unwrap();
-    let want = (end_of(&r) + 16 * 1024 + 4095) / 4096 * 4096;
+    let want = window_end(end_of(&r));
     assert_eq!(prefaulted(&store, want).await, want);
     store.shutdown().unwrap();
 }

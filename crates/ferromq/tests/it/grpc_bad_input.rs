@@ -8,99 +8,18 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
+use common::grpc::{connect, receive, receive_req, res, secs, send, Client};
 use common::{runtime, Server};
 use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
 use ferromq_protocol::grpc::{
     receive_message_response::Content, AckMessageEntry, AckMessageRequest,
-    ChangeInvisibleDurationRequest, Code, EndTransactionRequest, FilterExpression, FilterType,
-    GetOffsetRequest, Message, MessageQueue, MessageType, PullMessageRequest, RecallMessageRequest,
-    ReceiveMessageRequest, ReceiveMessageResponse, Resource, SendMessageRequest, SystemProperties,
-    TelemetryCommand, TransactionResolution, TransactionSource,
+    ChangeInvisibleDurationRequest, Code, EndTransactionRequest, GetOffsetRequest, Message,
+    MessageType, PullMessageRequest, RecallMessageRequest, ReceiveMessageResponse,
+    SendMessageRequest, SystemProperties, TelemetryCommand, TransactionResolution,
+    TransactionSource,
 };
 use ferromq_protocol::RemotingCommand;
 use tonic::transport::Channel;
-
-type Client = MessagingServiceClient<Channel>;
-
-fn res(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
-}
-
-fn secs(s: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: s,
-        nanos: 0,
-    })
-}
-
-async fn connect(server: &Server) -> Client {
-    let uri = format!("http://{}", server.grpc_addr());
-    MessagingServiceClient::connect(uri)
-        .await
-        .expect("connect to the gRPC endpoint")
-}
-
-async fn send(c: &mut Client, topic: &str, body: &str) {
-    let r = c
-        .send_message(SendMessageRequest {
-            messages: vec![Message {
-                topic: res(topic),
-                user_properties: Default::default(),
-                system_properties: Some(SystemProperties {
-                    message_id: format!("id-{body}"),
-                    ..SystemProperties::default()
-                }),
-                body: bytes::Bytes::copy_from_slice(body.as_bytes()),
-            }],
-        })
-        .await
-        .expect("send")
-        .into_inner();
-    assert_eq!(
-        r.status.map(|s| s.code),
-        Some(Code::Ok as i32),
-        "{:?}",
-        r.entries
-    );
-}
-
-fn receive_req(
-    topic: &str,
-    group: &str,
-    batch: i32,
-    invisible_s: i64,
-    poll_s: i64,
-) -> ReceiveMessageRequest {
-    ReceiveMessageRequest {
-        group: res(group),
-        message_queue: Some(MessageQueue {
-            topic: res(topic),
-            id: -1,
-            ..MessageQueue::default()
-        }),
-        filter_expression: Some(FilterExpression {
-            r#type: FilterType::Tag as i32,
-            expression: "*".into(),
-        }),
-        batch_size: batch,
-        invisible_duration: secs(invisible_s),
-        auto_renew: false,
-        long_polling_timeout: secs(poll_s),
-        attempt_id: None,
-    }
-}
-
-async fn receive(c: &mut Client, req: ReceiveMessageRequest) -> Vec<ReceiveMessageResponse> {
-    let mut stream = c.receive_message(req).await.expect("receive").into_inner();
-    let mut out = Vec::new();
-    while let Some(r) = stream.message().await.expect("receive stream") {
-        out.push(r);
-    }
-    out
-}
 
 fn first_status(rs: &[ReceiveMessageResponse]) -> (i32, String) {
     match rs.first().and_then(|r| r.content.clone()) {

@@ -8,32 +8,11 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{runtime, Server};
-use ferromq_protocol::grpc::messaging_service_client::MessagingServiceClient;
-use ferromq_protocol::grpc::{
-    receive_message_response::Content, FilterExpression, FilterType, Message, MessageQueue,
-    ReceiveMessageRequest, Resource, SendMessageRequest, SystemProperties,
-};
+use common::grpc::{connect, receive, receive_req, send};
+use common::{rss_kib, runtime, Server};
+use ferromq_protocol::grpc::receive_message_response::Content;
 
 const STREAMS: usize = 20_000;
-
-fn res(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
-}
-
-/// Resident memory of a process, in KiB (`VmRSS` of `/proc/<pid>/status`).
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 /// Opens up to `n` SendMessage calls on one connection and cancels each at once; returns how
 /// many were opened, and why the connection ended if the endpoint closed it first.
@@ -80,7 +59,7 @@ fn rapid_reset_is_shed_and_the_endpoint_keeps_serving() {
     runtime().block_on(async {
         // Warm up: one flood so the allocator and the thread's tables are at their working size.
         open_and_reset(&addr, 2_000).await;
-        let before = rss_kib(pid);
+        let before = rss_kib(pid).expect("the broker's VmRSS");
         let started = Instant::now();
         let (opened, ended) = open_and_reset(&addr, STREAMS).await;
         let took = started.elapsed();
@@ -96,7 +75,7 @@ fn rapid_reset_is_shed_and_the_endpoint_keeps_serving() {
             "{opened} resets took {took:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let after = rss_kib(pid);
+        let after = rss_kib(pid).expect("the broker is still running");
         eprintln!(
             "{opened} calls opened and reset in {took:?} (connection ended: {ended:?}); \
              broker RSS {before} -> {after} KiB"
@@ -107,58 +86,20 @@ fn rapid_reset_is_shed_and_the_endpoint_keeps_serving() {
         );
 
         // A new connection is served, and what it sends is stored.
-        let mut c = MessagingServiceClient::connect(format!("http://{addr}"))
-            .await
-            .expect("connect after the flood");
-        let sent = c
-            .send_message(SendMessageRequest {
-                messages: vec![Message {
-                    topic: res("AfterReset"),
-                    user_properties: Default::default(),
-                    system_properties: Some(SystemProperties {
-                        message_id: "after-reset".into(),
-                        ..SystemProperties::default()
-                    }),
-                    body: bytes::Bytes::from_static(b"still here"),
-                }],
+        let mut c = connect(&server).await;
+        send(&mut c, "AfterReset", "still here").await;
+        let got = receive(
+            &mut c,
+            receive_req("AfterReset", "AfterResetGroup", 1, 30, 5),
+        )
+        .await;
+        let bodies: Vec<_> = got
+            .into_iter()
+            .filter_map(|r| match r.content {
+                Some(Content::Message(m)) => Some(m.body),
+                _ => None,
             })
-            .await
-            .expect("send after the flood")
-            .into_inner();
-        assert_eq!(sent.entries.len(), 1, "{sent:?}");
-        let mut got = c
-            .receive_message(ReceiveMessageRequest {
-                group: res("AfterResetGroup"),
-                message_queue: Some(MessageQueue {
-                    topic: res("AfterReset"),
-                    id: -1,
-                    ..MessageQueue::default()
-                }),
-                filter_expression: Some(FilterExpression {
-                    r#type: FilterType::Tag as i32,
-                    expression: "*".into(),
-                }),
-                batch_size: 1,
-                invisible_duration: Some(prost_types::Duration {
-                    seconds: 30,
-                    nanos: 0,
-                }),
-                auto_renew: false,
-                long_polling_timeout: Some(prost_types::Duration {
-                    seconds: 5,
-                    nanos: 0,
-                }),
-                attempt_id: None,
-            })
-            .await
-            .expect("receive after the flood")
-            .into_inner();
-        let mut bodies = Vec::new();
-        while let Some(r) = got.message().await.expect("receive stream") {
-            if let Some(Content::Message(m)) = r.content {
-                bodies.push(m.body);
-            }
-        }
+            .collect();
         assert_eq!(bodies, vec![bytes::Bytes::from_static(b"still here")]);
     });
 }

@@ -17,14 +17,7 @@ const GROUPS: usize = 100_000;
 const CONNECTIONS: usize = 10_000;
 
 fn rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kib / 1024
+    common::rss_kib(pid).expect("the broker's VmRSS") / 1024
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,8 @@
 //! * [`Captured`] (`process.rs`) runs any other child process with its output collected.
 //! * [`SyncClient`] (`sync_client.rs`) drives ferromq's own client synchronously from the test
 //!   thread (on a [`runtime`]); [`pull_at`] and [`read_queue`] read messages back.
-//! * [`free_port`], [`poll_until`] and friends (`util.rs`).
+//! * [`grpc`]: a raw tonic client of the gRPC endpoint, for bad-input tests.
+//! * [`free_port`], [`poll_until`], [`rss_kib`] and friends (`util.rs`).
 //! * [`scenarios`] holds the client compatibility scenarios shared by `compat_cpp.rs` and
 //!   `compat_ali_ons.rs` (and reused by `progress_e2e`).
 //!
@@ -24,6 +25,7 @@ mod admin_cmd;
 pub mod apache;
 mod client;
 mod client_process;
+pub mod grpc;
 mod json;
 mod mirror;
 mod mqadmin;
@@ -44,4 +46,4 @@ pub use mqadmin::{
 pub use process::{Captured, OutputLog};
 pub use server::{Endpoint, Server, SERVER_READY_TIMEOUT, SERVER_STOP_TIMEOUT};
 pub use sync_client::{pull_at, read_queue, runtime, SyncClient};
-pub use util::{free_port, poll_until, strings, workspace_root};
+pub use util::{free_port, poll_until, rss_kib, strings, workspace_root};
